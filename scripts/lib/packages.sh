@@ -1,0 +1,31 @@
+# Installs Debian packages that are missing, as root or through sudo, without prompting.
+# Used by scripts/test and scripts/demo; nothing is downloaded from anywhere but the Debian archive.
+
+BLUETTI_BUILD_PACKAGES=(
+  build-essential cmake pkg-config
+  libmosquitto-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
+  libspdlog-dev libsystemd-dev doctest-dev libcli11-dev libcpp-httplib-dev
+)
+BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl)
+
+ensure_packages() {
+  local missing=()
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing missing packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo -n)
+      [ -t 0 ] && sudo=(sudo)
+    else
+      echo "error: packages missing (${missing[*]}) and not root and no sudo: install them and run again" >&2
+      return 1
+    fi
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}

@@ -1,0 +1,219 @@
+// decode(): register data -> values, row by row (house-style #2, #5).
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "bluetti/schema/codec.hpp"
+#include "raw_access.hpp"
+
+namespace bluetti::schema {
+
+namespace {
+
+using detail::be16;
+using detail::read_integer;
+
+double round_to(double v, int decimals) {
+    static constexpr double kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    const double p = kPow10[std::clamp(decimals, 0, 6)];
+    return std::round(v * p) / p;
+}
+
+// Applies the row's transforms and scale to a raw integer.
+double transformed(const FieldSpec& f, std::int64_t raw) {
+    double v = static_cast<double>(raw);
+    for (const Transform& t : f.transforms) {
+        switch (t.op) {
+            case Transform::Op::abs: v = std::fabs(v); break;
+            case Transform::Op::scale: v *= t.a; break;
+            case Transform::Op::minus: v -= t.a; break;
+            case Transform::Op::bitmask: v = static_cast<double>(static_cast<std::int64_t>(v) & static_cast<std::int64_t>(t.a)); break;
+            case Transform::Op::shift: v = static_cast<double>(static_cast<std::int64_t>(v) >> static_cast<int>(t.a)); break;
+            case Transform::Op::clamp: v = std::clamp(v, t.a, t.b); break;
+        }
+    }
+    return v * f.scale;
+}
+
+Value number(double v, int precision) {
+    if (precision <= 0) return static_cast<std::int64_t>(std::llround(v));
+    return round_to(v, precision);
+}
+
+// ASCII with the two bytes of each register swapped; cut at NUL, trailing spaces trimmed.
+std::string swapped_string(ByteSpan bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    for (std::size_t i = 0; i + 1 < bytes.size(); i += 2) {
+        for (std::uint8_t c : {bytes[i + 1], bytes[i]}) {
+            if (c == 0) goto done;
+            out.push_back(c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '?');
+        }
+    }
+done:
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out;
+}
+
+struct FieldDecoder {
+    ByteSpan data;
+    DecodedBlock& out;
+
+    // Decodes one row at `base` (block start or record start) and appends it; returns the raw
+    // integer for count fields.
+    std::optional<std::int64_t> run(const FieldSpec& f, std::size_t base, const Bindings& bindings) {
+        DecodedField& field = out.fields.emplace_back();
+        field.spec = &f;
+        if (f.key.has_holes())
+            expand_into(field.key, f.key, bindings);
+        else
+            field.key = f.key.text;
+
+        const std::size_t at = base + f.offset;
+        const std::size_t width = type_width(f.type, f.length);
+        if (at + width > data.size()) return std::nullopt;
+        const ByteSpan bytes = data.subspan(at, width);
+
+        switch (f.type) {
+            case BaseType::string: {
+                std::string s = swapped_string(bytes);
+                if (!s.empty()) field.value = std::move(s);
+                return std::nullopt;
+            }
+            case BaseType::serial: {
+                std::uint64_t v = 0;
+                for (int r = 3; r >= 0; --r) v = v << 16 | be16(bytes, static_cast<std::size_t>(r) * 2);
+                if (v != 0) field.value = std::to_string(v);
+                return std::nullopt;
+            }
+            case BaseType::version: {
+                const std::uint32_t v = static_cast<std::uint32_t>(be16(bytes, 2)) << 16 | be16(bytes, 0);
+                if (v != 0) {
+                    char text[24];
+                    std::snprintf(text, sizeof text, "%u.%02u", v / 100, v % 100);
+                    field.value = std::string(text);
+                }
+                return std::nullopt;
+            }
+            case BaseType::bits: field.value = to_hex(bytes); return std::nullopt;
+            default: break;
+        }
+
+        const std::int64_t raw = *read_integer(f.type, data, at);
+        if (std::find(f.absent_if.begin(), f.absent_if.end(), raw) != f.absent_if.end()) return std::nullopt;
+        if ((f.type == BaseType::temp40 || f.type == BaseType::temp40u8) && raw == 0) return std::nullopt;
+
+        if (f.type == BaseType::boolean) {
+            field.value = raw != 0;
+            return raw;
+        }
+        if (f.bit >= 0) {
+            field.value = ((raw >> f.bit) & 1) != 0;
+            return raw;
+        }
+        const std::int64_t base_value = (f.type == BaseType::temp40 || f.type == BaseType::temp40u8) ? raw - 40 : raw;
+        const double v = transformed(f, base_value);
+        if (f.is_enum()) {
+            const auto code = static_cast<std::int64_t>(std::llround(v));
+            for (const EnumOption& o : f.options) {
+                if (o.code == code) {
+                    field.value = o.label;
+                    return code;
+                }
+            }
+            out.unknown_codes.emplace_back(field.key, code);
+            return std::nullopt;
+        }
+        field.value = number(v, f.precision);
+        return static_cast<std::int64_t>(std::llround(v));
+    }
+};
+
+}  // namespace
+
+Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan data, DecodeOptions options) {
+    if (data.size() % 2 != 0) {
+        return fail(DecodeError{"block " + std::to_string(schema.block) + ": odd data length " + std::to_string(data.size())});
+    }
+    if (data.size() < schema.min_len) {
+        return fail(DecodeError{"block " + std::to_string(schema.block) + " needs at least " + std::to_string(schema.min_len) +
+                                " bytes, got " + std::to_string(data.size())});
+    }
+    DecodedBlock out;
+    out.schema = &schema;
+    out.data_length = data.size();
+    out.fields.reserve(schema.fields.size() + 16);
+    FieldDecoder decoder{data, out};
+
+    char pack_text[12];
+    const auto pack_end = std::to_chars(pack_text, pack_text + sizeof pack_text, options.pack).ptr;
+    Bindings top;
+    top.bind("n", std::string_view(pack_text, static_cast<std::size_t>(pack_end - pack_text)));
+
+    std::vector<std::optional<std::int64_t>> top_values(schema.fields.size());
+    for (std::size_t i = 0; i < schema.fields.size(); ++i) top_values[i] = decoder.run(schema.fields[i], 0, top);
+
+    std::vector<std::size_t> counts(schema.groups.size(), 0), starts(schema.groups.size(), 0);
+    for (std::size_t g = 0; g < schema.groups.size(); ++g) {
+        const GroupSpec& group = schema.groups[g];
+        std::int64_t count = 0;
+        for (std::size_t idx : group.count_from) count += top_values[idx].value_or(0);
+        counts[g] = static_cast<std::size_t>(std::clamp<std::int64_t>(count, 0, group.max));
+        starts[g] = group.start_after >= 0
+                        ? starts[static_cast<std::size_t>(group.start_after)] +
+                              counts[static_cast<std::size_t>(group.start_after)] * schema.groups[static_cast<std::size_t>(group.start_after)].stride
+                        : group.start;
+        for (std::size_t j = 0; j < counts[g]; ++j) {
+            const std::size_t step = j * group.stride;
+            const std::size_t record = starts[g] + (group.byte_swapped ? (step ^ 1u) : step);
+            char index_text[8];
+            const auto index_end = std::to_chars(index_text, index_text + sizeof index_text, j + 1).ptr;
+            Bindings bindings = top;
+            bindings.bind(group.index, std::string_view(index_text, static_cast<std::size_t>(index_end - index_text)));
+            std::string module_name;
+            if (group.key_from) {
+                const auto code = read_integer(group.key_from->type, data, record + group.key_from->offset);
+                if (!code) break;  // the record's name lies past the reply
+                for (const EnumOption& o : group.key_from->names)
+                    if (o.code == *code) module_name = o.label;
+                if (module_name.empty()) {
+                    Bindings value_binding;
+                    const std::string code_text = std::to_string(*code);
+                    value_binding.bind("value", code_text);
+                    module_name = expand(group.key_from->fallback, value_binding);
+                }
+                bindings.bind(group.key_from->placeholder, module_name);
+            }
+            for (const FieldSpec& f : group.fields) decoder.run(f, record, bindings);
+        }
+    }
+
+    for (const DerivedSpec& d : schema.derived) {
+        const FieldSpec* source = &schema.groups[d.group].fields[d.of];
+        double lo = 0, hi = 0;
+        bool any = false;
+        for (const DecodedField& f : out.fields) {
+            if (f.spec != source) continue;
+            double v;
+            if (const auto* i = std::get_if<std::int64_t>(&f.value))
+                v = static_cast<double>(*i);
+            else if (const auto* x = std::get_if<double>(&f.value))
+                v = *x;
+            else
+                continue;
+            lo = any ? std::min(lo, v) : v;
+            hi = any ? std::max(hi, v) : v;
+            any = true;
+        }
+        DecodedField& field = out.fields.emplace_back();
+        field.spec = &d.field;
+        field.key = expand(d.field.key, top);
+        if (!any) continue;
+        const double result = d.op == DerivedSpec::Op::min ? lo : d.op == DerivedSpec::Op::max ? hi : hi - lo;
+        field.value = number(result, d.field.precision);
+    }
+    return out;
+}
+
+}  // namespace bluetti::schema

@@ -1,0 +1,89 @@
+#include "bluetti/profile/profile.hpp"
+#include "bluetti/schema/registry.hpp"
+#include "support.hpp"
+
+using namespace bluetti;
+using namespace bluetti::profile;
+
+TEST_CASE("built-in profiles: the four models and the generic fallback") {
+    auto set = ProfileSet::builtin();
+    REQUIRE_MESSAGE(set.ok(), set.error().message);
+    for (const char* model : {"EL30V2", "EL100V2", "ELITE200V2", "AP300", "GENERIC_V2"}) {
+        CAPTURE(model);
+        REQUIRE(set->find(model) != nullptr);
+    }
+    CHECK(set->find("AP300")->cloud_model == "AP300");
+    CHECK(set->find("ELITE200V2")->cloud_model.empty());  // unknown: from the device list
+    CHECK(set->find("Elite 100 V2")->model == "EL100V2");  // alias, case-insensitive
+    CHECK(set->find("el30v2")->model == "EL30V2");
+    CHECK(set->find("XYZ") == nullptr);
+    CHECK(set->find_or_generic("XYZ").model == "GENERIC_V2");
+}
+
+TEST_CASE("every profile polls known blocks with their overrides applied") {
+    auto set = ProfileSet::builtin();
+    auto registry = schema::SchemaRegistry::builtin();
+    REQUIRE(set.ok());
+    REQUIRE(registry.ok());
+    for (const Profile* p : set->all()) {
+        CAPTURE(p->model);
+        CHECK(p->slave == 0);
+        CHECK(p->envelope == codec::Envelope::v2);
+        auto applied = registry->with_overrides(p->overrides);
+        REQUIRE_MESSAGE(applied.ok(), applied.error().message);
+        for (const auto& g : p->groups) {
+            for (const auto& b : g.blocks) {
+                CAPTURE(b.block);
+                const auto* s = applied->find(b.block);
+                REQUIRE(s != nullptr);
+                if (s->read > 0) CHECK(b.registers * 2 >= s->min_len);  // NODE_INFO is a query, not a read
+                CHECK(g.per_pack == s->per_pack());
+            }
+        }
+        const PollGroup* core = p->group("core");
+        REQUIRE(core != nullptr);
+        CHECK(core->interval == std::chrono::seconds(10));
+        CHECK(p->group("cells")->interval == std::chrono::minutes(2));
+        CHECK(p->group("info")->interval == std::chrono::hours(1));
+        // Controls name fields of the settings blocks marked as control.
+        for (const auto& key : p->controls) {
+            CAPTURE(key);
+            bool found = false;
+            for (int block : {2000, 2200})
+                for (const auto& f : applied->find(static_cast<std::uint16_t>(block))->fields) found = found || (f.key.text == key && f.entity == schema::EntityKind::control);
+            CHECK(found);
+        }
+    }
+    // Pack-voltage scale per protocol.md §5.7.
+    auto ap300 = registry->with_overrides(set->find("AP300")->overrides);
+    auto generic = registry->with_overrides(set->find("GENERIC_V2")->overrides);
+    CHECK(ap300->find(100)->fields.front().scale == doctest::Approx(0.01));
+    CHECK(generic->find(100)->fields.front().scale == doctest::Approx(0.1));
+    CHECK(set->find("AP300")->group("topology") != nullptr);
+    CHECK(set->find("EL100V2")->group("topology") == nullptr);
+}
+
+TEST_CASE("profile errors carry file:line:column") {
+    struct Row {
+        const char* name;
+        const char* yaml;
+        const char* expected;
+    };
+    const Row rows[] = {
+        {"missing groups", "model: X\nname: X\nenvelope: v2\nslave: 0\n", "p.yaml:1:1: missing required key 'groups'"},
+        {"bad envelope", "model: X\nname: X\nenvelope: v3\nslave: 0\ngroups: []\n", "p.yaml:3:11: envelope must be v2 or v1"},
+        {"bad interval", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups:\n  - {name: core, interval: 10 s, blocks: []}\n",
+         "p.yaml:6:28: interval must be a duration"},
+        {"block in two groups",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups:\n  - {name: a, interval: 10s, blocks: [{block: 100}]}\n"
+         "  - {name: b, interval: 10s, blocks: [{block: 100}]}\n",
+         "block 100 is polled by two groups"},
+        {"unknown key", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\ncolour: red\n", "p.yaml:6:1: unknown key 'colour'"},
+    };
+    for (const Row& row : rows) {
+        CAPTURE(row.name);
+        auto p = parse_profile(row.yaml, "p.yaml");
+        REQUIRE_FALSE(p.ok());
+        CHECK_MESSAGE(p.error().message.find(row.expected) != std::string::npos, p.error().message);
+    }
+}
