@@ -1,0 +1,64 @@
+// One thread, one loop (house-style #8): poll() over watched file descriptors, timers as
+// deadlines, and each pass sleeps until the earliest deadline. Callbacks run on the loop; nothing
+// here blocks except poll() itself. The daemon, the SDK client and the simulator all run on it.
+#pragma once
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+namespace bluetti {
+
+class EventLoop {
+public:
+    using Clock = std::chrono::steady_clock;
+    using TimerId = std::uint64_t;
+    using FdCallback = std::function<void(short revents)>;
+
+    EventLoop() = default;
+    EventLoop(const EventLoop&) = delete;
+    EventLoop& operator=(const EventLoop&) = delete;
+
+    // Watches `fd` for `events` (POLLIN/POLLOUT); replaces an earlier watch of the same fd.
+    void watch(int fd, short events, FdCallback callback);
+    void set_events(int fd, short events);
+    void unwatch(int fd);
+
+    TimerId after(std::chrono::milliseconds delay, std::function<void()> callback);
+    TimerId at(Clock::time_point when, std::function<void()> callback);
+    void cancel(TimerId id);
+
+    // Called before every poll(): libraries that decide late whether they want to write
+    // (libmosquitto) update their fd's events here.
+    void before_poll(std::function<void()> hook);
+
+    // One pass: waits for I/O or the next deadline (at most `max_wait`), then runs what is due.
+    void run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
+    // Passes until stop() or until `done()` returns true (checked after every pass).
+    void run();
+    void run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
+    void stop() { stopped_ = true; }
+    bool stopped() const { return stopped_; }
+
+    Clock::time_point now() const { return Clock::now(); }
+
+private:
+    struct Watch {
+        short events;
+        FdCallback callback;
+    };
+    std::map<int, Watch> watches_;
+    std::multimap<Clock::time_point, std::pair<TimerId, std::function<void()>>> timers_;
+    std::vector<std::function<void()>> hooks_;
+    std::vector<pollfd> pollfds_;
+    TimerId next_timer_ = 1;
+    bool stopped_ = false;
+
+    void run_due_timers();
+};
+
+}  // namespace bluetti

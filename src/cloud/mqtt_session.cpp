@@ -1,0 +1,176 @@
+#include "bluetti/cloud/mqtt_session.hpp"
+
+#include <mosquitto.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "bluetti/log.hpp"
+
+namespace bluetti::cloud {
+
+namespace {
+void library_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { mosquitto_lib_init(); });
+}
+}  // namespace
+
+MqttSession::MqttSession(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)) {
+    library_init();
+    loop_.before_poll([this] { pump(); });
+}
+
+MqttSession::~MqttSession() {
+    drop_socket();
+    if (mosq_) mosquitto_destroy(mosq_);
+}
+
+bool MqttSession::connect(const MqttOptions& o, std::string& error) {
+    drop_socket();
+    if (mosq_) mosquitto_destroy(mosq_);
+    connected_ = false;
+    want_disconnect_ = false;
+    mosq_ = mosquitto_new(o.client_id.empty() ? nullptr : o.client_id.c_str(), o.clean_session, this);
+    if (!mosq_) {
+        error = "cannot create an MQTT client";
+        return false;
+    }
+    mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(mosq_, &MqttSession::handle_connect);
+    mosquitto_disconnect_callback_set(mosq_, &MqttSession::handle_disconnect);
+    mosquitto_message_callback_set(mosq_, &MqttSession::handle_message);
+    mosquitto_subscribe_callback_set(mosq_, &MqttSession::handle_subscribe);
+    mosquitto_publish_callback_set(mosq_, &MqttSession::handle_publish);
+    mosquitto_log_callback_set(mosq_, &MqttSession::handle_log);
+
+    int rc = MOSQ_ERR_SUCCESS;
+    if (!o.username.empty()) rc = mosquitto_username_pw_set(mosq_, o.username.c_str(), o.password.empty() ? nullptr : o.password.c_str());
+    if (rc == MOSQ_ERR_SUCCESS && o.will) {
+        rc = mosquitto_will_set(mosq_, o.will->topic.c_str(), static_cast<int>(o.will->payload.size()), o.will->payload.data(), o.will->qos,
+                                o.will->retain);
+    }
+    if (rc == MOSQ_ERR_SUCCESS && o.ssl_ctx) {
+        // Our own SSL_CTX: libmosquitto applies no verification of its own (house-style #10);
+        // the context carries the verify mode we chose.
+        rc = mosquitto_void_option(mosq_, MOSQ_OPT_SSL_CTX, o.ssl_ctx);
+        if (rc == MOSQ_ERR_SUCCESS && o.tls_insecure) rc = mosquitto_tls_insecure_set(mosq_, true);
+    } else if (rc == MOSQ_ERR_SUCCESS && o.tls) {
+        const char* ca = o.ca_file.empty() ? nullptr : o.ca_file.c_str();
+        if (!ca) mosquitto_int_option(mosq_, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
+        rc = mosquitto_tls_set(mosq_, ca, ca ? nullptr : "/etc/ssl/certs", o.cert_file.empty() ? nullptr : o.cert_file.c_str(),
+                               o.key_file.empty() ? nullptr : o.key_file.c_str(), nullptr);
+        if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_opts_set(mosq_, o.tls_insecure ? 0 : 1, "tlsv1.2", nullptr);
+        if (rc == MOSQ_ERR_SUCCESS && o.tls_insecure) rc = mosquitto_tls_insecure_set(mosq_, true);
+    }
+    if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_async(mosq_, o.host.c_str(), o.port, o.keepalive_s);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        error = std::string(rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc)) + " (" + o.host + ":" + std::to_string(o.port) + ")";
+        return false;
+    }
+    pump();
+    return true;
+}
+
+void MqttSession::disconnect() {
+    if (!mosq_) return;
+    want_disconnect_ = true;
+    mosquitto_disconnect(mosq_);
+    // Flush the DISCONNECT now: the caller may be about to exit the loop.
+    mosquitto_loop_write(mosq_, 1);
+    drop_socket();
+    connected_ = false;
+}
+
+int MqttSession::subscribe(const std::string& topic, int qos) {
+    if (!mosq_ || !connected_) return -1;
+    int mid = -1;
+    return mosquitto_subscribe(mosq_, &mid, topic.c_str(), qos) == MOSQ_ERR_SUCCESS ? mid : -1;
+}
+
+int MqttSession::publish(const std::string& topic, ByteSpan payload, int qos, bool retain) {
+    if (!mosq_ || !connected_) return -1;
+    int mid = -1;
+    const int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos, retain);
+    return rc == MOSQ_ERR_SUCCESS ? mid : -1;
+}
+
+int MqttSession::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+    return publish(topic, ByteSpan(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()), qos, retain);
+}
+
+void MqttSession::pump() {
+    if (!mosq_) return;
+    const int fd = mosquitto_socket(mosq_);
+    if (fd != watched_fd_) {
+        if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
+        watched_fd_ = fd;
+        if (fd >= 0) loop_.watch(fd, POLLIN, [this](short revents) { on_readable(revents); });
+    }
+    if (fd < 0) return;
+    mosquitto_loop_misc(mosq_);
+    if (mosq_ && mosquitto_socket(mosq_) >= 0) loop_.set_events(fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)));
+}
+
+void MqttSession::on_readable(short revents) {
+    if (!mosq_) return;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (revents & (POLLIN | POLLHUP | POLLERR)) rc = mosquitto_loop_read(mosq_, 1);
+    if (rc == MOSQ_ERR_SUCCESS && mosq_ && (revents & POLLOUT)) rc = mosquitto_loop_write(mosq_, 1);
+    if (rc != MOSQ_ERR_SUCCESS && mosq_ && mosquitto_socket(mosq_) < 0 && connected_) {
+        // The socket is gone without a disconnect callback (e.g. a failed TLS read).
+        connected_ = false;
+        if (handlers_.on_disconnect) handlers_.on_disconnect(rc, mosquitto_strerror(rc));
+    } else if (rc != MOSQ_ERR_SUCCESS && mosq_ && !connected_) {
+        // Failed while connecting (refused TCP, TLS handshake error): report as a failed connect.
+        drop_socket();
+        if (handlers_.on_connect) handlers_.on_connect(-1, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+    }
+}
+
+void MqttSession::drop_socket() {
+    if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
+    watched_fd_ = -1;
+}
+
+void MqttSession::handle_connect(mosquitto*, void* self, int rc) {
+    auto* s = static_cast<MqttSession*>(self);
+    s->connected_ = rc == 0;
+    if (s->handlers_.on_connect) s->handlers_.on_connect(rc, mosquitto_connack_string(rc));
+}
+
+void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
+    auto* s = static_cast<MqttSession*>(self);
+    const bool was_connected = s->connected_;
+    s->connected_ = false;
+    if (s->want_disconnect_ || !was_connected) return;
+    if (s->handlers_.on_disconnect) s->handlers_.on_disconnect(rc, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+}
+
+void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_message* m) {
+    auto* s = static_cast<MqttSession*>(self);
+    if (s->handlers_.on_message) {
+        s->handlers_.on_message(m->topic, ByteSpan(static_cast<const std::uint8_t*>(m->payload), static_cast<std::size_t>(m->payloadlen)),
+                                m->retain);
+    }
+}
+
+void MqttSession::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted) {
+    auto* s = static_cast<MqttSession*>(self);
+    if (s->handlers_.on_subscribe) s->handlers_.on_subscribe(mid, std::vector<int>(granted, granted + count));
+}
+
+void MqttSession::handle_publish(mosquitto*, void* self, int mid) {
+    auto* s = static_cast<MqttSession*>(self);
+    if (s->handlers_.on_publish) s->handlers_.on_publish(mid);
+}
+
+void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text) {
+    auto logger = log::get(static_cast<MqttSession*>(self)->log_area_);
+    if (level & (MOSQ_LOG_ERR)) logger->warn("libmosquitto: {}", text);
+    else if (level & MOSQ_LOG_WARNING) logger->info("libmosquitto: {}", text);
+    else logger->trace("libmosquitto: {}", text);
+}
+
+}  // namespace bluetti::cloud

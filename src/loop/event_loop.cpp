@@ -1,0 +1,84 @@
+#include "bluetti/event_loop.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+namespace bluetti {
+
+void EventLoop::watch(int fd, short events, FdCallback callback) { watches_[fd] = Watch{events, std::move(callback)}; }
+
+void EventLoop::set_events(int fd, short events) {
+    auto it = watches_.find(fd);
+    if (it != watches_.end()) it->second.events = events;
+}
+
+void EventLoop::unwatch(int fd) { watches_.erase(fd); }
+
+EventLoop::TimerId EventLoop::after(std::chrono::milliseconds delay, std::function<void()> callback) {
+    return at(Clock::now() + delay, std::move(callback));
+}
+
+EventLoop::TimerId EventLoop::at(Clock::time_point when, std::function<void()> callback) {
+    const TimerId id = next_timer_++;
+    timers_.emplace(when, std::make_pair(id, std::move(callback)));
+    return id;
+}
+
+void EventLoop::cancel(TimerId id) {
+    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
+        if (it->second.first == id) {
+            timers_.erase(it);
+            return;
+        }
+    }
+}
+
+void EventLoop::before_poll(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+
+void EventLoop::run_due_timers() {
+    const auto now = Clock::now();
+    // Take the due ones out first: a callback may add or cancel timers.
+    std::vector<std::function<void()>> due;
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+        due.push_back(std::move(timers_.begin()->second.second));
+        timers_.erase(timers_.begin());
+    }
+    for (auto& callback : due) callback();
+}
+
+void EventLoop::run_once(std::chrono::milliseconds max_wait) {
+    for (auto& hook : hooks_) hook();
+    auto wait = max_wait;
+    if (!timers_.empty()) {
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());
+        wait = std::clamp(until, std::chrono::milliseconds(0), max_wait);
+    }
+    pollfds_.clear();
+    for (const auto& [fd, w] : watches_) pollfds_.push_back(pollfd{fd, w.events, 0});
+    const int n = ::poll(pollfds_.data(), pollfds_.size(), static_cast<int>(wait.count()));
+    if (n > 0) {
+        for (const pollfd& p : pollfds_) {
+            if (p.revents == 0) continue;
+            auto it = watches_.find(p.fd);  // an earlier callback may have unwatched it
+            if (it == watches_.end()) continue;
+            FdCallback callback = it->second.callback;  // copy: the callback may replace its own watch
+            callback(p.revents);
+        }
+    }
+    run_due_timers();
+}
+
+void EventLoop::run() {
+    stopped_ = false;
+    while (!stopped_) run_once();
+}
+
+void EventLoop::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    stopped_ = false;
+    while (!stopped_ && !done() && Clock::now() < deadline) {
+        run_once(std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()), std::chrono::milliseconds(1000)));
+    }
+}
+
+}  // namespace bluetti
