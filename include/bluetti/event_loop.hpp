@@ -13,10 +13,20 @@
 
 namespace bluetti {
 
-class EventLoop {
+// Timers and the time, as the protocol state machines see them: the EventLoop in programs, a
+// manual clock in tests (so timeout logic is tested without waiting).
+class Scheduler {
 public:
     using Clock = std::chrono::steady_clock;
     using TimerId = std::uint64_t;
+    virtual ~Scheduler() = default;
+    virtual Clock::time_point now() const = 0;
+    virtual TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) = 0;
+    virtual void cancel(TimerId id) = 0;
+};
+
+class EventLoop : public Scheduler {
+public:
     using FdCallback = std::function<void(short revents)>;
 
     EventLoop() = default;
@@ -28,9 +38,9 @@ public:
     void set_events(int fd, short events);
     void unwatch(int fd);
 
-    TimerId after(std::chrono::milliseconds delay, std::function<void()> callback);
+    TimerId after(std::chrono::milliseconds delay, std::function<void()> callback) override;
     TimerId at(Clock::time_point when, std::function<void()> callback);
-    void cancel(TimerId id);
+    void cancel(TimerId id) override;
 
     // Called before every poll(): libraries that decide late whether they want to write
     // (libmosquitto) update their fd's events here.
@@ -44,7 +54,7 @@ public:
     void stop() { stopped_ = true; }
     bool stopped() const { return stopped_; }
 
-    Clock::time_point now() const { return Clock::now(); }
+    Clock::time_point now() const override { return Clock::now(); }
 
 private:
     struct Watch {

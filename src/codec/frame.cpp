@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "bluetti/codec/crc.hpp"
+#include "bluetti/codec/write_whitelist.hpp"
 
 namespace bluetti::codec {
 
@@ -15,6 +16,7 @@ std::string_view to_string(Errc code) {
         case Errc::odd_length: return "odd length";
         case Errc::too_long: return "too long";
         case Errc::bad_argument: return "bad argument";
+        case Errc::forbidden_write: return "forbidden write";
     }
     return "unknown";
 }
@@ -158,12 +160,26 @@ Result<Bytes, Error> build_read_request(std::uint8_t slave, std::uint16_t start,
     return out;
 }
 
-Bytes build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value) {
+Result<Bytes, Error> build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value) {
+    const WritableRegister* writable = find_writable(reg);
+    if (!writable) {
+        return fail(Error{Errc::forbidden_write, "register " + std::to_string(reg) + " is not writable (only the registers of protocol.md §8)"});
+    }
+    if (value < writable->min || value > writable->max) {
+        return fail(Error{Errc::forbidden_write, std::string(writable->key) + " (register " + std::to_string(reg) + ") takes " +
+                                                     std::to_string(writable->min) + ".." + std::to_string(writable->max) + ", not " +
+                                                     std::to_string(value)});
+    }
     Bytes out{slave, kWriteSingle};
     put16(out, reg);
     put16(out, value);
     append_crc(out);
     return out;
+}
+
+Bytes build_node_info_query(std::uint8_t slave) {
+    static constexpr std::uint8_t kSelector[] = {0x00, 0x01};
+    return *build_write_multiple(slave, 21000, kSelector);
 }
 
 Result<Bytes, Error> build_write_multiple(std::uint8_t slave, std::uint16_t start, ByteSpan data) {

@@ -47,7 +47,8 @@ TEST_CASE("worked request frames of protocol.md §3") {
         CHECK(to_hex(wrap(row.envelope, row.start, *rtu)) == to_hex(test::hex(row.hex)));
     }
     CHECK(to_hex(build_exception(0, 0x06, 3)) == "00860353a1");
-    CHECK(to_hex(build_write_single(0, 2011, 1)) == "000607db00013894");
+    CHECK(to_hex(*build_write_single(0, 2011, 1)) == "000607db00013894");
+    CHECK(to_hex(build_node_info_query(0)) == "001052080001020001188d");
 }
 
 TEST_CASE("read request builder refuses counts Modbus cannot carry") {

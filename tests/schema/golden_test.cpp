@@ -38,10 +38,9 @@ TEST_CASE("golden vectors: requests are built byte for byte") {
             const std::uint16_t block = v["block"], count = v["registers"];
             built = codec::wrap(codec::Envelope::v2, block, *codec::build_read_request(slave, block, count));
         } else if (v["id"] == "G7") {
-            built = codec::wrap(codec::Envelope::v2, 2011, codec::build_write_single(slave, 2011, 1));
+            built = codec::wrap(codec::Envelope::v2, 2011, *codec::build_write_single(slave, 2011, 1));
         } else if (v["id"] == "G8") {
-            const Bytes selector = test::hex("00 01");
-            built = codec::wrap(codec::Envelope::v2, 21000, *codec::build_write_multiple(slave, 21000, selector));
+            built = codec::wrap(codec::Envelope::v2, 21000, codec::build_node_info_query(slave));
         } else {
             continue;  // G9 and G11 are replies only
         }

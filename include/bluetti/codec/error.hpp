@@ -15,6 +15,7 @@ enum class Errc {
     odd_length,           // FC 03 byte count is odd
     too_long,             // more than one frame, or a read of more than 125 registers
     bad_argument,         // a builder was asked for something Modbus cannot express
+    forbidden_write,      // not a whitelisted register, or a value outside its range
 };
 
 std::string_view to_string(Errc code);

@@ -55,7 +55,12 @@ std::string_view exception_name(std::uint8_t code);
 
 // Builders append the CRC. They refuse what Modbus cannot express (count 0 or > 125, data > 250 B).
 Result<Bytes, Error> build_read_request(std::uint8_t slave, std::uint16_t start, std::uint16_t count);
-Bytes build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value);
+// FC 06, only for a register of the write whitelist and a value in its range (write_whitelist.hpp):
+// anything else is Errc::forbidden_write and no frame exists.
+Result<Bytes, Error> build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value);
+// The only FC 16 the bridge sends: the NODE_INFO query (selector 1 written to register 21000).
+Bytes build_node_info_query(std::uint8_t slave);
+// FC 16 in request format as a *device* sends it (pushes, NODE_INFO replies): simulator side.
 Result<Bytes, Error> build_write_multiple(std::uint8_t slave, std::uint16_t start, ByteSpan data);
 Result<Bytes, Error> build_read_reply(std::uint8_t slave, ByteSpan data);
 Bytes build_exception(std::uint8_t slave, std::uint8_t function, std::uint8_t code);

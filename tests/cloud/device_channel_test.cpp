@@ -1,0 +1,247 @@
+// DeviceChannel against hand-made frames and a manual clock: matching rules of protocol.md §4.6,
+// retries, grace period, exceptions, pushes, writes.
+#include "bluetti/cloud/device_channel.hpp"
+#include "bluetti/codec/crc.hpp"
+#include "bluetti/codec/frame.hpp"
+#include "manual_scheduler.hpp"
+#include "support.hpp"
+
+using namespace bluetti;
+using namespace bluetti::cloud;
+using namespace std::chrono_literals;
+
+namespace {
+
+// G1's reply (block 1300, 16 registers, slave 1) and G11's push of block 1300 at slave 0.
+const char* kG1Reply = "01F80F00000000C0000001032001F400000000000000000000000000000000000000000000000104AC090000345174";
+const char* kG11Push =
+    "01F80F00000000B9000000100514001F3E01F3000000000021000000000000000000000000000000000001035209080025035E000000000000000000000000000000"
+    "000000000000000000000000002B07";
+
+Bytes v2_reply(const Bytes& rtu) { return codec::wrap(codec::Envelope::v2, 0, rtu); }
+
+struct Fixture {
+    test::ManualScheduler clock;
+    schema::SchemaRegistry schemas = *schema::SchemaRegistry::builtin();
+    std::vector<Bytes> sent;
+    bool link_up = true;
+    ChannelOptions options;
+    std::unique_ptr<DeviceChannel> channel;
+    std::vector<BlockData> pushes;
+    std::vector<std::string> anomalies;
+
+    Fixture() {
+        options.retry = RetryPolicy{3, 1000ms, 2.0, 10000ms};
+        options.request_timeout = 5000ms;
+        options.stray_grace = 2000ms;
+        channel = std::make_unique<DeviceChannel>(clock, schemas, options, [this](const Bytes& p) {
+            if (!link_up) return false;
+            sent.push_back(p);
+            return true;
+        });
+        channel->set_push_handler([this](const BlockData& d) { pushes.push_back(d); });
+        channel->set_anomaly_handler([this](const std::string& a) { anomalies.push_back(a); });
+    }
+};
+
+
+}  // namespace
+
+TEST_CASE("a read is sent once and answered by the matching FC 03 reply") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(f.sent.size() == 1);
+    CHECK(to_hex(f.sent[0]) == to_hex(test::hex("01F80F0514000000000001030514001004CE")));
+    f.clock.advance(120ms);
+    f.channel->on_payload(test::hex(kG1Reply));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK(std::get<double>((*got)->decoded.find("grid_phase1_voltage")->value) == doctest::Approx(230.4));
+    CHECK((*got)->latency == 120ms);
+    CHECK((*got)->rssi == -64);
+    CHECK(f.channel->stats().replies == 1);
+    CHECK_FALSE(f.channel->busy());
+}
+
+TEST_CASE("pushes interleaved with a pending read are delivered as data and never taken as its reply") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(100, 62, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(test::hex(kG11Push));  // block 1300 pushed while 100 is pending
+    CHECK_FALSE(got.has_value());
+    REQUIRE(f.pushes.size() == 1);
+    CHECK(f.pushes[0].block == 1300);
+    CHECK(f.pushes[0].pushed);
+    CHECK(std::get<std::int64_t>(f.pushes[0].decoded.find("grid_phase1_apparent_power")->value) == 862);
+
+    // A stray FC 03 whose length cannot be block 100 (shorter than its min_len) is dropped.
+    f.channel->on_payload(v2_reply(*codec::build_read_reply(0, test::hex("0001 0002 0003 0004"))));
+    CHECK_FALSE(got.has_value());
+    CHECK(f.channel->stats().unsolicited == 1);
+
+    // The real reply (G2 data) still matches.
+    const auto g2 = test::golden_vectors()[1]["frames"][1].get<std::string>();
+    f.channel->on_payload(test::hex(g2));
+    REQUIRE(got.has_value());
+    REQUIRE_MESSAGE(got->ok(), got->error().message);
+    CHECK(std::get<std::int64_t>((*got)->decoded.find("pack_soc")->value) == 76);
+}
+
+TEST_CASE("a push of the pending block at the pending slave answers the read") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(1300, 31, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(test::hex(kG11Push));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK_FALSE((*got)->pushed);
+    CHECK(f.pushes.empty());
+}
+
+TEST_CASE("one request in flight: the second waits for the first") {
+    Fixture f;
+    int done = 0;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto) { ++done; });
+    f.channel->read_block(1300, 16, 1, 1, [&](auto) { ++done; });
+    CHECK(f.sent.size() == 1);
+    CHECK(f.channel->queued() == 2);
+    f.channel->on_payload(test::hex(kG1Reply));
+    CHECK(done == 1);
+    CHECK(f.sent.size() == 2);
+    f.channel->on_payload(test::hex(kG1Reply));
+    CHECK(done == 2);
+}
+
+TEST_CASE("a silent device: timeouts retried per the policy, then an error; late replies are strays") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    CHECK(f.sent.size() == 1);
+    f.clock.advance(5000ms);  // timeout 1; the retry waits max(1 s delay, 2 s grace)
+    CHECK(f.sent.size() == 1);
+    f.channel->on_payload(test::hex(kG1Reply));  // late reply during the wait: a stray
+    CHECK_FALSE(got.has_value());
+    CHECK(f.channel->stats().unsolicited == 1);
+    f.clock.advance(2000ms);
+    CHECK(f.sent.size() == 2);
+    f.clock.advance(5000ms + 2000ms);  // timeout 2, retry 3 after max(2 s, 2 s)
+    CHECK(f.sent.size() == 3);
+    f.clock.advance(5000ms);  // timeout 3: give up
+    REQUIRE(got.has_value());
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().code == ChannelErrc::timeout);
+    CHECK(got->error().message.find("no answer after 3 attempts") != std::string::npos);
+    CHECK(f.channel->stats().timeouts == 3);
+    CHECK(f.channel->stats().retries == 2);
+
+    // The next request is held for the grace period: a late reply cannot answer it.
+    f.channel->read_block(1300, 16, 1, 1, [](auto) {});
+    CHECK(f.sent.size() == 3);
+    f.clock.advance(2000ms);
+    CHECK(f.sent.size() == 4);
+}
+
+TEST_CASE("exception 02 marks the block unsupported; no retry, no second send") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(2200, 20, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(test::hex("01F80F00000000C600000083029131"));  // G5
+    REQUIRE(got.has_value());
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().code == ChannelErrc::unsupported);
+    CHECK(f.channel->unsupported(2200, 0));
+    got.reset();
+    f.channel->read_block(2200, 20, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::unsupported);
+    CHECK(f.sent.size() == 1);
+    CHECK(f.channel->stats().exceptions == 1);
+    CHECK(f.clock.pending() == 0);
+}
+
+TEST_CASE("a bad CRC is counted and the request keeps waiting for a good reply") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    Bytes corrupted = test::hex(kG1Reply);
+    corrupted.back() ^= 0xFF;
+    f.channel->on_payload(corrupted);
+    CHECK(f.channel->stats().bad_frames == 1);
+    REQUIRE(f.anomalies.size() == 1);
+    CHECK(f.anomalies[0].find("CRC mismatch") != std::string::npos);
+    CHECK_FALSE(got.has_value());
+    f.channel->on_payload(test::hex(kG1Reply));
+    REQUIRE(got.has_value());
+    CHECK(got->ok());
+}
+
+TEST_CASE("writes: confirmed by the echo, refused by an exception, impossible outside the whitelist") {
+    Fixture f;
+    std::optional<Result<WriteConfirmation, ChannelError>> got;
+    f.channel->write_register(0, 2011, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(f.sent.size() == 1);
+    CHECK(to_hex(f.sent[0]) == "01f80f07db0000000000000607db00013894");  // G7
+    f.channel->on_payload(test::hex("01F80F00000000B90000000607DB00013894"));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK((*got)->reg == 2011);
+
+    got.reset();
+    f.channel->write_register(0, 2023, 100, [&](auto r) { got.emplace(std::move(r)); });
+    Bytes exception = codec::build_exception(0, 0x06, 3);
+    f.channel->on_payload(v2_reply(exception));
+    REQUIRE(got.has_value());
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().code == ChannelErrc::exception);
+    CHECK(got->error().exception_code == 3);
+
+    for (int forbidden : {2013, 2206, 2233, 2010, 100}) {
+        got.reset();
+        const std::size_t before = f.sent.size();
+        f.channel->write_register(0, static_cast<std::uint16_t>(forbidden), 1, [&](auto r) { got.emplace(std::move(r)); });
+        REQUIRE(got.has_value());
+        CHECK(got->error().code == ChannelErrc::bad_request);
+        CHECK(f.sent.size() == before);
+    }
+}
+
+TEST_CASE("an echo with another value does not confirm a write") {
+    Fixture f;
+    std::optional<Result<WriteConfirmation, ChannelError>> got;
+    f.channel->write_register(0, 2011, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(test::hex("01F80F00000000B90000000607DB0000F954"));  // AC off echo
+    CHECK_FALSE(got.has_value());
+    CHECK(f.channel->stats().unsolicited == 1);
+}
+
+TEST_CASE("NODE_INFO: the FC 16 reply in request format answers the query") {
+    Fixture f;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->query_nodes(0, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(f.sent.size() == 1);
+    CHECK(to_hex(f.sent[0]) == "01f80f52080000000000001052080001020001188d");
+    const auto g8 = test::golden_vectors()[7]["frames"][1].get<std::string>();
+    f.channel->on_payload(test::hex(g8));
+    REQUIRE(got.has_value());
+    REQUIRE_MESSAGE(got->ok(), got->error().message);
+    CHECK(std::get<std::int64_t>((*got)->decoded.find("node3_slave")->value) == 51);
+}
+
+TEST_CASE("a session that is down fails the request at once") {
+    Fixture f;
+    f.link_up = false;
+    std::optional<Result<BlockData, ChannelError>> got;
+    f.channel->read_block(100, 62, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::not_connected);
+    CHECK_FALSE(f.channel->busy());
+}
+
+TEST_CASE("retry policy delays grow by the factor up to the maximum") {
+    const RetryPolicy p{5, 1000ms, 2.0, 5000ms};
+    CHECK(p.delay_after(1) == 1000ms);
+    CHECK(p.delay_after(2) == 2000ms);
+    CHECK(p.delay_after(3) == 4000ms);
+    CHECK(p.delay_after(4) == 5000ms);
+}
