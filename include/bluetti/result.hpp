@@ -7,6 +7,9 @@
 
 namespace bluetti {
 
+// The value of a Result that carries no value, only success.
+struct Ok {};
+
 template <class E>
 struct Failure {
     E error;

@@ -1,0 +1,287 @@
+#include "online_commands.hpp"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "value_json.hpp"
+
+namespace bluetti::app {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+std::optional<std::string> from_env(const char* name) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    return std::string(v);
+}
+
+Result<std::string, std::string> prompt_secret(const std::string& what, const char* flag, const char* env) {
+    if (!::isatty(STDIN_FILENO)) {
+        return fail("no " + what + ": give " + flag + ", set " + env + ", or run in a terminal to be asked");
+    }
+    std::cerr << what << ": " << std::flush;
+    termios old{};
+    ::tcgetattr(STDIN_FILENO, &old);
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::string line;
+    std::getline(std::cin, line);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
+    std::cerr << "\n";
+    return line;
+}
+
+Result<std::string, std::string> secret(const std::optional<std::string>& flag_value, const char* flag, const char* env, const std::string& what) {
+    if (flag_value) return *flag_value;
+    if (auto v = from_env(env)) return *v;
+    return prompt_secret(what, flag, env);
+}
+
+int fail_with(std::ostream& err, const std::string& command, const std::string& message, int code = 1) {
+    err << "bluetti-cli " << command << ": " << message << "\n";
+    return code;
+}
+
+ordered_json block_json(const cloud::BlockData& d) {
+    ordered_json j;
+    j["block"] = d.block;
+    j["name"] = d.decoded.schema->name;
+    j["slave"] = d.slave;
+    if (d.decoded.schema->per_pack()) j["pack"] = d.pack;
+    if (d.rssi) j["rssi"] = *d.rssi;
+    ordered_json fields = ordered_json::object(), units = ordered_json::object();
+    for (const auto& f : d.decoded.fields) {
+        if (schema::is_absent(f.value)) continue;
+        fields[f.key] = value_json(f.value);
+        if (!f.spec->unit.empty()) units[f.key] = f.spec->unit;
+    }
+    j["fields"] = std::move(fields);
+    j["units"] = std::move(units);
+    return j;
+}
+
+void print_block(const cloud::BlockData& d, bool json, std::ostream& out) {
+    if (json) {
+        out << block_json(d).dump() << "\n";
+        return;
+    }
+    out << "block " << d.block << " " << d.decoded.schema->name << " (slave " << int(d.slave) << ", " << d.decoded.data_length << " bytes, "
+        << d.latency.count() << " ms)\n";
+    for (const auto& f : d.decoded.fields) {
+        if (schema::is_absent(f.value)) continue;
+        out << "  " << std::left << std::setw(40) << f.key << value_json(f.value).dump();
+        if (!f.spec->unit.empty()) out << " " << f.spec->unit;
+        out << "\n";
+    }
+}
+
+struct Connected {
+    std::unique_ptr<Client> client;
+    std::string error;
+    int exit_code = 0;  // 2: the command line is incomplete (no password, no serial); 1: the connection failed
+};
+
+Connected connect(const GlobalOptions& g, bool need_device) {
+    auto options = make_client_options(g, need_device);
+    if (!options) return {nullptr, options.error(), 2};
+    auto client = std::make_unique<Client>(std::move(*options));
+    if (auto c = client->connect(); !c) return {nullptr, c.error(), 1};
+    return {std::move(client), {}, 0};
+}
+
+}  // namespace
+
+Result<ClientOptions, std::string> make_client_options(const GlobalOptions& g, bool need_device) {
+    ClientOptions o;
+    o.serial = g.sn;
+    o.model = g.model;
+    o.sub_sn = g.sub_sn;
+    o.broker = g.broker;
+    o.ca_file = g.ca_file;
+    o.tls_insecure = g.tls_insecure;
+    o.state_dir = g.state_dir;
+    if (!g.api.empty()) o.api = g.api;
+    o.retry.attempts = std::max(1, g.retries);
+    o.retry.initial_delay = std::chrono::milliseconds(static_cast<long long>(g.retry_initial_delay * 1000));
+    o.retry.max_delay = std::chrono::milliseconds(static_cast<long long>(g.retry_max_delay * 1000));
+    o.request_timeout = std::chrono::milliseconds(static_cast<long long>(g.request_timeout * 1000));
+    for (const auto& d : g.schema_dirs) o.schema_dirs.emplace_back(d);
+    if (need_device && g.sn.empty()) return fail(std::string("--sn is required (the device's serial number)"));
+
+    if (!g.cert.empty()) {
+        std::ifstream in(g.cert, std::ios::binary);
+        if (!in) return fail("cannot read certificate file " + g.cert);
+        std::stringstream data;
+        data << in.rdbuf();
+        const std::string bytes = data.str();
+        o.pkcs12.assign(bytes.begin(), bytes.end());
+        auto password = secret(g.password, "--password", "BLUETTI_CERT_PASSWORD", "certificate password");
+        if (!password) return fail(password.error());
+        o.pkcs12_password = *password;
+        if (g.mqtt_username.empty()) return fail(std::string("certificate mode needs --mqtt-username (tid:...)"));
+        o.mqtt_username = g.mqtt_username;
+        auto mqtt_password = secret(g.mqtt_password, "--mqtt-password", "BLUETTI_MQTT_PASSWORD", "MQTT password");
+        if (!mqtt_password) return fail(mqtt_password.error());
+        o.mqtt_password = *mqtt_password;
+        if (need_device && (g.model.empty() || g.sub_sn.empty())) return fail(std::string("certificate mode needs --model and --sub-sn"));
+        return o;
+    }
+    if (g.email.empty()) return fail(std::string("give --email (account login) or --cert (certificate mode)"));
+    o.email = g.email;
+    auto password = secret(g.password, "--password", "BLUETTI_PASSWORD", "account password");
+    if (!password) return fail(password.error());
+    o.password = *password;
+    return o;
+}
+
+int run_login(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
+    auto options = make_client_options(g, false);
+    if (!options) return fail_with(err, "login", options.error(), 2);
+    EventLoop loop;
+    cloud::HttpClient http(loop);
+    cloud::AccountOptions a;
+    a.api = options->api;
+    a.email = options->email;
+    a.password = options->password;
+    a.ca_file = options->ca_file;
+    a.insecure = options->tls_insecure;
+    a.state_dir = options->state_dir;
+    cloud::AccountClient account(http, a);
+    std::optional<Result<cloud::AccountSession, cloud::AccountError>> result;
+    account.open_session([&](auto r) { result.emplace(std::move(r)); });
+    loop.run_until([&] { return result.has_value(); }, std::chrono::seconds(60));
+    if (!result) return fail_with(err, "login", "no answer from " + a.api + " within 60 s");
+    if (!*result) return fail_with(err, "login", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
+    const auto& s = **result;
+    if (g.json) {
+        ordered_json j{{"email", a.email}, {"uid", s.uid}, {"token_expires", s.token_expires}, {"devices", s.devices.size()},
+                       {"certificate_bytes", s.pkcs12.size()}, {"server_offset_ms", s.server_offset_ms}};
+        out << j.dump() << "\n";
+    } else {
+        out << "logged in as " << a.email << " (user " << s.uid << "); token valid until unix time " << s.token_expires << "; "
+            << s.devices.size() << " device(s); certificate " << s.pkcs12.size() << " bytes; server clock offset " << s.server_offset_ms
+            << " ms\n";
+    }
+    return 0;
+}
+
+int run_devices(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
+    auto options = make_client_options(g, false);
+    if (!options) return fail_with(err, "devices", options.error(), 2);
+    if (!options->pkcs12.empty()) return fail_with(err, "devices", "listing devices needs an account login (--email), not a certificate", 2);
+    EventLoop loop;
+    cloud::HttpClient http(loop);
+    cloud::AccountOptions a;
+    a.api = options->api;
+    a.email = options->email;
+    a.password = options->password;
+    a.ca_file = options->ca_file;
+    a.insecure = options->tls_insecure;
+    a.state_dir = options->state_dir;
+    cloud::AccountClient account(http, a);
+    std::optional<Result<cloud::AccountSession, cloud::AccountError>> result;
+    account.open_session([&](auto r) { result.emplace(std::move(r)); });
+    loop.run_until([&] { return result.has_value(); }, std::chrono::seconds(60));
+    if (!result) return fail_with(err, "devices", "no answer within 60 s");
+    if (!*result) return fail_with(err, "devices", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
+    auto profiles = profile::ProfileSet::builtin();
+    ordered_json list = ordered_json::array();
+    for (const auto& d : (*result)->devices) {
+        const std::string profile = profiles->find_or_generic(d.model).model;
+        if (g.json) {
+            list.push_back(ordered_json{{"sn", d.sn}, {"sub_sn", d.sub_sn}, {"model", d.model}, {"profile", profile},
+                                        {"protocol", d.protocol_version}, {"session_state", d.session_state}});
+        } else {
+            out << std::left << std::setw(22) << d.sn << std::setw(16) << d.sub_sn << std::setw(12) << d.model << std::setw(12) << profile
+                << d.session_state << "\n";
+        }
+    }
+    if (g.json) out << list.dump() << "\n";
+    return 0;
+}
+
+int run_scan(const GlobalOptions& g, const std::vector<int>& blocks, std::ostream& out, std::ostream& err) {
+    auto c = connect(g, true);
+    if (!c.client) return fail_with(err, "scan", c.error, c.exit_code);
+    std::vector<int> wanted = blocks;
+    if (wanted.empty())
+        for (const auto& group : c.client->profile().groups)
+            for (const auto& b : group.blocks) wanted.push_back(b.block);
+    int failures = 0;
+    for (int block : wanted) {
+        auto r = c.client->read_block(static_cast<std::uint16_t>(block));
+        if (!r) {
+            ++failures;
+            if (g.json) out << ordered_json{{"block", block}, {"error", std::string(to_string(r.error().code))}, {"message", r.error().message}}.dump() << "\n";
+            else out << "block " << block << ": " << to_string(r.error().code) << ": " << r.error().message << "\n";
+            continue;
+        }
+        print_block(*r, g.json, out);
+    }
+    const auto& s = c.client->stats();
+    if (!g.json) out << "requests " << s.requests << ", replies " << s.replies << ", timeouts " << s.timeouts << ", retries " << s.retries << "\n";
+    return failures == static_cast<int>(wanted.size()) ? 1 : 0;
+}
+
+int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ostream& out, std::ostream& err) {
+    auto c = connect(g, true);
+    if (!c.client) return fail_with(err, "raw", c.error, c.exit_code);
+    auto r = c.client->read_block(static_cast<std::uint16_t>(block), static_cast<std::uint16_t>(registers), pack);
+    if (!r) return fail_with(err, "raw", std::string(to_string(r.error().code)) + ": " + r.error().message, 1);
+    if (g.json) {
+        ordered_json j = block_json(*r);
+        j["request_hex"] = to_hex(r->request);
+        j["reply_hex"] = to_hex(r->reply);
+        out << j.dump() << "\n";
+    } else {
+        out << "request  " << to_hex(r->request) << "\n" << "reply    " << to_hex(r->reply) << "\n";
+        print_block(*r, false, out);
+    }
+    return 0;
+}
+
+int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostream& out, std::ostream& err) {
+    auto c = connect(g, true);
+    if (!c.client) return fail_with(err, "listen", c.error, c.exit_code);
+    c.client->on_push([&](const cloud::BlockData& d) {
+        if (g.json) {
+            ordered_json j = block_json(d);
+            j["pushed"] = true;
+            out << j.dump() << "\n";
+        } else {
+            out << "push ";
+            print_block(d, false, out);
+        }
+    });
+    EventLoop& loop = c.client->loop();
+    int done = 0;
+    bool busy = false;
+    std::function<void()> tick = [&] {
+        busy = true;
+        c.client->read_group("core", [&](auto r) {
+            busy = false;
+            if (r) {
+                for (const auto& d : *r) print_block(d, g.json, out);
+            } else {
+                err << "bluetti-cli listen: " << r.error().message << "\n";
+            }
+            out.flush();
+            if (++done < count || count <= 0) loop.after(std::chrono::milliseconds(static_cast<long long>(interval_s * 1000)), tick);
+        });
+    };
+    tick();
+    loop.run_until([&] { return count > 0 && done >= count && !busy; }, std::chrono::hours(24 * 365));
+    return 0;
+}
+
+}  // namespace bluetti::app

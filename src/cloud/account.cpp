@@ -1,0 +1,298 @@
+#include "bluetti/cloud/account.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "bluetti/cloud/crypto.hpp"
+#include "bluetti/log.hpp"
+
+namespace bluetti::cloud {
+
+using nlohmann::json;
+
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string text_of(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return {};
+    if (it->is_string()) return it->get<std::string>();
+    return it->dump();
+}
+
+// An error answer: code in `code` or `msgCode`, text in `msg` or `message` (which the live server
+// uses is unverified, protocol.md §1.3).
+std::optional<std::pair<std::string, std::string>> api_error(const json& j) {
+    std::string code = text_of(j, "code");
+    if (code.empty()) code = text_of(j, "msgCode");
+    if (code.empty() || code == "0" || code == "200") return std::nullopt;
+    std::string message = text_of(j, "msg");
+    if (message.empty()) message = text_of(j, "message");
+    return std::make_pair(code, message);
+}
+
+bool means_bad_credentials(const std::string& code, const std::string& message) {
+    std::string lower = message;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return code == "20003015" || code == "20003006" || lower.find("password") != std::string::npos ||
+           lower.find("incorrect") != std::string::npos;
+}
+
+void write_private(const std::filesystem::path& path, const std::string& data) {
+    const auto tmp = path.string() + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        ::chmod(tmp.c_str(), 0600);
+        out << data;
+    }
+    std::filesystem::rename(tmp, path);
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+}  // namespace
+
+std::string_view to_string(AccountErrc code) {
+    switch (code) {
+        case AccountErrc::bad_credentials: return "bad credentials";
+        case AccountErrc::network: return "network error";
+        case AccountErrc::rejected: return "rejected";
+        case AccountErrc::protocol: return "unexpected answer";
+    }
+    return "?";
+}
+
+std::uint64_t AccountSession::server_now_ms() const { return static_cast<std::uint64_t>(unix_now_ms() + server_offset_ms); }
+
+Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body) {
+    const json j = json::parse(body, nullptr, false);
+    if (j.is_discarded()) return fail(std::string("device list is not JSON"));
+    const json* list = j.contains("data") ? &j["data"] : &j;
+    if (list->is_object() && list->contains("content")) list = &(*list)["content"];  // paged answers
+    if (!list->is_array()) return fail(std::string("device list has no array of devices"));
+    std::vector<DeviceRecord> out;
+    for (const auto& d : *list) {
+        if (!d.is_object()) continue;
+        DeviceRecord r;
+        r.sn = text_of(d, "sn");
+        r.sub_sn = text_of(d, "subSn");
+        r.model = text_of(d, "model");
+        r.name = text_of(d, "name");
+        r.protocol_version = text_of(d, "protocolVer");
+        if (r.protocol_version.empty()) r.protocol_version = text_of(d, "factoryProtocolVer");
+        r.iot_server = text_of(d, "iotSrvIp");
+        r.conn_secret = text_of(d, "iotConnSecret");
+        r.session_state = text_of(d, "sessionState");
+        const std::string packs = text_of(d, "packNum");
+        r.pack_count = packs.empty() ? 0 : std::atoi(packs.c_str());
+        if (!r.sn.empty()) out.push_back(std::move(r));
+    }
+    return out;
+}
+
+AccountClient::AccountClient(HttpClient& http, AccountOptions options) : http_(http), options_(std::move(options)) { load_cache(); }
+
+HttpRequest AccountClient::request(const std::string& method, const std::string& path, const std::string& gateway) const {
+    HttpRequest r;
+    r.method = method;
+    r.url = gateway + path;
+    r.ca_file = options_.ca_file;
+    r.insecure = options_.insecure;
+    r.headers = {{"x-app-key", options_.app.app_key}, {"x-os", options_.app.os},         {"x-app-ver", options_.app.app_version},
+                 {"x-os-ver", options_.app.os_version_hex}, {"x-device-id", device_id_}, {"Accept-Language", "en-US"}};
+    if (!session_.token.empty()) r.headers.emplace_back("Authorization", session_.token);
+    return r;
+}
+
+void AccountClient::call(HttpRequest req, std::function<void(Result<HttpResponse, AccountError>)> next) {
+    const std::string path = req.url;
+    http_.send(req, [next = std::move(next), path](Result<HttpResponse, std::string> r) {
+        if (!r) return next(fail(AccountError{AccountErrc::network, path + ": " + r.error()}));
+        if (r->status == 401) return next(fail(AccountError{AccountErrc::rejected, path + ": HTTP 401 (token expired or refused)"}));
+        if (r->status >= 500) return next(fail(AccountError{AccountErrc::network, path + ": HTTP " + std::to_string(r->status)}));
+        next(std::move(*r));
+    });
+}
+
+void AccountClient::open_session(Callback done) {
+    const bool token_valid = !session_.token.empty() && session_.token_expires > unix_now() + 3600;
+    if (token_valid) {
+        log::get("cloud")->info("reusing the cached account token (valid until {})", session_.token_expires);
+        fetch_uid(std::move(done));
+    } else {
+        login(std::move(done));
+    }
+}
+
+void AccountClient::refresh(Callback done, bool drop_certificate) {
+    session_.token.clear();
+    if (drop_certificate) {
+        session_.pkcs12.clear();
+        session_.certificate_password.clear();
+    }
+    login(std::move(done));
+}
+
+void AccountClient::login(Callback done) {
+    session_.token.clear();
+    HttpRequest r = request("POST", "/accessToken", options_.api);
+    r.content_type = "application/x-www-form-urlencoded";
+    r.body = form_encode({{"username", options_.email},
+                          {"password", login_password_hash(options_.password)},
+                          {"passOpen", login_pass_open(options_.password)},
+                          {"encryptedpwd", ""},
+                          {"authType", ""},
+                          {"phoneCountry", ""},
+                          {"verifyCode", ""},
+                          {"country", ""}});
+    log::get("cloud")->info("logging in to {} as {}", options_.api, options_.email);
+    call(std::move(r), [this, done = std::move(done)](Result<HttpResponse, AccountError> res) mutable {
+        if (!res) return done(fail(res.error()));
+        const json j = json::parse(res->body, nullptr, false);
+        if (j.is_discarded()) return done(fail(AccountError{AccountErrc::protocol, "login answer is not JSON"}));
+        if (auto error = api_error(j)) {
+            if (means_bad_credentials(error->first, error->second)) {
+                return done(fail(AccountError{AccountErrc::bad_credentials,
+                                              "login refused for " + options_.email + ": " + error->second + " (code " + error->first +
+                                                  "); check the e-mail and password"}));
+            }
+            return done(fail(AccountError{AccountErrc::rejected, "login refused: " + error->second + " (code " + error->first + ")"}));
+        }
+        const json& data = j.contains("data") ? j["data"] : j;
+        session_.token = text_of(data, "token");
+        if (token_part(session_.token, 1).empty()) return done(fail(AccountError{AccountErrc::protocol, "login answer has no usable token"}));
+        const std::string ttl = text_of(data, "ttl");
+        session_.token_expires = unix_now() + (ttl.empty() ? 2678400 : std::atoll(ttl.c_str()));
+        save_cache();
+        fetch_uid(std::move(done));
+    });
+}
+
+void AccountClient::fetch_uid(Callback done) {
+    call(request("GET", "/api/bluuc/uc/v1/basic/get", options_.api), [this, done = std::move(done)](auto res) mutable {
+        if (!res && res.error().code == AccountErrc::rejected) return login(std::move(done));  // cached token refused
+        if (!res) return done(fail(res.error()));
+        const json j = json::parse(res->body, nullptr, false);
+        if (j.is_discarded() || api_error(j) || !j.contains("data")) {
+            return done(fail(AccountError{AccountErrc::protocol, "user id answer not understood"}));
+        }
+        session_.uid = text_of(j["data"], "uid");
+        if (session_.uid.empty()) return done(fail(AccountError{AccountErrc::protocol, "user id answer has no uid"}));
+        fetch_devices(std::move(done));
+    });
+}
+
+void AccountClient::fetch_devices(Callback done) {
+    call(request("GET", "/api/blusmartprod/device/group/v1/homeDevices", options_.api), [this, done = std::move(done)](auto res) mutable {
+        if (!res) return done(fail(res.error()));
+        auto devices = parse_device_list(res->body);
+        if (!devices) return done(fail(AccountError{AccountErrc::protocol, devices.error()}));
+        session_.devices = std::move(*devices);
+        log::get("cloud")->info("the account has {} device(s)", session_.devices.size());
+        fetch_time(std::move(done));
+    });
+}
+
+void AccountClient::fetch_time(Callback done) {
+    const auto asked = unix_now_ms();
+    call(request("GET", std::string(kUtcTimeUrl), options_.api), [this, asked, done = std::move(done)](auto res) mutable {
+        if (!res) return done(fail(res.error()));
+        const json j = json::parse(res->body, nullptr, false);
+        const std::string text = j.is_discarded() ? std::string() : text_of(j, "data");
+        const long long server_ms = std::atoll(text.c_str());
+        if (server_ms <= 0) return done(fail(AccountError{AccountErrc::protocol, "server time answer not understood"}));
+        const auto now = unix_now_ms();
+        session_.server_offset_ms = server_ms - (asked + now) / 2;
+        session_.iot_server_header = res->header("x-iot-server");
+        if (!session_.pkcs12.empty() && !session_.certificate_password.empty()) return done(session_);  // cached
+        auto password = certificate_password(res->header("x-signature"), static_cast<std::uint64_t>(server_ms), session_.token, options_.app);
+        if (!password) return done(fail(AccountError{AccountErrc::protocol, password.error()}));
+        session_.certificate_password = std::move(*password);
+        fetch_certificate(std::move(done), false);
+    });
+}
+
+void AccountClient::fetch_certificate(Callback done, bool alternate) {
+    const std::string gateway = alternate ? std::string(kAlternateGateway) : options_.api;
+    HttpRequest r = request("POST", std::string(kPfxUrl), gateway);
+    const std::uint64_t now = session_.server_now_ms();
+    const std::string totp = bluetti_totp(session_.uid, device_id_, now);
+    r.headers.emplace_back("x-app-resource", pfx_app_resource(session_.certificate_password, session_.uid, device_id_, now, session_.token, options_.app));
+    r.headers.emplace_back("url", std::string(kPfxUrl));
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "%llx", std::stoull(totp));
+    r.headers.emplace_back("currentutctime", hex);
+    call(std::move(r), [this, alternate, done = std::move(done)](auto res) mutable {
+        const bool json_error = res && !res->body.empty() && res->body.front() == '{';
+        if (res && !json_error && !res->body.empty()) {
+            session_.pkcs12.assign(res->body.begin(), res->body.end());
+            save_cache();
+            log::get("cloud")->info("downloaded the account certificate ({} bytes)", session_.pkcs12.size());
+            return done(session_);
+        }
+        // Only the default gateway has an alternate (a configured `api` is the only host).
+        if (!alternate && options_.api == kDefaultGateway) return fetch_certificate(std::move(done), true);
+        if (!res) return done(fail(res.error()));
+        return done(fail(AccountError{AccountErrc::rejected, "certificate download refused: " + res->body.substr(0, 200)}));
+    });
+}
+
+void AccountClient::load_cache() {
+    if (!options_.state_dir.empty()) {
+        if (auto id = read_file(options_.state_dir / "device-id")) device_id_ = *id;
+        if (auto text = read_file(options_.state_dir / "account.json")) {
+            const json j = json::parse(*text, nullptr, false);
+            if (!j.is_discarded() && text_of(j, "email") == options_.email && text_of(j, "api") == options_.api) {
+                session_.token = text_of(j, "token");
+                session_.token_expires = std::atoll(text_of(j, "token_expires").c_str());
+                session_.certificate_password = text_of(j, "certificate_password");
+                if (auto p12 = read_file(options_.state_dir / "certificate.p12")) session_.pkcs12.assign(p12->begin(), p12->end());
+            }
+        }
+    }
+    if (device_id_.empty()) {
+        // Stable per installation: it is an input of the PKCS#12 TOTP (protocol.md §1.2).
+        std::random_device random;
+        std::string seed;
+        for (int i = 0; i < 4; ++i) seed += std::to_string(random());
+        device_id_ = md5_hex_upper(seed);
+        for (char& c : device_id_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (!options_.state_dir.empty()) {
+            std::error_code ec;
+            std::filesystem::create_directories(options_.state_dir, ec);
+            write_private(options_.state_dir / "device-id", device_id_);
+        }
+    }
+}
+
+void AccountClient::save_cache() const {
+    if (options_.state_dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(options_.state_dir, ec);
+    json j{{"email", options_.email},
+           {"api", options_.api},
+           {"token", session_.token},
+           {"token_expires", session_.token_expires},
+           {"certificate_password", session_.certificate_password}};
+    write_private(options_.state_dir / "account.json", j.dump());
+    if (!session_.pkcs12.empty()) write_private(options_.state_dir / "certificate.p12", std::string(session_.pkcs12.begin(), session_.pkcs12.end()));
+}
+
+}  // namespace bluetti::cloud

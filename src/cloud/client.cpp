@@ -1,0 +1,305 @@
+#include "bluetti/client.hpp"
+
+#include "bluetti/log.hpp"
+
+namespace bluetti {
+
+using namespace std::chrono;
+
+namespace {
+constexpr std::string_view kDefaultBroker = "iot.bluettipower.com:18760";
+
+std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(']') > colon) return {text, default_port};
+    return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
+}
+}  // namespace
+
+struct Client::State {
+    std::unique_ptr<EventLoop> own_loop;
+    EventLoop* loop;
+    ClientOptions options;
+    profile::ProfileSet profiles;
+    const profile::Profile* profile = nullptr;
+    schema::SchemaRegistry base_schemas;
+    schema::SchemaRegistry schemas;
+    cloud::DeviceRecord device;
+    std::unique_ptr<cloud::HttpClient> http;
+    std::unique_ptr<cloud::AccountClient> account_client;
+    std::optional<cloud::AccountSession> account;
+    std::unique_ptr<cloud::TlsContext> tls;
+    std::unique_ptr<cloud::CloudLink> link;
+    std::unique_ptr<cloud::DeviceChannel> channel;
+    std::function<void(const cloud::BlockData&)> push_handler;
+    std::vector<std::uint8_t> pack_slaves;
+    std::vector<schema::BlockSchema> user_schemas;  // register_schema() before connect()
+    Callback<Ok> connect_done;
+    cloud::ChannelStats empty_stats;
+    cloud::CloudLink::Status empty_status;
+
+    std::uint8_t slave() const { return options.slave.value_or(profile->slave); }
+
+    void finish_connect(Result<Ok, std::string> result) {
+        if (auto done = std::move(connect_done)) {
+            connect_done = nullptr;
+            done(std::move(result));
+        }
+    }
+
+    // Device, profile, TLS and link once the credentials are known (either mode).
+    void start_link() {
+        const std::string model_name = !options.model.empty() ? options.model : device.model;
+        profile = profiles.find(model_name);
+        if (!profile) {
+            log::get("cloud")->warn("no profile for model '{}': using {}", model_name, profile::kGenericProfile);
+            profile = &profiles.find_or_generic(model_name);
+        }
+        auto applied = base_schemas.with_overrides(profile->overrides);
+        if (!applied) return finish_connect(fail(applied.error().message));
+        schemas = std::move(*applied);
+        pack_slaves = {slave()};
+
+        std::string broker = options.broker;
+        if (broker.empty()) broker = device.iot_server;
+        if (broker.empty() && account) broker = account->iot_server_header;
+        if (broker.empty()) broker = std::string(kDefaultBroker);
+        const auto [host, port] = split_host_port(broker, 18760);
+
+        const std::string& p12_password = account ? account->certificate_password : options.pkcs12_password;
+        const Bytes& p12 = account ? account->pkcs12 : options.pkcs12;
+        cloud::TlsOptions tls_options;
+        tls_options.host = host;
+        tls_options.ca_file = options.ca_file;
+        tls_options.insecure = options.tls_insecure;
+        tls_options.security_level = options.tls_security_level;
+        auto ctx = cloud::TlsContext::from_pkcs12(p12, p12_password, tls_options);
+        if (!ctx) return finish_connect(fail("certificate: " + ctx.error()));
+        tls = std::move(*ctx);
+
+        std::string topic_model = options.cloud_model;
+        if (topic_model.empty()) topic_model = device.model;
+        if (topic_model.empty()) topic_model = profile->cloud_model.empty() ? profile->model : profile->cloud_model;
+        auto request_topic = cloud::expand_topic(options.request_topic, topic_model, device.sub_sn, device.sn);
+        auto response_topic = cloud::expand_topic(options.response_topic, topic_model, device.sub_sn, device.sn);
+        if (!request_topic) return finish_connect(fail(request_topic.error()));
+        if (!response_topic) return finish_connect(fail(response_topic.error()));
+
+        cloud::CloudLinkOptions link_options;
+        link_options.host = host;
+        link_options.port = port;
+        link_options.client_id = options.client_id;
+        link_options.tls_insecure = options.tls_insecure;
+        link_options.reconnect_initial = options.reconnect_initial;
+        link = std::make_unique<cloud::CloudLink>(*loop, link_options, [this]() -> Result<cloud::LinkCredentials, std::string> {
+            cloud::LinkCredentials c;
+            c.tls = tls.get();
+            if (account) {
+                c.username = cloud::mqtt_username(account->token);
+                c.password = cloud::mqtt_password(account->token, device.conn_secret, account->server_now_ms());
+            } else {
+                c.username = options.mqtt_username;
+                c.password = options.mqtt_password;
+            }
+            return c;
+        });
+        cloud::ChannelOptions channel_options;
+        channel_options.retry = options.retry;
+        channel_options.request_timeout = options.request_timeout;
+        channel_options.envelope = profile->envelope;
+        channel = std::make_unique<cloud::DeviceChannel>(*loop, schemas, channel_options,
+                                                         [this](const Bytes& payload) { return link->send(device.sn, payload); });
+        channel->set_push_handler([this](const cloud::BlockData& d) {
+            if (push_handler) push_handler(d);
+        });
+        channel->set_anomaly_handler([](const std::string& text) { log::get("decode")->debug("{}", text); });
+        link->add_device(device.sn, *request_topic, *response_topic, [this](ByteSpan payload) { channel->on_payload(payload); });
+        link->on_status([this](const cloud::CloudLink::Status& s) {
+            if (s.state == cloud::CloudLink::State::up && link->device_ready(device.sn)) finish_connect(Ok{});
+        });
+        link->start();
+    }
+};
+
+Client::Client(ClientOptions options) : state_(std::make_unique<State>()) {
+    state_->own_loop = std::make_unique<EventLoop>();
+    state_->loop = state_->own_loop.get();
+    state_->options = std::move(options);
+}
+
+Client::Client(EventLoop& loop, ClientOptions options) : state_(std::make_unique<State>()) {
+    state_->loop = &loop;
+    state_->options = std::move(options);
+}
+
+Client::~Client() { disconnect(); }
+
+void Client::connect(Callback<Ok> done) {
+    State& s = *state_;
+    s.connect_done = std::move(done);
+    auto profiles = profile::ProfileSet::builtin();
+    if (!profiles) return s.finish_connect(fail(profiles.error().message));
+    s.profiles = std::move(*profiles);
+    auto schemas = schema::SchemaRegistry::builtin();
+    if (!schemas) return s.finish_connect(fail(schemas.error().message));
+    s.base_schemas = std::move(*schemas);
+    for (const auto& dir : s.options.schema_dirs)
+        if (auto error = s.base_schemas.load_directory(dir)) return s.finish_connect(fail(error->message));
+    for (const auto& extra : s.user_schemas)
+        if (auto error = s.base_schemas.add(extra)) return s.finish_connect(fail(error->message));
+
+    if (!s.options.pkcs12.empty()) {  // certificate mode: everything comes from the options
+        if (s.options.model.empty() || s.options.sub_sn.empty() || s.options.serial.empty()) {
+            return s.finish_connect(fail(std::string("certificate mode needs the device's serial, model and sub_sn")));
+        }
+        s.device.sn = s.options.serial;
+        s.device.sub_sn = s.options.sub_sn;
+        s.device.model = s.options.cloud_model;
+        return s.start_link();
+    }
+    if (s.options.email.empty() || s.options.password.empty()) {
+        return s.finish_connect(fail(std::string("either an e-mail and password, or a PKCS#12 certificate is needed")));
+    }
+    s.http = std::make_unique<cloud::HttpClient>(*s.loop);
+    cloud::AccountOptions a;
+    a.api = s.options.api;
+    a.email = s.options.email;
+    a.password = s.options.password;
+    a.ca_file = s.options.ca_file;
+    a.insecure = s.options.tls_insecure;
+    a.state_dir = s.options.state_dir;
+    s.account_client = std::make_unique<cloud::AccountClient>(*s.http, a);
+    s.account_client->open_session([this](Result<cloud::AccountSession, cloud::AccountError> session) {
+        State& st = *state_;
+        if (!session) return st.finish_connect(fail(std::string(to_string(session.error().code)) + ": " + session.error().message));
+        st.account = std::move(*session);
+        std::string known;
+        for (const auto& d : st.account->devices) {
+            if (d.sn == st.options.serial || d.sub_sn == st.options.serial || (st.options.serial.empty() && st.account->devices.size() == 1)) {
+                st.device = d;
+                return st.start_link();
+            }
+            known += (known.empty() ? "" : ", ") + d.sn;
+        }
+        st.finish_connect(fail("device '" + st.options.serial + "' is not on this account (devices: " + known + ")"));
+    });
+}
+
+void Client::read_block(std::uint16_t block, BlockCallback done, std::uint16_t registers, int pack) {
+    State& s = *state_;
+    if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
+    const std::uint8_t slave = pack >= 1 && static_cast<std::size_t>(pack) <= s.pack_slaves.size() ? s.pack_slaves[static_cast<std::size_t>(pack) - 1] : s.slave();
+    if (block == 21000) return s.channel->query_nodes(s.slave(), std::move(done));
+    s.channel->read_block(block, registers, slave, pack, std::move(done));
+}
+
+void Client::read_group(const std::string& group, std::function<void(Result<std::vector<cloud::BlockData>, cloud::ChannelError>)> done) {
+    State& s = *state_;
+    const profile::PollGroup* g = s.profile ? s.profile->group(group) : nullptr;
+    if (!g) {
+        return done(fail(cloud::ChannelError{cloud::ChannelErrc::bad_request, 0, "no poll group '" + group + "' in this profile"}));
+    }
+    struct Job {
+        std::uint16_t block, registers;
+        int pack;
+    };
+    auto jobs = std::make_shared<std::vector<Job>>();
+    const int packs = g->per_pack ? static_cast<int>(s.pack_slaves.size()) : 1;
+    for (int pack = 1; pack <= packs; ++pack)
+        for (const auto& b : g->blocks) jobs->push_back({b.block, b.registers, pack});
+    auto results = std::make_shared<std::vector<cloud::BlockData>>();
+    auto next = std::make_shared<std::function<void(std::size_t)>>();
+    *next = [this, jobs, results, next, done](std::size_t i) {
+        if (i == jobs->size()) {
+            done(std::move(*results));
+            *next = nullptr;  // break the self-reference
+            return;
+        }
+        const Job& job = (*jobs)[i];
+        read_block(
+            job.block,
+            [results, next, done, i](Result<cloud::BlockData, cloud::ChannelError> r) {
+                // An unsupported block drops out of its group (protocol.md §7.2); other errors end the read.
+                if (r) results->push_back(std::move(*r));
+                else if (r.error().code != cloud::ChannelErrc::unsupported) {
+                    done(fail(r.error()));
+                    *next = nullptr;
+                    return;
+                }
+                (*next)(i + 1);
+            },
+            job.registers, job.pack);
+    };
+    (*next)(0);
+}
+
+void Client::write_register(std::uint16_t reg, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
+    State& s = *state_;
+    if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
+    s.channel->write_register(s.slave(), reg, value, std::move(done));
+}
+
+namespace {
+template <class T>
+T run_sync(EventLoop* own, std::optional<T>& slot, std::chrono::milliseconds timeout, T on_timeout) {
+    own->run_until([&] { return slot.has_value(); }, timeout);
+    return slot ? std::move(*slot) : std::move(on_timeout);
+}
+}  // namespace
+
+Result<Ok, std::string> Client::connect() {
+    std::optional<Result<Ok, std::string>> slot;
+    connect([&](Result<Ok, std::string> r) { slot.emplace(std::move(r)); });
+    const auto& status = link_status();
+    return run_sync<Result<Ok, std::string>>(state_->own_loop.get(), slot, state_->options.connect_timeout,
+                                              fail("not connected within " + std::to_string(state_->options.connect_timeout.count() / 1000) +
+                                                   " s (" + std::string(cloud::to_string(status.last_failure)) + ": " + status.last_error + ")"));
+}
+
+Result<cloud::BlockData, cloud::ChannelError> Client::read_block(std::uint16_t block, std::uint16_t registers, int pack) {
+    std::optional<Result<cloud::BlockData, cloud::ChannelError>> slot;
+    read_block(block, [&](auto r) { slot.emplace(std::move(r)); }, registers, pack);
+    return run_sync<Result<cloud::BlockData, cloud::ChannelError>>(state_->own_loop.get(), slot, hours(1),
+                                                                    fail(cloud::ChannelError{cloud::ChannelErrc::timeout, 0, "stopped"}));
+}
+
+Result<std::vector<cloud::BlockData>, cloud::ChannelError> Client::read_group(const std::string& group) {
+    std::optional<Result<std::vector<cloud::BlockData>, cloud::ChannelError>> slot;
+    read_group(group, [&](auto r) { slot.emplace(std::move(r)); });
+    return run_sync<Result<std::vector<cloud::BlockData>, cloud::ChannelError>>(
+        state_->own_loop.get(), slot, hours(1), fail(cloud::ChannelError{cloud::ChannelErrc::timeout, 0, "stopped"}));
+}
+
+Result<cloud::WriteConfirmation, cloud::ChannelError> Client::write_register(std::uint16_t reg, std::uint16_t value) {
+    std::optional<Result<cloud::WriteConfirmation, cloud::ChannelError>> slot;
+    write_register(reg, value, [&](auto r) { slot.emplace(std::move(r)); });
+    return run_sync<Result<cloud::WriteConfirmation, cloud::ChannelError>>(
+        state_->own_loop.get(), slot, hours(1), fail(cloud::ChannelError{cloud::ChannelErrc::timeout, 0, "stopped"}));
+}
+
+std::optional<std::string> Client::register_schema(schema::BlockSchema schema) {
+    State& s = *state_;
+    if (!s.channel) {  // before connect(): applied when the registries are built
+        s.user_schemas.push_back(std::move(schema));
+        return std::nullopt;
+    }
+    if (auto e = s.base_schemas.add(schema)) return e->message;
+    if (auto e = s.schemas.add(std::move(schema))) return e->message;
+    return std::nullopt;
+}
+
+void Client::on_push(std::function<void(const cloud::BlockData&)> handler) { state_->push_handler = std::move(handler); }
+
+void Client::disconnect() {
+    if (state_ && state_->link) state_->link->stop();
+}
+
+const profile::Profile& Client::profile() const { return *state_->profile; }
+const cloud::DeviceRecord& Client::device() const { return state_->device; }
+const schema::SchemaRegistry& Client::schemas() const { return state_->schemas; }
+const cloud::ChannelStats& Client::stats() const { return state_->channel ? state_->channel->stats() : state_->empty_stats; }
+const cloud::CloudLink::Status& Client::link_status() const { return state_->link ? state_->link->status() : state_->empty_status; }
+const std::optional<cloud::AccountSession>& Client::account() const { return state_->account; }
+EventLoop& Client::loop() { return *state_->loop; }
+
+}  // namespace bluetti

@@ -1,0 +1,224 @@
+#include "bluetti/cloud/cloud_link.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "bluetti/log.hpp"
+
+namespace bluetti::cloud {
+
+using namespace std::chrono;
+
+std::string_view to_string(LinkFailure failure) {
+    switch (failure) {
+        case LinkFailure::none: return "none";
+        case LinkFailure::unreachable: return "unreachable";
+        case LinkFailure::tls: return "tls";
+        case LinkFailure::auth: return "auth";
+        case LinkFailure::session_conflict: return "session_conflict";
+        case LinkFailure::subscribe_refused: return "subscribe_refused";
+    }
+    return "?";
+}
+
+milliseconds reconnect_delay(int failures, bool conflict, milliseconds initial, milliseconds max, double jitter_unit) {
+    const double cap = static_cast<double>(max.count());
+    double base = std::min(static_cast<double>(initial.count()) * std::pow(2.0, std::max(0, failures)), cap);
+    if (conflict) base = std::min(base * 2.0, cap);
+    return milliseconds(static_cast<long long>(std::min(base * (1.0 + 0.25 * std::clamp(jitter_unit, 0.0, 1.0)), cap)));
+}
+
+Result<std::string, std::string> expand_topic(const std::string& pattern, const std::string& model, const std::string& sub_sn,
+                                              const std::string& sn) {
+    std::string out;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        if (pattern[i] != '{') {
+            out.push_back(pattern[i]);
+            continue;
+        }
+        const auto close = pattern.find('}', i);
+        if (close == std::string::npos) return fail("topic '" + pattern + "' has an unclosed {");
+        const std::string name = pattern.substr(i + 1, close - i - 1);
+        if (name == "model") out += model;
+        else if (name == "sub_sn") out += sub_sn;
+        else if (name == "sn") out += sn;
+        else return fail("topic '" + pattern + "' uses unknown placeholder {" + name + "} (known: {model}, {sub_sn}, {sn})");
+        i = close;
+    }
+    if (out.find_first_of("+#") != std::string::npos) return fail("topic '" + out + "' must not contain + or #");
+    return out;
+}
+
+CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource credentials)
+    : loop_(loop), options_(std::move(options)), credentials_(std::move(credentials)), session_(loop, "cloud"), random_(std::random_device{}()) {
+    if (options_.client_id.empty()) {
+        static constexpr char digits[] = "0123456789abcdef";
+        for (int i = 0; i < 32; ++i) options_.client_id.push_back(digits[random_() % 16]);
+    }
+    MqttSession::Handlers h;
+    h.on_connect = [this](int rc, const std::string& reason) {
+        if (rc != 0) {
+            // rc -1: failed before CONNACK (TCP or TLS); 4/5: credentials refused; others: refused.
+            LinkFailure kind = rc == -1 ? LinkFailure::unreachable : (rc == 4 || rc == 5) ? LinkFailure::auth : LinkFailure::session_conflict;
+            std::string text = reason;
+            const std::string verify = tls_ ? tls_->last_verify_error() : std::string();
+            if (rc == -1 && (!verify.empty() || reason.find("TLS") != std::string::npos)) {
+                kind = LinkFailure::tls;
+                const std::string detail = drain_openssl_errors();
+                text = !verify.empty() ? verify : detail.empty() ? reason : reason + " " + detail;
+            }
+            return failed(kind, text);
+        }
+        ++status_.connects;
+        acked_ = false;
+        log::get("cloud")->info("connected to {}:{} as client {}", options_.host, options_.port, options_.client_id);
+        set_state(State::up);
+        for (auto& [id, device] : devices_) subscribe(id, device);
+    };
+    h.on_disconnect = [this](int, const std::string& reason) {
+        // The broker closed a session it had accepted: on the Bluetti broker that is another client
+        // with the same account taking the session over (protocol.md §1.10).
+        for (auto& [id, device] : devices_) device.subscribed = false;
+        failed(LinkFailure::session_conflict, "the broker closed the session (" + reason + ")");
+    };
+    h.on_subscribe = [this](int mid, const std::vector<int>& granted) {
+        for (auto& [id, device] : devices_) {
+            if (device.pending_mid != mid) continue;
+            device.pending_mid = -1;
+            device.refused = granted.empty() || granted[0] >= 0x80;
+            device.subscribed = !device.refused;
+            if (device.refused) {
+                log::get("cloud")->error("the broker refused the subscription to {} for device {} (SUBACK 0x{:02x}); the account may not own it",
+                                         device.response_topic, id, granted.empty() ? 0x80 : granted[0]);
+            }
+        }
+        const bool all_answered = std::all_of(devices_.begin(), devices_.end(), [](const auto& d) { return d.second.pending_mid < 0; });
+        if (all_answered && !acked_) {
+            acked_ = true;
+            failures_ = 0;  // CONNACK + SUBACK: the backoff starts over
+            status_.last_failure = LinkFailure::none;
+            status_.last_error.clear();
+            set_state(State::up);
+        }
+    };
+    h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) {
+        if (retained) return;  // defensive: a retained frame is old news (protocol.md §1.10)
+        auto it = by_topic_.find(topic);
+        if (it == by_topic_.end()) return;
+        auto device = devices_.find(it->second);
+        if (device != devices_.end() && device->second.on_payload) device->second.on_payload(payload);
+    };
+    session_.set_handlers(std::move(h));
+}
+
+CloudLink::~CloudLink() {
+    if (retry_timer_) loop_.cancel(retry_timer_);
+}
+
+void CloudLink::add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic, PayloadHandler on_payload) {
+    Device& d = devices_[id];
+    d.request_topic = request_topic;
+    d.response_topic = response_topic;
+    d.on_payload = std::move(on_payload);
+    by_topic_[response_topic] = id;
+    if (session_.connected()) subscribe(id, d);
+}
+
+void CloudLink::remove_device(const std::string& id) {
+    auto it = devices_.find(id);
+    if (it == devices_.end()) return;
+    by_topic_.erase(it->second.response_topic);
+    devices_.erase(it);
+}
+
+bool CloudLink::send(const std::string& id, ByteSpan payload) {
+    auto it = devices_.find(id);
+    if (it == devices_.end() || !session_.connected()) return false;
+    return session_.publish(it->second.request_topic, payload, 1, false) >= 0;
+}
+
+bool CloudLink::device_ready(const std::string& id) const {
+    auto it = devices_.find(id);
+    return it != devices_.end() && it->second.subscribed && !it->second.refused && session_.connected();
+}
+
+void CloudLink::subscribe(const std::string& id, Device& device) {
+    device.subscribed = false;
+    device.refused = false;
+    device.pending_mid = session_.subscribe(device.response_topic, 1);
+    if (device.pending_mid < 0) log::get("cloud")->warn("cannot subscribe to {} for {}", device.response_topic, id);
+}
+
+void CloudLink::start() {
+    if (status_.state != State::stopped) return;
+    connect();
+}
+
+void CloudLink::stop() {
+    if (retry_timer_) loop_.cancel(retry_timer_);
+    retry_timer_ = 0;
+    session_.disconnect();
+    set_state(State::stopped);
+}
+
+void CloudLink::connect() {
+    retry_timer_ = 0;
+    auto credentials = credentials_();
+    if (!credentials) return failed(LinkFailure::auth, credentials.error());
+    MqttOptions o;
+    o.host = options_.host;
+    o.port = options_.port;
+    o.client_id = options_.client_id;
+    o.keepalive_s = options_.keepalive_s;
+    o.username = credentials->username;
+    o.password = credentials->password;
+    tls_ = credentials->tls;
+    if (tls_) tls_->clear_verify_error();
+    o.ssl_ctx = tls_ ? tls_->get() : nullptr;
+    o.tls_insecure = options_.tls_insecure;
+    if (options_.tls_insecure) {
+        log::get("cloud")->warn("tls_insecure is set: the cloud broker's certificate is NOT verified");
+    }
+    set_state(State::connecting);
+    std::string error;
+    if (!session_.connect(o, error)) failed(LinkFailure::unreachable, error);
+}
+
+void CloudLink::failed(LinkFailure failure, const std::string& error) {
+    if (status_.state == State::stopped) return;
+    const bool conflict = failure == LinkFailure::session_conflict;
+    if (conflict) ++status_.conflicts;
+    status_.last_failure = failure;
+    status_.last_error = error;
+    if ((failure == LinkFailure::auth || failure == LinkFailure::tls) && auth_failure_handler_) auth_failure_handler_(failure);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    const auto delay = reconnect_delay(failures_, conflict, options_.reconnect_initial, options_.reconnect_max, unit(random_));
+    ++failures_;
+    status_.next_retry = delay;
+    auto logger = log::get("cloud");
+    switch (failure) {
+        case LinkFailure::session_conflict:
+            logger->warn("cloud session lost: {}; another client (the Bluetti app?) probably holds the account's only session. "
+                         "Reconnecting in {} s",
+                         status_.last_error, delay.count() / 1000);
+            break;
+        case LinkFailure::tls:
+            logger->error("TLS with the cloud broker failed: {}. If the broker's CA is not trusted, set cloud.ca_file, or "
+                          "cloud.tls_insecure: true to skip verification. Retrying in {} s",
+                          status_.last_error, delay.count() / 1000);
+            break;
+        default:
+            logger->warn("cloud broker {}: {}; retrying in {} s", to_string(failure), status_.last_error, delay.count() / 1000);
+    }
+    session_.disconnect();
+    set_state(State::waiting);
+    if (retry_timer_) loop_.cancel(retry_timer_);
+    retry_timer_ = loop_.after(delay, [this] { connect(); });
+}
+
+void CloudLink::set_state(State state) {
+    status_.state = state;
+    if (status_handler_) status_handler_(status_);
+}
+
+}  // namespace bluetti::cloud
