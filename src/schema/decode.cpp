@@ -13,6 +13,7 @@ namespace {
 
 using detail::be16;
 using detail::read_integer;
+using detail::saturating_integer;
 
 double round_to(double v, int decimals) {
     static constexpr double kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
@@ -28,8 +29,8 @@ double transformed(const FieldSpec& f, std::int64_t raw) {
             case Transform::Op::abs: v = std::fabs(v); break;
             case Transform::Op::scale: v *= t.a; break;
             case Transform::Op::minus: v -= t.a; break;
-            case Transform::Op::bitmask: v = static_cast<double>(static_cast<std::int64_t>(v) & static_cast<std::int64_t>(t.a)); break;
-            case Transform::Op::shift: v = static_cast<double>(static_cast<std::int64_t>(v) >> static_cast<int>(t.a)); break;
+            case Transform::Op::bitmask: v = static_cast<double>(saturating_integer(v) & saturating_integer(t.a)); break;
+            case Transform::Op::shift: v = static_cast<double>(saturating_integer(v) >> static_cast<int>(t.a)); break;
             case Transform::Op::clamp: v = std::clamp(v, t.a, t.b); break;
         }
     }
@@ -157,9 +158,11 @@ Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan dat
     std::vector<std::size_t> counts(schema.groups.size(), 0), starts(schema.groups.size(), 0);
     for (std::size_t g = 0; g < schema.groups.size(); ++g) {
         const GroupSpec& group = schema.groups[g];
-        std::int64_t count = 0;
-        for (std::size_t idx : group.count_from) count += top_values[idx].value_or(0);
-        counts[g] = static_cast<std::size_t>(std::clamp<std::int64_t>(count, 0, group.max));
+        // Summed as doubles: a count field holds whatever its transforms and scale make of it (the
+        // llround of an out-of-range value, INT64_MIN on x86-64), and an int64 sum of those overflows.
+        double count = 0;
+        for (std::size_t idx : group.count_from) count += static_cast<double>(top_values[idx].value_or(0));
+        counts[g] = static_cast<std::size_t>(std::clamp(count, 0.0, static_cast<double>(group.max)));
         starts[g] = group.start_after >= 0
                         ? starts[static_cast<std::size_t>(group.start_after)] +
                               counts[static_cast<std::size_t>(group.start_after)] * schema.groups[static_cast<std::size_t>(group.start_after)].stride

@@ -136,9 +136,9 @@ Result<Bytes, DecodeError> encode(const BlockSchema& schema, const ValueMap& val
     std::vector<std::size_t> counts(schema.groups.size(), 0), starts(schema.groups.size(), 0);
     for (std::size_t g = 0; g < schema.groups.size(); ++g) {
         const GroupSpec& group = schema.groups[g];
-        std::int64_t count = 0;
-        for (std::size_t idx : group.count_from) count += top_values[idx];
-        counts[g] = static_cast<std::size_t>(std::clamp<std::int64_t>(count, 0, group.max));
+        double count = 0;  // as in decode(): an int64 sum of arbitrary values overflows
+        for (std::size_t idx : group.count_from) count += static_cast<double>(top_values[idx]);
+        counts[g] = static_cast<std::size_t>(std::clamp(count, 0.0, static_cast<double>(group.max)));
         starts[g] = group.start_after >= 0 ? starts[static_cast<std::size_t>(group.start_after)] +
                                                  counts[static_cast<std::size_t>(group.start_after)] *
                                                      schema.groups[static_cast<std::size_t>(group.start_after)].stride

@@ -2,7 +2,9 @@
 // the only place that knows word order (protocol.md §5: u32ws/i32ws/bits32 are low register first).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "bluetti/hex.hpp"
@@ -11,6 +13,17 @@
 namespace bluetti::schema::detail {
 
 inline std::uint16_t be16(ByteSpan d, std::size_t at) { return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]); }
+
+// A transformed value as an integer for the bit transforms (truncated like a cast). A schema's scale
+// and transforms can take the value anywhere (1e300, inf, NaN), and casting a double outside int64
+// is undefined, so the result saturates at the int64 limits and NaN becomes 0.
+inline std::int64_t saturating_integer(double v) {
+    constexpr double kLimit = 9223372036854775808.0;  // 2^63, exact as a double
+    if (std::isnan(v)) return 0;
+    if (v >= kLimit) return std::numeric_limits<std::int64_t>::max();
+    if (v < -kLimit) return std::numeric_limits<std::int64_t>::min();
+    return static_cast<std::int64_t>(v);
+}
 
 // The raw integer of an integer-typed field, or nullopt when its bytes are not all in `data`.
 inline std::optional<std::int64_t> read_integer(BaseType type, ByteSpan data, std::size_t at) {

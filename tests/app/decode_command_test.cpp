@@ -21,7 +21,10 @@ TEST_CASE("decode accepts a whole payload, a bare RTU frame and bare data alike"
     const std::string payload = "01F80F00000000C0000001032001F400000000000000000000000000000000000000000000000104AC090000345174";
     const std::string rtu = payload.substr(20);
     const std::string data = rtu.substr(6, rtu.size() - 10);
-    for (const auto& [hex, data_only] : {std::pair{payload, false}, std::pair{rtu, false}, std::pair{data, true}}) {
+    for (const auto& input : {std::pair{payload, false}, std::pair{rtu, false}, std::pair{data, true}}) {
+        // Not a structured binding: CAPTURE() captures in a lambda, which clang < 16 refuses for bindings.
+        const std::string& hex = input.first;
+        const bool data_only = input.second;
         CAPTURE(hex);
         app::DecodeRequest r;
         r.model = "EL100V2";

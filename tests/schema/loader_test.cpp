@@ -1,4 +1,8 @@
 // Broken schema files fail with `file:line:column: message` naming the problem.
+#include <cstdint>
+#include <limits>
+
+#include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "support.hpp"
 
@@ -47,4 +51,40 @@ TEST_CASE("schema errors carry file:line:column") {
         REQUIRE_FALSE(s.ok());
         CHECK_MESSAGE(s.error().message.find(row.expected) != std::string::npos, s.error().message);
     }
+}
+
+// Regressions found by fuzz_schema_yaml: a schema file may scale values far outside int64. Applying
+// it must stay defined behaviour (the ASan + UBSan build checks that) and give bounded results.
+TEST_CASE("bit transforms of a value scaled outside int64 saturate") {
+    // Was: casting 6.5e304 to int64 before the bitmask (UBSan: float-cast-overflow, decode.cpp).
+    auto s = parse_schema(std::string(kHeader) +
+                              "fields:\n"
+                              "  - {key: a, offset: 0, type: u16, transforms: [\"scale:1e300\", \"bitmask:0xFF\"]}\n"
+                              "  - {key: b, offset: 2, type: i16, transforms: [\"scale:1e300\", \"shift:4\"]}\n"
+                              "  - {key: c, offset: 0, type: u16, transforms: [\"bitmask:0x7FFFFFFFFFFFFFFF\"]}\n",
+                          "t.yaml");
+    REQUIRE_MESSAGE(s.ok(), s.error().message);
+    const auto d = decode(*s, bluetti::test::hex("FFFF FFFF"));
+    REQUIRE(d.ok());
+    CHECK(std::get<std::int64_t>(d->find("a")->value) == 0xFF);
+    CHECK(std::get<std::int64_t>(d->find("b")->value) == std::numeric_limits<std::int64_t>::min() >> 4);
+    CHECK(std::get<std::int64_t>(d->find("c")->value) == 0xFFFF);
+}
+
+TEST_CASE("group counts from count fields scaled out of range stay within max") {
+    // Was: two count fields of 255 * 1e308 = inf, llround -> INT64_MIN each, summed in int64
+    // (UBSan: signed integer overflow, in decode.cpp and likewise in encode.cpp).
+    auto s = parse_schema(std::string(kHeader) +
+                              "fields:\n"
+                              "  - {key: c, offset: 0, type: u8, scale: 1e308}\n"
+                              "  - {key: d, offset: 1, type: u8, scale: 1e308}\n"
+                              "groups:\n"
+                              "  - {id: g, index: i, count: [c, d], max: 2, start: 2, stride: 2, fields: [{key: \"v{i}\", offset: 0, type: u16}]}\n",
+                          "t.yaml");
+    REQUIRE_MESSAGE(s.ok(), s.error().message);
+    const auto d = decode(*s, bluetti::test::hex("FFFF 0001 0002 0003"));
+    REQUIRE(d.ok());
+    CHECK(d->find("v3") == nullptr);  // never more records than max
+    const auto encoded = encode(*s, {{"c", 1e300}, {"d", 1e300}, {"v1", std::int64_t{7}}}, 4);
+    CHECK(encoded.ok());
 }

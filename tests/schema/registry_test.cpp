@@ -3,6 +3,7 @@
 #include <set>
 #include <unistd.h>
 
+#include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "support.hpp"
 
@@ -63,6 +64,20 @@ TEST_CASE("overrides change a field's scale and precision, and unknown keys are 
     auto bad = r->with_overrides({{"pack_voltag", FieldOverride{0.01, {}, {}, {}}}});
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message.find("unknown key 'pack_voltag'") != std::string::npos);
+}
+
+TEST_CASE("an override scaling both count fields of block 1200 out of range decodes without overflow") {
+    // Found by fuzz_profile_yaml (corpus/profile_yaml/regress_count_overflow): a profile scale of
+    // 1e308 makes pv_dc_string_count and pv_ac_string_count inf; their int64 sum overflowed.
+    auto r = SchemaRegistry::builtin();
+    REQUIRE(r.ok());
+    auto changed = r->with_overrides({{"pv_dc_string_count", FieldOverride{1e308, {}, {}, {}}},
+                                      {"pv_ac_string_count", FieldOverride{1e308, {}, {}, {}}}});
+    REQUIRE(changed.ok());
+    const bluetti::Bytes data(250, 0xFF);
+    const auto d = decode(*changed->find(1200), data);
+    REQUIRE_MESSAGE(d.ok(), d.error().message);
+    CHECK(d->present_count() > 0);
 }
 
 TEST_CASE("keys are unique per device across all built-in blocks and follow the key rules") {
