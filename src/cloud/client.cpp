@@ -11,7 +11,8 @@ constexpr std::string_view kDefaultBroker = "iot.bluettipower.com:18760";
 
 std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(']') > colon) return {text, default_port};
+    const auto bracket = text.find(']');  // [v6]:port
+    if (colon == std::string::npos || (bracket != std::string::npos && bracket > colon)) return {text, default_port};
     return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
 }
 }  // namespace

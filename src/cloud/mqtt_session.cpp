@@ -11,6 +11,14 @@
 namespace bluetti::cloud {
 
 namespace {
+// Marks the time libmosquitto spends in one of our callbacks.
+struct CallbackScope {
+    bool& flag;
+    bool outer;
+    explicit CallbackScope(bool& f) : flag(f), outer(f) { flag = true; }
+    ~CallbackScope() { flag = outer; }
+};
+
 void library_init() {
     static std::once_flag once;
     std::call_once(once, [] { mosquitto_lib_init(); });
@@ -28,6 +36,7 @@ MqttSession::~MqttSession() {
 }
 
 bool MqttSession::connect(const MqttOptions& o, std::string& error) {
+    pending_disconnect_ = false;
     drop_socket();
     if (mosq_) mosquitto_destroy(mosq_);
     connected_ = false;
@@ -54,7 +63,9 @@ bool MqttSession::connect(const MqttOptions& o, std::string& error) {
     if (rc == MOSQ_ERR_SUCCESS && o.ssl_ctx) {
         // Our own SSL_CTX: libmosquitto applies no verification of its own (house-style #10);
         // the context carries the verify mode we chose.
-        rc = mosquitto_void_option(mosq_, MOSQ_OPT_SSL_CTX, o.ssl_ctx);
+        // libmosquitto 2.0 would otherwise add its "defaults", which demand a CA file of its own.
+        rc = mosquitto_int_option(mosq_, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+        if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_void_option(mosq_, MOSQ_OPT_SSL_CTX, o.ssl_ctx);
         if (rc == MOSQ_ERR_SUCCESS && o.tls_insecure) rc = mosquitto_tls_insecure_set(mosq_, true);
     } else if (rc == MOSQ_ERR_SUCCESS && o.tls) {
         const char* ca = o.ca_file.empty() ? nullptr : o.ca_file.c_str();
@@ -75,6 +86,14 @@ bool MqttSession::connect(const MqttOptions& o, std::string& error) {
 
 void MqttSession::disconnect() {
     if (!mosq_) return;
+    if (in_callback_) {
+        // libmosquitto holds its own locks while it runs our callback: calling back into it
+        // deadlocks. Do it on the next loop pass instead.
+        pending_disconnect_ = true;
+        want_disconnect_ = true;
+        connected_ = false;
+        return;
+    }
     want_disconnect_ = true;
     mosquitto_disconnect(mosq_);
     // Flush the DISCONNECT now: the caller may be about to exit the loop.
@@ -87,6 +106,10 @@ int MqttSession::subscribe(const std::string& topic, int qos) {
     if (!mosq_ || !connected_) return -1;
     int mid = -1;
     return mosquitto_subscribe(mosq_, &mid, topic.c_str(), qos) == MOSQ_ERR_SUCCESS ? mid : -1;
+}
+
+void MqttSession::unsubscribe(const std::string& topic) {
+    if (mosq_ && connected_) mosquitto_unsubscribe(mosq_, nullptr, topic.c_str());
 }
 
 int MqttSession::publish(const std::string& topic, ByteSpan payload, int qos, bool retain) {
@@ -102,6 +125,11 @@ int MqttSession::publish(const std::string& topic, const std::string& payload, i
 
 void MqttSession::pump() {
     if (!mosq_) return;
+    if (pending_disconnect_) {
+        pending_disconnect_ = false;
+        disconnect();
+        return;
+    }
     const int fd = mosquitto_socket(mosq_);
     if (fd != watched_fd_) {
         if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
@@ -137,6 +165,7 @@ void MqttSession::drop_socket() {
 void MqttSession::handle_connect(mosquitto*, void* self, int rc) {
     auto* s = static_cast<MqttSession*>(self);
     s->connected_ = rc == 0;
+    CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_connect) s->handlers_.on_connect(rc, mosquitto_connack_string(rc));
 }
 
@@ -145,11 +174,13 @@ void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
     const bool was_connected = s->connected_;
     s->connected_ = false;
     if (s->want_disconnect_ || !was_connected) return;
+    CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_disconnect) s->handlers_.on_disconnect(rc, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
 }
 
 void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_message* m) {
     auto* s = static_cast<MqttSession*>(self);
+    CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_message) {
         s->handlers_.on_message(m->topic, ByteSpan(static_cast<const std::uint8_t*>(m->payload), static_cast<std::size_t>(m->payloadlen)),
                                 m->retain);
@@ -158,6 +189,7 @@ void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_messa
 
 void MqttSession::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted) {
     auto* s = static_cast<MqttSession*>(self);
+    CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_subscribe) s->handlers_.on_subscribe(mid, std::vector<int>(granted, granted + count));
 }
 

@@ -70,6 +70,7 @@ public:
 
     // Message id (≥ 0) or -1 when not connected / refused by libmosquitto.
     int subscribe(const std::string& topic, int qos);
+    void unsubscribe(const std::string& topic);
     int publish(const std::string& topic, ByteSpan payload, int qos, bool retain);
     int publish(const std::string& topic, const std::string& payload, int qos, bool retain);
 
@@ -81,6 +82,8 @@ private:
     int watched_fd_ = -1;
     bool connected_ = false;
     bool want_disconnect_ = false;
+    bool in_callback_ = false;        // inside a libmosquitto callback: no re-entrant calls
+    bool pending_disconnect_ = false; // a disconnect asked for from a callback
 
     void pump();  // before every poll: watch the current socket, run misc (keep-alive)
     void on_readable(short revents);
