@@ -4,6 +4,7 @@
 
 #include "bluetti/log.hpp"
 #include "decode_command.hpp"
+#include "entities_command.hpp"
 #include "online_commands.hpp"
 
 namespace {
@@ -72,6 +73,14 @@ int main(int argc, char** argv) {
     listen_cmd->add_option("--interval", listen_interval, "seconds between polls")->capture_default_str();
     listen_cmd->add_option("--count", listen_count, "polls before exiting (0 = until interrupted)")->capture_default_str();
 
+    bluetti::app::EntitiesRequest entities;
+    auto* entities_cmd = app.add_subcommand("entities", "show the Home Assistant entities on a local broker as HA would (device, name, value, unit)");
+    entities_cmd->add_option("--local-broker", entities.broker, "mqtt://host:port or mqtts://host:port")->capture_default_str();
+    entities_cmd->add_option("--local-username", entities.username, "user name on the local broker");
+    entities_cmd->add_option("--prefix", entities.prefix, "discovery prefix")->capture_default_str();
+    entities_cmd->add_option("--wait", entities.wait_s, "seconds to collect before printing")->capture_default_str();
+    entities_cmd->add_flag("--watch", entities.watch, "keep printing until interrupted");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -87,6 +96,11 @@ int main(int argc, char** argv) {
         if (!g.model.empty()) decode.model = g.model;
         decode.schema_dirs = g.schema_dirs;
         return bluetti::app::run_decode(decode, std::cout, std::cerr);
+    }
+    if (entities_cmd->parsed()) {
+        entities.json = g.json;
+        if (auto* p = std::getenv("BLUETTI_HA_PASSWORD")) entities.password = p;
+        return bluetti::app::run_entities(entities, std::cout, std::cerr);
     }
     if (login_cmd->parsed()) return bluetti::app::run_login(g, std::cout, std::cerr);
     if (devices_cmd->parsed()) return bluetti::app::run_devices(g, std::cout, std::cerr);

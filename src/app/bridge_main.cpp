@@ -1,0 +1,39 @@
+// bluetti-bridge: argument parsing and start-up only; the daemon lives in daemon.cpp.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "bluetti/log.hpp"
+#include "config.hpp"
+#include "daemon.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"bluetti-bridge: Bluetti V2 power stations in Home Assistant, through the Bluetti cloud"};
+    std::string file = "/etc/bluetti-bridge/config.yaml";
+    bool check = false;
+    int verbose = 0;
+    app.add_option("--config", file, "configuration file")->capture_default_str();
+    app.add_flag("--check-config", check, "validate the configuration, print the errors and exit");
+    app.add_flag("-v,--verbose", verbose, "more logging (-v debug, -vv trace)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    auto config = bluetti::app::load_config(file);
+    if (!config) {
+        std::cerr << config.error() << "\n";
+        return 2;
+    }
+    if (check) {
+        std::cout << file << ": configuration OK (" << (config->cloud.certificate_mode() ? "certificate mode" : "account " + config->cloud.email)
+                  << ", " << (config->devices.empty() ? std::string("every device on the account") : std::to_string(config->devices.size()) + " device(s)")
+                  << ")\n";
+        return 0;
+    }
+    // Under systemd (JOURNAL_STREAM set) log to the journal with priorities.
+    const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    bluetti::log::init(journal, verbose >= 2 ? "trace" : verbose == 1 ? "debug" : config->log.level);
+    bluetti::app::Daemon daemon(std::move(*config));
+    return daemon.run();
+}

@@ -1,0 +1,709 @@
+// load_config(): the daemon's YAML file -> Config, validated key by key. Every problem is collected
+// (not only the first) as "file:line:column: message" and the list comes back sorted by position.
+// Secrets are resolved here from the file, a *_file, the environment or a systemd credential; their
+// values never appear in a message. Docs: docs/configuration.md.
+#include "config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+
+#include "../util/duration.hpp"
+#include "../util/yaml_reader.hpp"
+#include "bluetti/cloud/cloud_link.hpp"
+#include "bluetti/profile/profile.hpp"
+
+namespace bluetti::app {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::vector<std::string_view> kPollGroups = {"core", "detail", "battery", "settings", "cells", "info", "topology"};
+const std::vector<std::string_view> kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+const std::vector<std::pair<std::string_view, ha::DiscoveryMode>> kDiscoveryModes = {
+    {"device", ha::DiscoveryMode::device}, {"entity", ha::DiscoveryMode::entity}, {"none", ha::DiscoveryMode::none}};
+constexpr std::string_view kDefaultStateDir = "/var/lib/bluetti-bridge";
+
+// Where a secret may come from besides the file itself (design.md: value, *_file, environment, credential).
+struct SecretSource {
+    std::string_view key;         // "password"; "<key>_file" is the file variant
+    std::string_view env;         // BLUETTI_PASSWORD
+    std::string_view credential;  // $CREDENTIALS_DIRECTORY/<credential>
+};
+constexpr SecretSource kPassword{"password", "BLUETTI_PASSWORD", "bluetti-password"};
+constexpr SecretSource kCertPassword{"certificate_password", "BLUETTI_CERT_PASSWORD", "bluetti-cert-password"};
+constexpr SecretSource kMqttPassword{"mqtt_password", "BLUETTI_MQTT_PASSWORD", "bluetti-mqtt-password"};
+constexpr SecretSource kHaPassword{"password", "BLUETTI_HA_PASSWORD", "ha-password"};
+
+std::string join(const std::vector<std::string_view>& items) {
+    std::string out;
+    for (std::string_view s : items) out += (out.empty() ? "" : ", ") + std::string(s);
+    return out;
+}
+
+bool contains(const std::vector<std::string_view>& items, std::string_view s) {
+    return std::find(items.begin(), items.end(), s) != items.end();
+}
+
+// Reads a whole file; the error is the errno value.
+Result<std::string, int> read_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(errno);
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        ::close(fd);
+        return fail(EISDIR);
+    }
+    std::string text;
+    char buffer[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int error = errno;
+            ::close(fd);
+            return fail(error);
+        }
+        if (n == 0) break;
+        text.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return text;
+}
+
+std::string reason(int code) {
+    return std::strerror(code);
+}
+
+std::string strip_one_newline(std::string text) {
+    if (!text.empty() && text.back() == '\n') {
+        text.pop_back();
+        if (!text.empty() && text.back() == '\r') text.pop_back();
+    }
+    return text;
+}
+
+bool has_any(std::string_view text, std::string_view chars) {
+    return text.find_first_of(chars) != std::string_view::npos ||
+           std::any_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+}
+
+// "host:port", "[v6]:port"; port optional when `default_port` > 0.
+struct HostPort {
+    std::string host;
+    int port = 0;
+};
+std::optional<HostPort> parse_host_port(std::string_view text, int default_port) {
+    HostPort out;
+    std::string_view rest;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close == 1) return std::nullopt;
+        out.host = std::string(text.substr(1, close - 1));
+        rest = text.substr(close + 1);
+    } else {
+        const auto colon = text.find(':');
+        out.host = std::string(text.substr(0, colon));
+        rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
+    }
+    if (out.host.empty() || has_any(out.host, "/@?#[]")) return std::nullopt;
+    if (rest.empty()) {
+        if (default_port <= 0) return std::nullopt;
+        out.port = default_port;
+        return out;
+    }
+    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return std::nullopt;
+    int port = 0;
+    for (char c : rest.substr(1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) return std::nullopt;
+    out.port = port;
+    return out;
+}
+
+struct BrokerUrl {
+    bool tls = false;
+    HostPort address;
+};
+std::optional<BrokerUrl> parse_broker_url(std::string_view url) {
+    BrokerUrl out;
+    if (url.starts_with("mqtts://")) {
+        out.tls = true;
+        url.remove_prefix(8);
+    } else if (url.starts_with("mqtt://")) {
+        url.remove_prefix(7);
+    } else {
+        return std::nullopt;
+    }
+    auto address = parse_host_port(url, out.tls ? 8883 : 1883);
+    if (!address) return std::nullopt;
+    out.address = *address;
+    return out;
+}
+
+// One key of a mapping: the key node for positions of empty values, which yaml-cpp marks at the next token.
+struct Entry {
+    YAML::Node key;
+    YAML::Node value;
+};
+
+// A mapping's keys after the unknown/duplicate check, with the dotted path for messages.
+struct Fields {
+    std::string path;
+    YAML::Mark mark;  // of the mapping's key (an entry of a list: the entry; the document: its start)
+    std::vector<std::pair<std::string, Entry>> entries;
+
+    const Entry* find(std::string_view key) const {
+        for (const auto& [k, e] : entries)
+            if (k == key) return &e;
+        return nullptr;
+    }
+    bool has(std::string_view key) const { return find(key) != nullptr; }
+    std::string name(std::string_view key) const { return path.empty() ? std::string(key) : path + "." + std::string(key); }
+};
+
+YAML::Mark mark_of(const Entry& e) {
+    return e.value.IsNull() ? e.key.Mark() : e.value.Mark();
+}
+
+class Parser {
+public:
+    Parser(const std::string& file, const ConfigEnvironment& env) : file_(file), env_(env) {
+        dir_ = std::filesystem::path(file).parent_path();
+    }
+
+    // 1-based; a node without a position (an empty document) is at 1:1.
+    static std::pair<int, int> position(const YAML::Mark& mark) {
+        return mark.is_null() ? std::pair(1, 1) : std::pair(mark.line + 1, mark.column + 1);
+    }
+    std::string where(const YAML::Mark& mark) const {
+        const auto [line, column] = position(mark);
+        return file_ + ":" + std::to_string(line) + ":" + std::to_string(column);
+    }
+    void error(const YAML::Mark& mark, const std::string& message) { errors_.push_back({position(mark), where(mark) + ": " + message}); }
+    void error(const Entry& e, const std::string& message) { error(mark_of(e), message); }
+
+    std::string errors() {
+        std::stable_sort(errors_.begin(), errors_.end(), [](const Error& a, const Error& b) { return a.position < b.position; });
+        std::string out;
+        for (const Error& e : errors_) out += (out.empty() ? "" : "\n") + e.text;
+        return out;
+    }
+    bool failed() const { return !errors_.empty(); }
+
+    // The mapping under `e` (empty when the value is empty); nullopt after an error.
+    std::optional<Fields> fields(const Entry& e, const std::string& path, const std::vector<std::string_view>& allowed) {
+        Fields out{path, e.key.Mark(), {}};
+        if (e.value.IsNull()) return out;
+        if (!e.value.IsMap()) {
+            error(e, (path.empty() ? "the config" : path) + " must be a mapping of keys");
+            return std::nullopt;
+        }
+        for (const auto& item : e.value) {
+            const Entry entry{item.first, item.second};
+            const std::string key = item.first.IsScalar() ? item.first.Scalar() : std::string();
+            if (!item.first.IsScalar()) {
+                error(item.first.Mark(), "keys must be plain words");
+            } else if (!contains(allowed, key)) {
+                error(item.first.Mark(), "unknown key '" + key + "' (expected one of: " + join(allowed) + ")");
+            } else if (const Entry* first = out.find(key)) {
+                error(item.first.Mark(),
+                      "duplicate key '" + key + "' (first given on line " + std::to_string(first->key.Mark().line + 1) + ")");
+            } else {
+                out.entries.emplace_back(key, entry);
+            }
+        }
+        return out;
+    }
+    std::optional<Fields> fields(const Fields& parent, std::string_view key, const std::vector<std::string_view>& allowed) {
+        const Entry* e = parent.find(key);
+        if (!e) return Fields{parent.name(key), parent.mark, {}};
+        return fields(*e, parent.name(key), allowed);
+    }
+
+    std::optional<std::string> text(const Fields& f, std::string_view key) {
+        const Entry* e = f.find(key);
+        if (!e) return std::nullopt;
+        if (!e->value.IsScalar()) {
+            error(*e, f.name(key) + " must be a text value");
+            return std::nullopt;
+        }
+        return e->value.Scalar();
+    }
+    void read(const Fields& f, std::string_view key, std::string& out) {
+        if (auto v = text(f, key)) out = *v;
+    }
+    void read(const Fields& f, std::string_view key, bool& out) {
+        const Entry* e = f.find(key);
+        if (!e) return;
+        const std::string s = e->value.IsScalar() ? e->value.Scalar() : std::string();
+        if (s == "true" || s == "yes" || s == "on")
+            out = true;
+        else if (s == "false" || s == "no" || s == "off")
+            out = false;
+        else
+            error(*e, f.name(key) + " must be true or false, got '" + s + "'");
+    }
+    void read(const Fields& f, std::string_view key, int& out, int min, int max) {
+        const Entry* e = f.find(key);
+        if (!e) return;
+        const auto v = e->value.IsScalar() ? util::parse_integer(e->value.Scalar()) : std::nullopt;
+        if (!v || *v < min || *v > max) {
+            error(*e, f.name(key) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+                          (e->value.IsScalar() ? e->value.Scalar() : std::string()) + "'");
+            return;
+        }
+        out = static_cast<int>(*v);
+    }
+    void read(const Fields& f, std::string_view key, Duration& out, Duration min, Duration max = Duration::max()) {
+        const Entry* e = f.find(key);
+        if (!e) return;
+        if (auto d = duration(*e, f.name(key), min, max)) out = *d;
+    }
+    std::optional<Duration> duration(const Entry& e, const std::string& name, Duration min, Duration max) {
+        const std::string s = e.value.IsScalar() ? e.value.Scalar() : std::string();
+        const auto d = parse_config_duration(s);
+        if (!d) {
+            error(e, name + " must be a duration like 500ms, 10s, 2m or 1h, got '" + s + "'");
+        } else if (*d < min || *d > max) {
+            std::string range = min == 0ms ? "" : "at least " + util::format_duration(min);
+            if (min == 1ms) range = "more than 0";
+            if (max != Duration::max()) range += (range.empty() ? "at most " : " and at most ") + util::format_duration(max);
+            error(e, name + " must be " + range + ", got '" + s + "'");
+        } else {
+            return d;
+        }
+        return std::nullopt;
+    }
+    std::vector<std::pair<std::string, YAML::Mark>> text_list(const Fields& f, std::string_view key) {
+        std::vector<std::pair<std::string, YAML::Mark>> out;
+        const Entry* e = f.find(key);
+        if (!e || e->value.IsNull()) return out;
+        if (!e->value.IsSequence()) {
+            error(*e, f.name(key) + " must be a list");
+            return out;
+        }
+        for (const auto& item : e->value) {
+            if (!item.IsScalar() || item.Scalar().empty())
+                error(item.IsNull() ? e->key.Mark() : item.Mark(), f.name(key) + " entries must be non-empty text");
+            else
+                out.emplace_back(item.Scalar(), item.Mark());
+        }
+        return out;
+    }
+
+    // A path key: relative paths are relative to the config file's directory.
+    std::string path(const Fields& f, std::string_view key, bool must_be_readable) {
+        auto v = text(f, key);
+        if (!v) return {};
+        if (v->empty()) {
+            error(*f.find(key), f.name(key) + " must not be empty");
+            return {};
+        }
+        const std::string p = resolve(*v);
+        if (must_be_readable) {
+            if (auto r = read_file(p); !r) error(*f.find(key), f.name(key) + " '" + p + "' cannot be read: " + reason(r.error()));
+        }
+        return p;
+    }
+    std::string resolve(const std::string& p) const {
+        if (p.empty() || p.front() == '/' || dir_.empty()) return p;
+        return (dir_ / p).string();
+    }
+
+    // The secret `s` of section `f`: the value, `<key>_file`, $env, then the systemd credential. nullopt
+    // when none gives it (or after an error, then `reported` is set). A *_file that cannot be read falls
+    // through to the environment and the credential, and is an error only when they do not give it either:
+    // the packaged unit runs as a DynamicUser that cannot read /etc/bluetti-bridge/account.password and
+    // gets it as the credential bluetti-password instead (systemd/bluetti-bridge.service).
+    std::optional<std::string> secret(const Fields& f, const SecretSource& s, bool& reported) {
+        const std::string file_key = std::string(s.key) + "_file";
+        const Entry* value = f.find(s.key);
+        const Entry* file = f.find(file_key);
+        reported = true;  // each early return follows an error
+        if (value && file) {
+            error(*file, "give " + f.name(s.key) + " or " + f.name(file_key) + ", not both");
+            return std::nullopt;
+        }
+        if (value) {
+            auto v = text(f, s.key);
+            if (v && v->empty()) error(*value, f.name(s.key) + " is empty");
+            if (!v || v->empty()) return std::nullopt;
+            reported = false;
+            return v;
+        }
+        std::string p;
+        int file_error = 0;
+        if (file) {
+            p = path(f, file_key, false);
+            if (p.empty()) return std::nullopt;
+            auto r = read_file(p);
+            if (r) {
+                std::string v = strip_one_newline(std::move(r).value());
+                if (v.empty()) error(*file, f.name(file_key) + " '" + p + "' is empty");
+                if (v.empty()) return std::nullopt;
+                reported = false;
+                return v;
+            }
+            file_error = r.error();
+        }
+        auto v = from_outside(f, s, reported);
+        if (!v && !reported && file) {
+            error(*file, f.name(file_key) + " '" + p + "' cannot be read: " + reason(file_error));
+            reported = true;
+        }
+        return v;
+    }
+    // $env, then $CREDENTIALS_DIRECTORY/<credential>; empty values count as not given. `failed` is set
+    // when the credential exists but cannot be read.
+    std::optional<std::string> from_outside(const Fields& f, const SecretSource& s, bool& failed) {
+        failed = false;
+        if (auto v = env_.get(std::string(s.env)); v && !v->empty()) return v;
+        const auto dir = env_.get("CREDENTIALS_DIRECTORY");
+        if (!dir || dir->empty()) return std::nullopt;
+        const std::string cred = *dir + "/" + std::string(s.credential);
+        auto r = read_file(cred);
+        if (!r && r.error() != ENOENT) {
+            error(f.mark, "systemd credential '" + cred + "' cannot be read: " + reason(r.error()));
+            failed = true;
+        }
+        if (!r || strip_one_newline(*r).empty()) return std::nullopt;
+        return strip_one_newline(std::move(r).value());
+    }
+    std::string where_to_give(const Fields& f, const SecretSource& s) const {
+        return "give " + f.name(s.key) + " or " + f.name(std::string(s.key) + "_file") + ", set $" + std::string(s.env) +
+               ", or provide the systemd credential '" + std::string(s.credential) + "'";
+    }
+    // A required secret: an error naming its sources when none gives it.
+    std::string required_secret(const Fields& f, const SecretSource& s, const YAML::Mark& mark, const std::string& why) {
+        bool reported = false;
+        auto v = secret(f, s, reported);
+        if (!v && !reported) error(mark, f.name(s.key) + " is missing (" + why + "): " + where_to_give(f, s));
+        return v.value_or("");
+    }
+
+    std::optional<std::string> env(const std::string& name) const { return env_.get(name); }
+
+private:
+    struct Error {
+        std::pair<int, int> position;  // line, column
+        std::string text;
+    };
+    std::string file_;
+    const ConfigEnvironment& env_;
+    std::filesystem::path dir_;
+    std::vector<Error> errors_;
+};
+
+// Text used as (part of) an MQTT topic or id: `forbidden` characters and whitespace rejected.
+void check_topic_text(Parser& p, const Fields& f, std::string_view key, const std::string& value, std::string_view forbidden,
+                      bool may_be_empty) {
+    const Entry* e = f.find(key);
+    if (!e) return;
+    std::string shown;
+    for (char c : forbidden) shown += std::string(shown.empty() ? "" : ", ") + c;
+    if (value.empty() && !may_be_empty)
+        p.error(*e, f.name(key) + " must not be empty");
+    else if (has_any(value, forbidden))
+        p.error(*e, f.name(key) + " must not contain " + shown + " or spaces, got '" + value + "'");
+}
+
+void check_topic_template(Parser& p, const Fields& f, std::string_view key, const std::string& pattern) {
+    const Entry* e = f.find(key);
+    if (!e) return;
+    if (pattern.empty()) return p.error(*e, f.name(key) + " must not be empty");
+    auto expanded = cloud::expand_topic(pattern, "MODEL", "SUBSN", "SN");
+    if (!expanded) p.error(*e, f.name(key) + ": " + expanded.error());
+}
+
+void parse_retry(Parser& p, const Fields& cloud, RetryConfig& r) {
+    const auto f = p.fields(cloud, "retry", {"attempts", "initial_delay", "factor", "max_delay"});
+    if (!f) return;
+    p.read(*f, "attempts", r.attempts, 1, 20);
+    p.read(*f, "initial_delay", r.initial_delay, 0ms);
+    p.read(*f, "max_delay", r.max_delay, 1ms);
+    if (const Entry* e = f->find("factor")) {
+        const auto v = e->value.IsScalar() ? util::parse_number(e->value.Scalar()) : std::nullopt;
+        if (!v || !(*v >= 1.0) || *v > 100.0)
+            p.error(*e,
+                    f->name("factor") + " must be a number from 1 to 100, got '" + (e->value.IsScalar() ? e->value.Scalar() : "") + "'");
+        else
+            r.factor = *v;
+    }
+    if (const Entry* e = f->find("max_delay"); e && r.max_delay < r.initial_delay)
+        p.error(*e, f->name("max_delay") + " (" + util::format_duration(r.max_delay) + ") must not be less than initial_delay (" +
+                        util::format_duration(r.initial_delay) + ")");
+}
+
+void parse_cloud(Parser& p, const Fields& root, CloudConfig& c) {
+    const Entry* section = root.find("cloud");
+    if (!section) return p.error(root.mark, "missing section 'cloud' (e-mail login or certificate mode)");
+    const auto f = p.fields(*section, "cloud",
+                            {"email", "password", "password_file", "certificate", "certificate_password", "certificate_password_file",
+                             "mqtt_username", "mqtt_password", "mqtt_password_file", "api", "broker", "ca_file", "tls_insecure",
+                             "tls_security_level", "request_timeout", "retry", "topics", "reconnect_delay", "client_id"});
+    if (!f) return;
+    p.read(*f, "email", c.email);
+    p.read(*f, "api", c.api);
+    if (const Entry* e = f->find("api");
+        e && !((c.api.starts_with("https://") || c.api.starts_with("http://")) && c.api.find("://") + 3 < c.api.size()))
+        p.error(*e, "cloud.api must be an https:// (or http://) URL, got '" + c.api + "'");
+    p.read(*f, "broker", c.broker);
+    if (const Entry* e = f->find("broker"); e && !parse_host_port(c.broker, 0))
+        p.error(*e, "cloud.broker must be host:port, like iot.bluettipower.com:18760, got '" + c.broker + "'");
+    c.ca_file = p.path(*f, "ca_file", true);
+    p.read(*f, "tls_insecure", c.tls_insecure);
+    p.read(*f, "tls_security_level", c.tls_security_level, 0, 5);
+    p.read(*f, "request_timeout", c.request_timeout, 1ms);
+    p.read(*f, "reconnect_delay", c.reconnect_delay, 1s, 10min);
+    p.read(*f, "client_id", c.client_id);
+    check_topic_text(p, *f, "client_id", c.client_id, "+#/", true);
+    parse_retry(p, *f, c.retry);
+    if (const auto topics = p.fields(*f, "topics", {"request", "response"})) {
+        p.read(*topics, "request", c.request_topic);
+        p.read(*topics, "response", c.response_topic);
+        check_topic_template(p, *topics, "request", c.request_topic);
+        check_topic_template(p, *topics, "response", c.response_topic);
+    }
+
+    const Entry* email = f->find("email");
+    const Entry* certificate = f->find("certificate");
+    if (email && c.email.find('@') == std::string::npos) p.error(*email, "cloud.email must be an e-mail address, got '" + c.email + "'");
+    if (email && certificate)
+        return p.error(*certificate, "give either cloud.email (e-mail login) or cloud.certificate (certificate mode), not both");
+    if (!email && !certificate)
+        return p.error(f->mark,
+                       "cloud needs email (e-mail login, with a password) or certificate (certificate mode, with "
+                       "certificate_password, mqtt_username and mqtt_password)");
+    if (email) {
+        for (std::string_view key :
+             {"certificate_password", "certificate_password_file", "mqtt_username", "mqtt_password", "mqtt_password_file"})
+            if (const Entry* e = f->find(key))
+                p.error(e->key.Mark(), f->name(key) + " is only used in certificate mode (with cloud.certificate)");
+        c.password = p.required_secret(*f, kPassword, mark_of(*email), "e-mail login");
+        return;
+    }
+    for (std::string_view key : {"password", "password_file"})
+        if (const Entry* e = f->find(key)) p.error(e->key.Mark(), f->name(key) + " is only used with e-mail login (with cloud.email)");
+    c.certificate = p.path(*f, "certificate", true);
+    if (c.certificate.empty()) c.certificate = "-";  // keeps certificate_mode() true after an error
+    const YAML::Mark at = mark_of(*certificate);
+    c.certificate_password = p.required_secret(*f, kCertPassword, at, "certificate mode");
+    p.read(*f, "mqtt_username", c.mqtt_username);
+    if (c.mqtt_username.empty())
+        p.error(f->has("mqtt_username") ? mark_of(*f->find("mqtt_username")) : at, "cloud.mqtt_username is missing (certificate mode)");
+    c.mqtt_password = p.required_secret(*f, kMqttPassword, at, "certificate mode");
+}
+
+void parse_homeassistant(Parser& p, const Fields& root, HomeAssistantConfig& h) {
+    const auto f = p.fields(root, "homeassistant",
+                            {"broker", "username", "password", "password_file", "ca_file", "cert_file", "key_file", "client_id",
+                             "base_topic", "discovery_prefix", "discovery", "status_topic", "state_delay"});
+    if (!f) return;
+    p.read(*f, "broker", h.broker);
+    const auto url = parse_broker_url(h.broker);
+    if (!url) p.error(*f->find("broker"), "homeassistant.broker must be mqtt://host[:port] or mqtts://host[:port], got '" + h.broker + "'");
+    p.read(*f, "username", h.username);
+    h.ca_file = p.path(*f, "ca_file", true);
+    h.cert_file = p.path(*f, "cert_file", true);
+    h.key_file = p.path(*f, "key_file", true);
+    for (std::string_view key : {"ca_file", "cert_file", "key_file"})
+        if (const Entry* e = f->find(key); e && url && !url->tls) p.error(*e, f->name(key) + " needs an mqtts:// broker");
+    if (f->has("cert_file") != f->has("key_file"))
+        p.error(*f->find(f->has("cert_file") ? "cert_file" : "key_file"), "homeassistant.cert_file and homeassistant.key_file go together");
+    p.read(*f, "client_id", h.client_id);
+    check_topic_text(p, *f, "client_id", h.client_id, "+#/", false);
+    p.read(*f, "base_topic", h.base_topic);
+    check_topic_text(p, *f, "base_topic", h.base_topic, "+#", false);
+    p.read(*f, "discovery_prefix", h.discovery_prefix);
+    check_topic_text(p, *f, "discovery_prefix", h.discovery_prefix, "+#", false);
+    p.read(*f, "status_topic", h.status_topic);
+    check_topic_text(p, *f, "status_topic", h.status_topic, "+#", false);
+    if (auto mode = p.text(*f, "discovery")) {
+        const auto it = std::find_if(kDiscoveryModes.begin(), kDiscoveryModes.end(), [&](const auto& m) { return m.first == *mode; });
+        if (it != kDiscoveryModes.end()) h.discovery = it->second;
+        if (it == kDiscoveryModes.end())
+            p.error(*f->find("discovery"), "homeassistant.discovery must be one of: device, entity, none, got '" + *mode + "'");
+    }
+    p.read(*f, "state_delay", h.state_delay, 0ms, 10min);
+
+    // The password matters only with a user name; then it is optional (brokers may take a name alone).
+    bool reported = false;
+    if (h.username.empty()) {
+        for (std::string_view key : {"password", "password_file"})
+            if (const Entry* e = f->find(key)) p.error(e->key.Mark(), f->name(key) + " needs homeassistant.username");
+    } else if (auto v = p.secret(*f, kHaPassword, reported)) {
+        h.password = *v;
+    }
+}
+
+bool id_safe(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; });
+}
+
+void parse_device(Parser& p, const Entry& item, const std::string& name, const profile::ProfileSet* profiles, DeviceConfig& d) {
+    const auto f = p.fields(item, name, {"serial", "model", "name", "sub_sn", "slave", "poll", "exclude", "controls"});
+    if (!f) return;
+    if (!f->has("serial")) p.error(f->mark, name + " needs a serial");
+    p.read(*f, "serial", d.serial);
+    // Normalised once (ha-discovery.md §2.3): trimmed, upper case.
+    const auto first = d.serial.find_first_not_of(" \t");
+    d.serial = first == std::string::npos ? "" : d.serial.substr(first, d.serial.find_last_not_of(" \t") - first + 1);
+    std::transform(d.serial.begin(), d.serial.end(), d.serial.begin(),
+                   [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+    if (const Entry* e = f->find("serial"); e && d.serial.empty())
+        p.error(*e, name + ".serial must not be empty");
+    else if (e && !id_safe(d.serial))
+        p.error(*e, name + ".serial must contain only letters, digits, - and _, got '" + d.serial + "'");
+    if (auto model = p.text(*f, "model")) {
+        const profile::Profile* known = profiles ? profiles->find(*model) : nullptr;
+        if (known)
+            d.model = known->model;
+        else if (profiles) {
+            std::string names;
+            for (const auto* pr : profiles->all()) names += (names.empty() ? "" : ", ") + pr->model;
+            p.error(*f->find("model"), "unknown model '" + *model + "' (known: " + names + ")");
+        }
+    }
+    p.read(*f, "name", d.name);
+    p.read(*f, "sub_sn", d.sub_sn);
+    if (const Entry* e = f->find("sub_sn"); e && (d.sub_sn.empty() || has_any(d.sub_sn, "+#/")))
+        p.error(*e, name + ".sub_sn must be non-empty without +, #, / or spaces");
+    if (f->has("slave")) {
+        int slave = 0;
+        p.read(*f, "slave", slave, 0, 247);
+        d.slave = slave;
+    }
+    if (const auto poll = p.fields(*f, "poll", kPollGroups)) {
+        for (const auto& [group, e] : poll->entries)
+            if (auto interval = p.duration(e, poll->name(group), 1s, Duration::max())) d.poll[group] = *interval;
+    }
+    for (auto& [key, mark] : p.text_list(*f, "exclude")) d.exclude.push_back(std::move(key));
+    p.read(*f, "controls", d.controls);
+}
+
+void parse_devices(Parser& p, const Fields& root, Config& c) {
+    const Entry* e = root.find("devices");
+    if (!e || e->value.IsNull()) return;
+    if (!e->value.IsSequence()) return p.error(*e, "devices must be a list");
+    auto builtin = profile::ProfileSet::builtin();
+    if (!builtin) p.error(*e, "cannot load the built-in profiles: " + builtin.error().message);
+    std::map<std::string, int> seen;  // serial -> line
+    int index = 0;
+    for (const auto& item : e->value) {
+        const Entry entry{item.IsNull() ? e->key : item, item};
+        const std::string name = "devices[" + std::to_string(index++) + "]";
+        DeviceConfig d;
+        d.where = p.where(mark_of(entry));
+        parse_device(p, entry, name, builtin ? &builtin.value() : nullptr, d);
+        if (!d.serial.empty()) {
+            const int line = mark_of(entry).line + 1;
+            if (auto [it, fresh] = seen.emplace(d.serial, line); !fresh)
+                p.error(mark_of(entry), "serial '" + d.serial + "' is listed twice (first on line " + std::to_string(it->second) + ")");
+        }
+        if (c.cloud.certificate_mode() && (d.model.empty() || d.sub_sn.empty()))
+            p.error(mark_of(entry), "certificate mode needs model and sub_sn for every device (" + name + " lacks " +
+                                        (d.model.empty() && d.sub_sn.empty() ? "both"
+                                         : d.model.empty()                   ? "model"
+                                                                             : "sub_sn") +
+                                        ")");
+        c.devices.push_back(std::move(d));
+    }
+}
+
+void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
+    const Entry whole{doc, doc};
+    const auto root = p.fields(whole, "", {"cloud", "homeassistant", "devices", "schema_dirs", "log", "state_dir"});
+    if (!root) return;
+    parse_cloud(p, *root, c.cloud);
+    parse_homeassistant(p, *root, c.homeassistant);
+    parse_devices(p, *root, c);
+    if (c.cloud.certificate_mode() && c.devices.empty() && root->has("cloud"))
+        p.error(root->has("devices") ? mark_of(*root->find("devices")) : root->mark,
+                "certificate mode needs a devices: list with serial, model and sub_sn for each device");
+    for (const auto& [given, mark] : p.text_list(*root, "schema_dirs")) {
+        const std::string dir = p.resolve(given);
+        struct stat st {};
+        if (::stat(dir.c_str(), &st) != 0)
+            p.error(mark, "schema_dirs entry '" + dir + "' cannot be read: " + reason(errno));
+        else if (!S_ISDIR(st.st_mode))
+            p.error(mark, "schema_dirs entry '" + dir + "' is not a directory");
+        c.schema_dirs.push_back(dir);
+    }
+    if (const auto log = p.fields(*root, "log", {"level"})) {
+        p.read(*log, "level", c.log.level);
+        if (log->has("level") && !contains(kLogLevels, c.log.level))
+            p.error(*log->find("level"), "log.level must be one of: " + join(kLogLevels) + ", got '" + c.log.level + "'");
+    }
+    // systemd's StateDirectory= may list several directories separated by ':'; the first is ours.
+    const std::string from_env = p.env("STATE_DIRECTORY").value_or("");
+    c.state_dir = from_env.empty() ? std::string(kDefaultStateDir) : from_env.substr(0, from_env.find(':'));
+    if (root->has("state_dir")) {
+        c.state_dir = p.path(*root, "state_dir", false);
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> ConfigEnvironment::get(const std::string& name) const {
+    if (!variables.empty()) {
+        const auto it = variables.find(name);
+        if (it == variables.end()) return std::nullopt;
+        return it->second;
+    }
+    const char* value = std::getenv(name.c_str());
+    if (!value) return std::nullopt;
+    return std::string(value);
+}
+
+bool HomeAssistantConfig::tls() const {
+    const auto url = parse_broker_url(broker);
+    return url ? url->tls : broker.starts_with("mqtts://");
+}
+
+std::string HomeAssistantConfig::host() const {
+    const auto url = parse_broker_url(broker);
+    return url ? url->address.host : std::string();
+}
+
+int HomeAssistantConfig::port() const {
+    const auto url = parse_broker_url(broker);
+    return url ? url->address.port : (tls() ? 8883 : 1883);
+}
+
+std::optional<Duration> parse_config_duration(const std::string& text) {
+    return util::parse_duration(text);
+}
+
+Result<Config, std::string> load_config(const std::string& path, const ConfigEnvironment& env) {
+    auto text = read_file(path);
+    if (!text) return fail(path + ": cannot read: " + reason(text.error()));
+    Config config;
+    config.file = path;
+    Parser parser(path, env);
+    YAML::Node doc;
+    try {
+        doc = util::YamlReader(path).parse(*text);
+    } catch (const util::YamlError& e) {
+        return fail(std::string(e.what()));
+    } catch (const YAML::Exception& e) {
+        return fail(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+    if (!doc || doc.IsNull()) return fail(path + ":1:1: the config is empty; it needs at least a cloud: section");
+    parse_root(parser, doc, config);
+    if (parser.failed()) return fail(parser.errors());
+    return config;
+}
+
+}  // namespace bluetti::app

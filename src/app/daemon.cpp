@@ -1,0 +1,510 @@
+#include "daemon.hpp"
+
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bluetti/log.hpp"
+
+namespace bluetti::app {
+
+using namespace std::chrono;
+
+namespace {
+constexpr const char* kVersion = "0.1.0";
+
+std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) return {text, default_port};
+    return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+}  // namespace
+
+Daemon::Daemon(Config config) : config_(std::move(config)) {}
+
+Daemon::~Daemon() {
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+bool Daemon::load_data() {
+    auto profiles = profile::ProfileSet::builtin();
+    auto schemas = schema::SchemaRegistry::builtin();
+    if (!profiles || !schemas) {
+        log::get("config")->critical("built-in data: {}", !profiles ? profiles.error().message : schemas.error().message);
+        return false;
+    }
+    profiles_ = std::move(*profiles);
+    base_schemas_ = std::move(*schemas);
+    for (const auto& dir : config_.schema_dirs) {
+        if (auto error = base_schemas_.load_directory(dir)) {
+            log::get("config")->critical("{}", error->message);
+            return false;
+        }
+    }
+    return true;
+}
+
+int Daemon::run() {
+    if (!load_data()) return 2;
+    discovery_.prefix = config_.homeassistant.discovery_prefix;
+    discovery_.base = config_.homeassistant.base_topic;
+    discovery_.mode = config_.homeassistant.discovery;
+    discovery_.bridge_id = config_.homeassistant.client_id;
+    discovery_.version = kVersion;
+    std::error_code ec;
+    std::filesystem::create_directories(config_.state_dir, ec);
+    counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
+
+    // Signals become readable events on the loop (house-style #8).
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    loop_.watch(signal_fd_, POLLIN, [this](short) { on_signal(); });
+
+    std::uint64_t watchdog_usec = 0;
+    if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+        const auto period = duration_cast<milliseconds>(microseconds(watchdog_usec / 2));
+        std::function<void()> kick = [this, period, &kick] {
+            sd_notify(0, "WATCHDOG=1");
+            watchdog_timer_ = loop_.after(period, kick);
+        };
+        watchdog_timer_ = loop_.after(period, kick);
+    }
+    std::function<void()> periodic_save = [this, &periodic_save] {
+        save_state();
+        save_timer_ = loop_.after(minutes(1), periodic_save);
+    };
+    save_timer_ = loop_.after(minutes(1), periodic_save);
+
+    start_local();
+    start_cloud();
+    loop_.run();
+    return exit_code_;
+}
+
+void Daemon::start_local() {
+    const auto& h = config_.homeassistant;
+    ha::LocalOptions o;
+    o.host = h.host();
+    o.port = h.port();
+    o.tls = h.tls();
+    o.ca_file = h.ca_file;
+    o.cert_file = h.cert_file;
+    o.key_file = h.key_file;
+    o.username = h.username;
+    o.password = h.password;
+    o.client_id = h.client_id;
+    o.base = h.base_topic;
+    o.prefix = h.discovery_prefix;
+    o.status_topics = {h.status_topic};
+    if (h.discovery_prefix + "/status" != h.status_topic) o.status_topics.push_back(h.discovery_prefix + "/status");
+    o.state_delay = h.state_delay;
+    local_ = std::make_unique<ha::LocalSession>(loop_, o);
+    local_->on_connected([this] {
+        if (!ready_sent_) {
+            ready_sent_ = true;
+            sd_notify(0, "READY=1");
+            log::get("app")->info("ready: configuration loaded, local broker connected");
+        }
+        local_->set_discovery("bridge", ha::bridge_discovery(discovery_));
+        for (auto& [serial, station] : stations_) station->announce(true);
+        publish_bridge_state();
+    });
+    local_->on_command([](const std::string& serial, const std::string& key, const std::string&) {
+        log::get("ha")->warn("command for {} {} ignored: controls are not enabled in this version", serial, key);
+    });
+    local_->start();
+}
+
+void Daemon::set_status(const std::string& status) {
+    cloud_status_ = status;
+    std::size_t online = 0;
+    for (const auto& [serial, s] : stations_) online += s->online();
+    const std::string text = "STATUS=cloud: " + status + "; " + std::to_string(online) + "/" + std::to_string(stations_.size()) + " devices online";
+    sd_notify(0, text.c_str());
+}
+
+void Daemon::publish_bridge_state() {
+    if (!local_) return;
+    nlohmann::ordered_json j;
+    const bool up = link_ && link_->status().state == cloud::CloudLink::State::up;
+    j["cloud_connected"] = up ? "ON" : "OFF";
+    j["reconnects"] = link_ ? (link_->status().connects > 0 ? link_->status().connects - 1 : 0) : 0;
+    j["session_conflicts"] = link_ ? link_->status().conflicts : 0;
+    j["version"] = kVersion;
+    local_->publish_retained(config_.homeassistant.base_topic + "/bridge/state", j.dump());
+}
+
+void Daemon::start_cloud() {
+    if (config_.cloud.certificate_mode()) return certificate_ready();
+    open_account();
+}
+
+void Daemon::open_account() {
+    account_timer_ = 0;
+    if (!http_) http_ = std::make_unique<cloud::HttpClient>(loop_);
+    cloud::AccountOptions a;
+    a.api = config_.cloud.api;
+    a.email = config_.cloud.email;
+    a.password = config_.cloud.password;
+    a.ca_file = config_.cloud.ca_file;
+    a.insecure = config_.cloud.tls_insecure;
+    a.state_dir = config_.state_dir;
+    account_ = std::make_unique<cloud::AccountClient>(*http_, a);
+    set_status("logging in");
+    account_->open_session([this](Result<cloud::AccountSession, cloud::AccountError> r) {
+        if (r) {
+            account_failures_ = 0;
+            return account_ready(std::move(*r));
+        }
+        if (r.error().code == cloud::AccountErrc::bad_credentials) {
+            // Final: retrying would only lock the account. SIGHUP after fixing the config tries again.
+            log::get("cloud")->error("{}", r.error().message);
+            return set_status("login refused (check e-mail and password, then reload)");
+        }
+        const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(account_failures_++, 5)));
+        log::get("cloud")->warn("account: {}; retrying in {} s", r.error().message, delay.count() / 1000);
+        set_status("account unreachable, retrying");
+        account_timer_ = loop_.after(delay, [this] { open_account(); });
+    });
+}
+
+const DeviceConfig* Daemon::device_config(const std::string& serial, const std::string& sub_sn) const {
+    for (const auto& d : config_.devices)
+        if (d.serial == serial || (!sub_sn.empty() && d.serial == sub_sn)) return &d;
+    return nullptr;
+}
+
+void Daemon::account_ready(cloud::AccountSession session) {
+    const bool first = !session_;
+    session_ = std::move(session);
+    // Log in again an hour before the token runs out; the next CONNECT takes the new token.
+    const auto now_s = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    const auto refresh_in = seconds(std::max<std::int64_t>(60, session_->token_expires - now_s - 3600));
+    if (account_timer_) loop_.cancel(account_timer_);
+    account_timer_ = loop_.after(refresh_in, [this] {
+        account_->refresh([this](auto r) {
+            if (r) session_ = std::move(*r);
+            else log::get("cloud")->warn("token refresh: {}", r.error().message);
+        }, false);
+    });
+    if (!first && link_) return;
+
+    for (const auto& d : session_->devices) {
+        const DeviceConfig* dc = device_config(d.sn, d.sub_sn);
+        if (!config_.devices.empty() && !dc) continue;
+        conn_secrets_[d.sn] = d.conn_secret;
+        add_station(d.sn, dc && !dc->model.empty() ? dc->model : d.model, dc && !dc->sub_sn.empty() ? dc->sub_sn : d.sub_sn, d.model, dc);
+    }
+    for (const auto& d : config_.devices)
+        if (!stations_.count(d.serial)) log::get("config")->error("{}: device {} is not on the account", d.where, d.serial);
+    std::string broker = config_.cloud.broker;
+    for (const auto& d : session_->devices)
+        if (broker.empty() && !d.iot_server.empty()) broker = d.iot_server;
+    if (broker.empty()) broker = session_->iot_server_header;
+    if (broker.empty()) broker = "iot.bluettipower.com:18760";
+    if (!build_link(broker, session_->pkcs12, session_->certificate_password)) return;
+    // The device list is known: stale configs of earlier runs can go (ha-discovery.md §11).
+    std::set<std::string> keep;
+    for (const auto& [serial, station] : stations_)
+        for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
+    for (const auto& m : ha::bridge_discovery(discovery_)) keep.insert(m.topic);
+    local_->cleanup(keep);
+}
+
+void Daemon::certificate_ready() {
+    const auto p12 = read_file(config_.cloud.certificate);
+    if (!p12) {
+        log::get("cloud")->critical("cannot read certificate {}", config_.cloud.certificate);
+        return set_status("certificate unreadable");
+    }
+    for (const auto& d : config_.devices) {
+        const profile::Profile& p = profiles_.find_or_generic(d.model);
+        add_station(d.serial, d.model, d.sub_sn, p.cloud_model.empty() ? p.model : p.cloud_model, &d);
+    }
+    const std::string broker = config_.cloud.broker.empty() ? "iot.bluettipower.com:18760" : config_.cloud.broker;
+    if (!build_link(broker, Bytes(p12->begin(), p12->end()), config_.cloud.certificate_password)) return;
+    std::set<std::string> keep;
+    for (const auto& [serial, station] : stations_)
+        for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
+    for (const auto& m : ha::bridge_discovery(discovery_)) keep.insert(m.topic);
+    local_->cleanup(keep);
+}
+
+bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::string& password) {
+    const auto [host, port] = split_host_port(broker, 18760);
+    cloud::TlsOptions t;
+    t.host = host;
+    t.ca_file = config_.cloud.ca_file;
+    t.insecure = config_.cloud.tls_insecure;
+    t.security_level = config_.cloud.tls_security_level;
+    tls_options_ = t;
+    auto ctx = cloud::TlsContext::from_pkcs12(pkcs12, password, t);
+    if (!ctx) {
+        log::get("cloud")->error("certificate: {}", ctx.error());
+        set_status("certificate unusable");
+        return false;
+    }
+    tls_ = std::move(*ctx);
+    cloud::CloudLinkOptions o;
+    o.host = host;
+    o.port = port;
+    o.client_id = config_.cloud.client_id;
+    o.tls_insecure = config_.cloud.tls_insecure;
+    o.reconnect_initial = config_.cloud.reconnect_delay;
+    link_ = std::make_unique<cloud::CloudLink>(loop_, o, [this]() -> Result<cloud::LinkCredentials, std::string> {
+        cloud::LinkCredentials c;
+        c.tls = tls_.get();
+        if (session_) {
+            c.username = cloud::mqtt_username(session_->token);
+            // One secret per session: the first device's iotConnSecret, if the cloud gave one.
+            std::string secret;
+            for (const auto& [serial, s] : conn_secrets_)
+                if (!s.empty()) secret = s;
+            c.password = cloud::mqtt_password(session_->token, secret, session_->server_now_ms());
+        } else {
+            c.username = config_.cloud.mqtt_username;
+            c.password = config_.cloud.mqtt_password;
+        }
+        return c;
+    });
+    link_->on_status([this](const cloud::CloudLink::Status& s) {
+        const bool up = s.state == cloud::CloudLink::State::up;
+        for (auto& [serial, station] : stations_) station->link_changed(up);
+        switch (s.state) {
+            case cloud::CloudLink::State::up: set_status("connected"); break;
+            case cloud::CloudLink::State::connecting: set_status("connecting"); break;
+            case cloud::CloudLink::State::waiting:
+                set_status(std::string(cloud::to_string(s.last_failure)) + ", retrying in " + std::to_string(s.next_retry.count() / 1000) + " s");
+                break;
+            case cloud::CloudLink::State::stopped: set_status("stopped"); break;
+        }
+        publish_bridge_state();
+        schedule_polls();
+    });
+    link_->on_auth_failure([this](cloud::LinkFailure failure) {
+        if (!account_ || failure != cloud::LinkFailure::tls) return;
+        // A refused certificate: fetch a new one before the next attempt (protocol.md §1.7).
+        account_->refresh(
+            [this](auto r) {
+                if (!r) return;
+                session_ = std::move(*r);
+                auto fresh = cloud::TlsContext::from_pkcs12(session_->pkcs12, session_->certificate_password, tls_options_);
+                if (fresh) tls_ = std::move(*fresh);
+            },
+            true);
+    });
+    // Stations are created before the link: register their topics now.
+    for (auto& [serial, station] : stations_) {
+        const auto& [request, response] = topics_[serial];
+        bridge::Station* raw = station.get();
+        link_->add_device(serial, request, response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); });
+    }
+    link_->start();
+    return true;
+}
+
+void Daemon::add_station(const std::string& serial, const std::string& model, const std::string& sub_sn, const std::string& topic_model,
+                         const DeviceConfig* device) {
+    const profile::Profile* p = profiles_.find(model);
+    if (!p) {
+        log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, model);
+        p = &profiles_.find_or_generic(model);
+    }
+    auto schemas = base_schemas_.with_overrides(p->overrides);
+    if (!schemas) {
+        log::get("config")->error("{}: {}", p->source, schemas.error().message);
+        return;
+    }
+    bridge::StationSetup s;
+    s.serial = serial;
+    s.model_id = topic_model;
+    s.profile = p;
+    s.schemas = std::move(*schemas);
+    if (device) {
+        s.name = device->name;
+        if (device->slave) s.slave = static_cast<std::uint8_t>(*device->slave);
+        s.poll = device->poll;
+        s.exclude.insert(device->exclude.begin(), device->exclude.end());
+        s.controls = device->controls;
+    }
+    cloud::ChannelOptions c;
+    c.request_timeout = config_.cloud.request_timeout;
+    c.retry = cloud::RetryPolicy{config_.cloud.retry.attempts, config_.cloud.retry.initial_delay, config_.cloud.retry.factor,
+                                 config_.cloud.retry.max_delay};
+    auto request = cloud::expand_topic(config_.cloud.request_topic, topic_model, sub_sn, serial);
+    auto response = cloud::expand_topic(config_.cloud.response_topic, topic_model, sub_sn, serial);
+    if (!request || !response) {
+        log::get("config")->error("{}: {}", serial, !request ? request.error() : response.error());
+        return;
+    }
+    auto station = std::make_unique<bridge::Station>(
+        loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_,
+        *counters_, discovery_);
+    station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
+    std::vector<bridge::GroupSchedule> groups;
+    for (const auto& [g, interval] : station->groups()) {
+        bridge::GroupSchedule gs{g->name, interval, {}};
+        for (const auto& b : g->blocks) gs.blocks.push_back(b.block);
+        groups.push_back(gs);
+    }
+    scheduler_.add_device(serial, groups, loop_.now());
+    bridge::Station* raw = station.get();
+    stations_[serial] = std::move(station);
+    load_present_keys();
+    raw->announce(true);
+    topics_[serial] = {*request, *response};
+    if (link_) link_->add_device(serial, *request, *response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); });
+    log::get("bridge")->info("bridging {} ({}, profile {}) on {}", serial, topic_model, raw->setup().profile->model, *response);
+}
+
+void Daemon::schedule_polls() {
+    if (poll_timer_) loop_.cancel(poll_timer_);
+    poll_timer_ = 0;
+    if (!link_ || link_->status().state != cloud::CloudLink::State::up) return;
+    const auto now = loop_.now();
+    while (auto due = scheduler_.next(now, [this](const std::string& serial) {
+               auto it = stations_.find(serial);
+               return it == stations_.end() || it->second->busy() || !link_->device_ready(serial);
+           })) {
+        auto it = stations_.find(due->device);
+        const std::string serial = due->device, group = due->group;
+        it->second->poll(group, [this, serial, group] {
+            scheduler_.polled(serial, group, loop_.now());
+            schedule_polls();
+        });
+    }
+    if (auto next = scheduler_.next_due()) {
+        const auto wait = std::max(milliseconds(50), ceil<milliseconds>(*next - now));
+        poll_timer_ = loop_.after(wait, [this] {
+            poll_timer_ = 0;
+            schedule_polls();
+        });
+    }
+}
+
+void Daemon::on_signal() {
+    signalfd_siginfo info{};
+    while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) reload();
+        else shutdown();
+    }
+}
+
+void Daemon::shutdown() {
+    sd_notify(0, "STOPPING=1");
+    log::get("app")->info("stopping");
+    save_state();
+    if (link_) link_->stop();
+    if (local_) local_->stop();
+    exit_code_ = 0;
+    loop_.stop();
+}
+
+void Daemon::reload() {
+    log::get("config")->info("reloading {}", config_.file);
+    auto next = load_config(config_.file);
+    if (!next) {
+        std::istringstream lines(next.error());
+        for (std::string line; std::getline(lines, line);) log::get("config")->error("{}", line);
+        log::get("config")->error("the new configuration is invalid; keeping the running one");
+        return;
+    }
+    log::set_level(next->log.level);
+    // Devices: intervals, names, exclusions and controls change in place; the sessions stay.
+    for (auto& [serial, station] : stations_) {
+        const DeviceConfig* d = nullptr;
+        for (const auto& dc : next->devices)
+            if (dc.serial == serial) d = &dc;
+        if (!d) continue;
+        bridge::StationSetup s = station->setup();
+        s.name = d->name;
+        s.poll = d->poll;
+        s.exclude = std::set<std::string>(d->exclude.begin(), d->exclude.end());
+        s.controls = d->controls;
+        station->reconfigure(s);
+        std::vector<bridge::GroupSchedule> groups;
+        for (const auto& [g, interval] : station->groups()) groups.push_back({g->name, interval, {}});
+        scheduler_.update_intervals(serial, groups);
+    }
+    const bool devices_changed = [&] {
+        std::set<std::string> a, b;
+        for (const auto& d : config_.devices) a.insert(d.serial);
+        for (const auto& d : next->devices) b.insert(d.serial);
+        return a != b;
+    }();
+    const bool cloud_changed = next->cloud.email != config_.cloud.email || next->cloud.password != config_.cloud.password ||
+                               next->cloud.certificate != config_.cloud.certificate || next->cloud.broker != config_.cloud.broker ||
+                               next->cloud.api != config_.cloud.api;
+    config_.log = next->log;
+    for (auto& d : config_.devices)
+        for (const auto& nd : next->devices)
+            if (nd.serial == d.serial) d = nd;
+    if (cloud_changed || devices_changed) {
+        log::get("config")->info("cloud settings or the device list changed: restarting the cloud session");
+        config_.cloud = next->cloud;
+        config_.devices = next->devices;
+        stop_cloud();
+        start_cloud();
+    }
+    schedule_polls();
+}
+
+void Daemon::stop_cloud() {
+    if (link_) link_->stop();
+    for (auto& [serial, station] : stations_) {
+        local_->publish_retained(discovery_.base + "/" + serial + "/availability", "offline");
+        bool keep = config_.devices.empty();
+        for (const auto& d : config_.devices) keep = keep || d.serial == serial;
+        if (!keep) local_->remove_owner(serial);
+        scheduler_.remove_device(serial);
+    }
+    stations_.clear();
+    link_.reset();
+    session_.reset();
+    if (account_timer_) loop_.cancel(account_timer_);
+    account_timer_ = 0;
+}
+
+void Daemon::save_state() {
+    if (counters_) counters_->save();
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [serial, station] : stations_) j[serial] = station->present_keys();
+    const auto path = std::filesystem::path(config_.state_dir) / "stations.json";
+    std::ofstream out(path.string() + ".tmp");
+    out << j.dump();
+    out.close();
+    std::error_code ec;
+    std::filesystem::rename(path.string() + ".tmp", path, ec);
+}
+
+void Daemon::load_present_keys() {
+    const auto text = read_file((std::filesystem::path(config_.state_dir) / "stations.json").string());
+    if (!text) return;
+    const auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (!j.is_object()) return;
+    for (auto& [serial, station] : stations_) {
+        if (!station->present_keys().empty() || !j.contains(serial) || !j[serial].is_array()) continue;
+        std::set<std::string> keys;
+        for (const auto& k : j[serial])
+            if (k.is_string() && !station->setup().exclude.count(k.get<std::string>())) keys.insert(k.get<std::string>());
+        station->restore_present_keys(std::move(keys));
+    }
+}
+
+}  // namespace bluetti::app

@@ -1,0 +1,284 @@
+#include "station.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "bluetti/log.hpp"
+
+namespace bluetti::bridge {
+
+using namespace std::chrono;
+
+namespace {
+constexpr int kFailuresForOffline = 3;
+constexpr std::uint16_t kNodeInfo = 21000, kInvBaseInfo = 1100;
+
+std::string iso_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+    return text;
+}
+}  // namespace
+
+Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions channel_options, cloud::DeviceChannel::Sender sender,
+                 ha::LocalSession& local, ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
+    : loop_(loop), setup_(std::move(setup)), local_(local), counters_(counters), discovery_(discovery) {
+    channel_options.envelope = setup_.profile->envelope;
+    channel_ = std::make_unique<cloud::DeviceChannel>(loop_, setup_.schemas, channel_options, std::move(sender));
+    // Where to look for the device (protocol.md §7.3): the configured slave only, else the profile's
+    // slave, then its probe list, then the V1 envelope.
+    if (setup_.slave) {
+        probes_.push_back({setup_.profile->envelope, *setup_.slave});
+    } else {
+        auto add = [this](codec::Envelope e, std::uint8_t s) {
+            if (std::find(probes_.begin(), probes_.end(), std::make_pair(e, s)) == probes_.end()) probes_.push_back({e, s});
+        };
+        add(setup_.profile->envelope, setup_.profile->slave);
+        for (std::uint8_t s : setup_.profile->probe_slaves) add(setup_.profile->envelope, s);
+        add(codec::Envelope::v1, 1);
+        add(codec::Envelope::v1, 0);
+    }
+    slave_ = probes_.front().second;
+    channel_->set_envelope(probes_.front().first);
+    pack_slaves_ = {slave_};
+    channel_->set_pack_slaves(pack_slaves_);
+    channel_->set_push_handler([this](const cloud::BlockData& d) {
+        handle_block(d);
+        if (push_handler_) push_handler_(d.block);
+    });
+    channel_->set_anomaly_handler([this](const std::string& text) { log::get("decode")->debug("{}: {}", setup_.serial, text); });
+}
+
+Station::~Station() {
+    if (silence_timer_) loop_.cancel(silence_timer_);
+}
+
+std::chrono::milliseconds Station::core_interval() const {
+    for (const auto& [g, interval] : groups())
+        if (g->name == "core") return interval;
+    return seconds(10);
+}
+
+std::vector<std::pair<const profile::PollGroup*, std::chrono::milliseconds>> Station::groups() const {
+    std::vector<std::pair<const profile::PollGroup*, milliseconds>> out;
+    for (const auto& g : setup_.profile->groups) {
+        auto it = setup_.poll.find(g.name);
+        out.emplace_back(&g, it == setup_.poll.end() ? g.interval : it->second);
+    }
+    return out;
+}
+
+void Station::poll(const std::string& group_name, std::function<void()> done) {
+    const profile::PollGroup* group = setup_.profile->group(group_name);
+    if (!group) return done();
+    struct Job {
+        std::uint16_t block, registers;
+        std::uint8_t slave;
+        int pack;
+    };
+    auto jobs = std::make_shared<std::vector<Job>>();
+    const std::size_t packs = group->per_pack ? pack_slaves_.size() : 1;
+    for (std::size_t p = 0; p < packs; ++p)
+        for (const auto& b : group->blocks) jobs->push_back({b.block, b.registers, pack_slaves_[p], static_cast<int>(p) + 1});
+    polling_ = true;
+    ++polls_;
+    struct Tally {
+        int ok = 0, failed = 0;
+        bool timed_out = false;
+    };
+    auto tally = std::make_shared<Tally>();
+    auto step = std::make_shared<std::function<void(std::size_t)>>();
+    *step = [this, jobs, tally, step, group_name, done](std::size_t i) {
+        if (i == jobs->size()) {
+            polling_ = false;
+            if (tally->ok > 0) {
+                consecutive_failures_ = 0;
+            } else if (tally->failed > 0) {
+                ++consecutive_failures_;
+                if (consecutive_failures_ >= kFailuresForOffline) set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
+                if (!ever_answered_ && tally->timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) {
+                    ++probe_index_;
+                    slave_ = probes_[probe_index_].second;
+                    channel_->set_envelope(probes_[probe_index_].first);
+                    pack_slaves_[0] = slave_;
+                    channel_->set_pack_slaves(pack_slaves_);
+                    log::get("bridge")->info("{}: no answer yet; trying slave {} with the {} envelope", setup_.serial, int(slave_),
+                                             codec::to_string(probes_[probe_index_].first));
+                }
+            }
+            publish_diagnostics();
+            auto finished = std::move(done);
+            *step = nullptr;
+            finished();
+            return;
+        }
+        const Job job = (*jobs)[i];
+        auto next = [this, tally, step, i](Result<cloud::BlockData, cloud::ChannelError> r) {
+            if (r) {
+                ++tally->ok;
+                if (r->block == kNodeInfo) handle_nodes(*r);
+                handle_block(std::move(*r));
+            } else if (r.error().code != cloud::ChannelErrc::unsupported) {
+                ++tally->failed;
+                tally->timed_out = tally->timed_out || r.error().code == cloud::ChannelErrc::timeout;
+                log::get("bridge")->debug("{}: {}", setup_.serial, r.error().message);
+            } else if (!ever_answered_) {
+                ++tally->ok;  // an "unsupported" answer is still an answer
+            }
+            if (*step) (*step)(i + 1);
+        };
+        if (job.block == kNodeInfo)
+            channel_->query_nodes(slave_, next);
+        else
+            channel_->read_block(job.block, job.registers, job.slave, job.pack, next);
+    };
+    (*step)(0);
+}
+
+void Station::handle_nodes(const cloud::BlockData& data) {
+    // Expansion packs are the nodes with model codes 4000–4999, numbered by ascending slave (§6.1).
+    std::vector<std::uint8_t> packs;
+    for (int i = 1; i <= 15; ++i) {
+        const auto* code = data.decoded.find("node" + std::to_string(i) + "_model_code");
+        const auto* slave = data.decoded.find("node" + std::to_string(i) + "_slave");
+        if (!code || !slave) break;
+        const auto* c = std::get_if<std::int64_t>(&code->value);
+        const auto* s = std::get_if<std::int64_t>(&slave->value);
+        if (c && s && *c >= 4000 && *c <= 4999 && *s != slave_) packs.push_back(static_cast<std::uint8_t>(*s));
+    }
+    std::sort(packs.begin(), packs.end());
+    std::vector<std::uint8_t> slaves{slave_};
+    slaves.insert(slaves.end(), packs.begin(), packs.end());
+    if (slaves != pack_slaves_) {
+        pack_slaves_ = slaves;
+        channel_->set_pack_slaves(pack_slaves_);
+        log::get("bridge")->info("{}: {} battery pack(s) found", setup_.serial, pack_slaves_.size());
+    }
+}
+
+std::string Station::state_name(std::uint16_t block) const {
+    const auto* s = setup_.schemas.find(block);
+    return s ? s->state_topic : std::to_string(block);
+}
+
+void Station::handle_block(cloud::BlockData data) {
+    last_data_ = loop_.now();
+    last_seen_iso_ = iso_now();
+    if (!ever_answered_) {
+        ever_answered_ = true;
+        log::get("bridge")->info("{}: answering at slave {} ({} envelope)", setup_.serial, int(slave_), codec::to_string(channel_->options().envelope));
+    }
+    set_online(true, "");
+    arm_silence_timer();
+    for (const auto& [key, code] : data.decoded.unknown_codes) log::get("decode")->info("{}: {} has unknown code {}", setup_.serial, key, code);
+
+    if (data.block == kInvBaseInfo) {
+        std::string sw;
+        for (const char* module : {"arm", "dsp", "iot", "bms"}) {
+            const auto* f = data.decoded.find(std::string("firmware_") + module + "_version");
+            if (f && std::holds_alternative<std::string>(f->value)) {
+                std::string name = module;
+                std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+                sw += (sw.empty() ? "" : ", ") + name + " " + std::get<std::string>(f->value);
+            }
+        }
+        if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
+    }
+    const auto verdict = counters_.filter(setup_.serial, data.decoded);
+    if (verdict.held) log::get("bridge")->warn("{}: {} energy counter(s) went down in block {}; holding the last value", setup_.serial, verdict.held, data.block);
+    if (verdict.accepted) log::get("bridge")->warn("{}: {} energy counter decrease(s) confirmed (device reset?)", setup_.serial, verdict.accepted);
+
+    for (const auto& f : data.decoded.fields)
+        if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key)) present_keys_.insert(f.key);
+    announce(false);
+
+    const std::string topic = ha::state_topic(discovery_, setup_.serial, data.decoded.schema->state_topic);
+    std::string payload = ha::block_state(data.decoded, setup_.exclude);
+    if (data.decoded.schema->per_pack()) {
+        // One topic per block: merge the packs' keys so each pack's entities find theirs.
+        auto& m = merged_states_[topic];
+        if (!m.is_object()) m = nlohmann::ordered_json::object();
+        const auto fresh = nlohmann::ordered_json::parse(payload);
+        for (auto it = fresh.begin(); it != fresh.end(); ++it) m[it.key()] = *it;
+        payload = m.dump();
+    }
+    local_.publish_retained(topic, payload);
+}
+
+void Station::arm_silence_timer() {
+    if (silence_timer_) loop_.cancel(silence_timer_);
+    silence_timer_ = loop_.after(core_interval() * 3, [this] {
+        silence_timer_ = 0;
+        set_online(false, "no data for 3 poll intervals");
+    });
+}
+
+void Station::set_online(bool online, const std::string& why) {
+    if (online == online_) return;
+    online_ = online;
+    if (!online) log::get("bridge")->warn("{} is offline: {}", setup_.serial, why);
+    else log::get("bridge")->info("{} is online", setup_.serial);
+    local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
+}
+
+void Station::link_changed(bool up) {
+    link_up_ = up;
+    if (!up) set_online(false, "the cloud session is down");
+}
+
+ha::StationInfo Station::info() const {
+    ha::StationInfo i;
+    i.serial = setup_.serial;
+    i.name = setup_.name.empty() ? "BLUETTI " + setup_.profile->display_name : setup_.name;
+    i.model_name = setup_.profile->display_name;
+    i.model_id = setup_.model_id;
+    i.sw_version = sw_version_;
+    return i;
+}
+
+std::vector<ha::Message> Station::discovery_messages() const {
+    ha::EntityInput input;
+    input.schemas = &setup_.schemas;
+    input.present_keys = present_keys_;
+    input.exclude = setup_.exclude;
+    input.controls = setup_.controls;
+    return ha::station_discovery(discovery_, info(), ha::station_entities(discovery_, info(), input));
+}
+
+void Station::announce(bool force) {
+    const auto messages = discovery_messages();
+    std::string fingerprint;
+    for (const auto& m : messages) fingerprint += m.topic + '\n' + m.payload + '\n';
+    if (!force && fingerprint == announced_) return;
+    announced_ = fingerprint;
+    local_.set_discovery(setup_.serial, messages);
+    local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online_ ? "online" : "offline");
+}
+
+void Station::publish_diagnostics() {
+    const auto& s = channel_->stats();
+    nlohmann::ordered_json j;
+    if (s.rssi) j["rssi"] = *s.rssi;
+    if (!last_seen_iso_.empty()) j["last_seen"] = last_seen_iso_;
+    j["polls"] = polls_;
+    j["timeouts"] = s.timeouts;
+    j["crc_errors"] = s.bad_frames;
+    j["exceptions"] = s.exceptions;
+    if (s.replies) j["latency_ms"] = s.last_latency.count();
+    local_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"), j.dump());
+}
+
+void Station::reconfigure(const StationSetup& setup) {
+    setup_.name = setup.name;
+    setup_.poll = setup.poll;
+    setup_.exclude = setup.exclude;
+    setup_.controls = setup.controls;
+    for (const auto& key : setup_.exclude) present_keys_.erase(key);
+    announce(false);
+}
+
+}  // namespace bluetti::bridge

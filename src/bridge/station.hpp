@@ -1,0 +1,104 @@
+// Station: one power station from poll to publish. It owns the device's DeviceChannel (the layer
+// below decodes), runs poll groups block by block, keeps availability (online after the first good
+// reply; offline after 3 failed polls in a row, 3 core intervals without data, or while the cloud
+// session is down), diagnostics, the set of keys seen (which decides its entities), and publishes
+// retained block states through the LocalSession. It never parses bytes.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bluetti/cloud/device_channel.hpp"
+#include "bluetti/event_loop.hpp"
+#include "bluetti/ha/counter_guard.hpp"
+#include "bluetti/ha/discovery.hpp"
+#include "bluetti/ha/local_session.hpp"
+#include "bluetti/profile/profile.hpp"
+#include "bluetti/schema/registry.hpp"
+
+namespace bluetti::bridge {
+
+struct StationSetup {
+    std::string serial;       // the `<serial>` of topics and unique_ids
+    std::string name;         // Home Assistant device name
+    std::string model_id;     // cloud model code
+    const profile::Profile* profile = nullptr;
+    schema::SchemaRegistry schemas;  // with the profile's overrides
+    std::optional<std::uint8_t> slave;  // configured: no probing
+    std::map<std::string, std::chrono::milliseconds> poll;  // interval overrides
+    std::set<std::string> exclude;
+    bool controls = true;
+};
+
+class Station {
+public:
+    Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions channel_options, cloud::DeviceChannel::Sender sender,
+            ha::LocalSession& local, ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery);
+    ~Station();
+
+    const std::string& serial() const { return setup_.serial; }
+    const StationSetup& setup() const { return setup_; }
+    cloud::DeviceChannel& channel() { return *channel_; }
+    bool busy() const { return polling_ || channel_->busy(); }
+    bool online() const { return online_; }
+
+    // The poll groups with their effective intervals.
+    std::vector<std::pair<const profile::PollGroup*, std::chrono::milliseconds>> groups() const;
+    // Runs one group's reads; `done` runs when they finished (whatever the outcome).
+    void poll(const std::string& group, std::function<void()> done);
+    // The cloud session went down or came back.
+    void link_changed(bool up);
+    // Publishes discovery (when the entity set changed or `force`), availability and diagnostics.
+    void announce(bool force);
+    std::vector<ha::Message> discovery_messages() const;
+    // Keys seen present, restored from the state directory across restarts.
+    const std::set<std::string>& present_keys() const { return present_keys_; }
+    void restore_present_keys(std::set<std::string> keys) { present_keys_ = std::move(keys); }
+    void on_push(std::function<void(std::uint16_t block)> handler) { push_handler_ = std::move(handler); }
+    // Apply changed names, intervals, exclusions or controls (SIGHUP) without touching the session.
+    void reconfigure(const StationSetup& setup);
+
+private:
+    EventLoop& loop_;
+    StationSetup setup_;
+    ha::LocalSession& local_;
+    ha::CounterGuard& counters_;
+    ha::DiscoveryOptions discovery_;
+    std::unique_ptr<cloud::DeviceChannel> channel_;
+    bool polling_ = false;
+    bool online_ = false;
+    bool ever_answered_ = false;
+    bool link_up_ = false;
+    int consecutive_failures_ = 0;
+    std::optional<EventLoop::Clock::time_point> last_data_;
+    std::set<std::string> present_keys_;
+    std::string announced_;  // the discovery payloads last published, to publish only changes
+    std::string sw_version_;
+    std::vector<std::uint8_t> pack_slaves_;  // pack 1 = own slave, then expansions (NODE_INFO)
+    std::uint8_t slave_ = 0;
+    std::size_t probe_index_ = 0;
+    std::vector<std::pair<codec::Envelope, std::uint8_t>> probes_;
+    std::uint64_t polls_ = 0;
+    std::string last_seen_iso_;
+    std::function<void(std::uint16_t)> push_handler_;
+    EventLoop::TimerId silence_timer_ = 0;
+    std::map<std::string, nlohmann::ordered_json> merged_states_;  // per-pack blocks: all packs' keys
+
+    void handle_block(cloud::BlockData data);
+    void handle_nodes(const cloud::BlockData& data);
+    void set_online(bool online, const std::string& why);
+    void publish_diagnostics();
+    void arm_silence_timer();
+    std::string state_name(std::uint16_t block) const;
+    ha::StationInfo info() const;
+    std::chrono::milliseconds core_interval() const;
+};
+
+}  // namespace bluetti::bridge

@@ -1,0 +1,191 @@
+#include "bluetti/ha/local_session.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "bluetti/log.hpp"
+
+namespace bluetti::ha {
+
+using namespace std::chrono;
+
+LocalSession::LocalSession(EventLoop& loop, LocalOptions options) : loop_(loop), options_(std::move(options)), session_(loop, "local") {
+    cloud::MqttSession::Handlers h;
+    h.on_connect = [this](int rc, const std::string& reason) {
+        if (rc != 0) return schedule_reconnect(reason);
+        on_connect();
+    };
+    h.on_disconnect = [this](int, const std::string& reason) { schedule_reconnect("connection lost: " + reason); };
+    h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) { on_message(topic, payload, retained); };
+    session_.set_handlers(std::move(h));
+}
+
+LocalSession::~LocalSession() {
+    for (auto t : {retry_timer_, states_timer_, scan_timer_, birth_timer_})
+        if (t) loop_.cancel(t);
+}
+
+void LocalSession::start() {
+    stopping_ = false;
+    connect();
+}
+
+void LocalSession::connect() {
+    retry_timer_ = 0;
+    cloud::MqttOptions o;
+    o.host = options_.host;
+    o.port = options_.port;
+    o.client_id = options_.client_id;
+    o.clean_session = true;
+    o.username = options_.username;
+    o.password = options_.password;
+    o.tls = options_.tls;
+    o.ca_file = options_.ca_file;
+    o.cert_file = options_.cert_file;
+    o.key_file = options_.key_file;
+    o.will = cloud::MqttWill{bridge_availability_topic(), "offline", 1, true};
+    std::string error;
+    if (!session_.connect(o, error)) schedule_reconnect(error);
+}
+
+void LocalSession::schedule_reconnect(const std::string& why) {
+    if (stopping_ || retry_timer_) return;
+    const auto delay = std::min(options_.reconnect_max, options_.reconnect_initial * (1 << std::min(failures_, 6)));
+    ++failures_;
+    log::get("local")->warn("local broker {}:{}: {}; reconnecting in {} ms", options_.host, options_.port, why, delay.count());
+    retry_timer_ = loop_.after(delay, [this] { connect(); });
+}
+
+void LocalSession::on_connect() {
+    failures_ = 0;
+    ever_connected_ = true;
+    log::get("local")->info("connected to the local broker {}:{}", options_.host, options_.port);
+    session_.publish(bridge_availability_topic(), std::string("online"), 1, true);
+    for (const auto& t : options_.status_topics) session_.subscribe(t, 1);
+    session_.subscribe(options_.base + "/+/set/+", 1);
+    if (!scan_done_) {
+        // Collect our retained configs for the start-up clean-up (ha-discovery.md §11).
+        session_.subscribe(options_.prefix + "/device/+/config", 1);
+        session_.subscribe(options_.prefix + "/+/+/+/config", 1);
+        scan_timer_ = loop_.after(options_.scan_window, [this] {
+            scan_timer_ = 0;
+            scan_done_ = true;
+            session_.unsubscribe(options_.prefix + "/device/+/config");
+            session_.unsubscribe(options_.prefix + "/+/+/+/config");
+            run_cleanup();
+        });
+    }
+    publish_all_configs();
+    publish_all_retained();
+    if (connected_handler_) connected_handler_();
+}
+
+void LocalSession::run_cleanup() {
+    if (!scan_done_ || !pending_cleanup_) return;
+    std::size_t cleared = 0;
+    for (const auto& topic : seen_configs_) {
+        if (pending_cleanup_->count(topic)) continue;
+        bool current = false;
+        for (const auto& [owner, configs] : discovery_) current = current || configs.count(topic);
+        if (current) continue;
+        session_.publish(topic, std::string(), 1, true);
+        ++cleared;
+        log::get("ha")->info("removed stale discovery config {}", topic);
+    }
+    if (cleared == 0) log::get("ha")->debug("start-up clean-up: no stale discovery configs");
+    pending_cleanup_.reset();
+    seen_configs_.clear();
+}
+
+void LocalSession::cleanup(const std::set<std::string>& keep) {
+    pending_cleanup_ = keep;
+    run_cleanup();
+}
+
+void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool retained) {
+    const std::string text(payload.begin(), payload.end());
+    for (const auto& status : options_.status_topics) {
+        if (topic != status) continue;
+        if (text != "online") return;  // on `offline` do nothing (ha-discovery.md §8.2)
+        // Debounce: several births within 5 s count as one.
+        if (birth_timer_) return;
+        birth_timer_ = loop_.after(seconds(1), [this] {
+            birth_timer_ = 0;
+            log::get("ha")->info("Home Assistant came online: re-sending discovery, states in {} ms", options_.state_delay.count());
+            if (loop_.now() - last_config_burst_ >= seconds(30)) publish_all_configs();
+            if (states_timer_) loop_.cancel(states_timer_);
+            states_timer_ = loop_.after(options_.state_delay, [this] {
+                states_timer_ = 0;
+                publish_all_retained();
+            });
+        });
+        return;
+    }
+    const std::string set_marker = "/set/";
+    if (topic.rfind(options_.base + "/", 0) == 0 && topic.find(set_marker) != std::string::npos) {
+        if (retained) {
+            log::get("ha")->warn("ignoring a retained command on {} (stale)", topic);
+            return;
+        }
+        const std::string rest = topic.substr(options_.base.size() + 1);
+        const auto slash = rest.find(set_marker);
+        if (command_handler_) command_handler_(rest.substr(0, slash), rest.substr(slash + set_marker.size()), text);
+        return;
+    }
+    if (!scan_done_ && retained && !text.empty() && topic.size() > 7 && topic.compare(topic.size() - 7, 7, "/config") == 0) {
+        // Ours: topic id starts with bluetti_ and origin.name is bluetti-bridge.
+        if (topic.find("/bluetti_") == std::string::npos) return;
+        const auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) return;
+        const auto origin = j.contains("origin") ? j["origin"] : j.value("o", nlohmann::json::object());
+        if (origin.is_object() && origin.value("name", "") == "bluetti-bridge") seen_configs_.insert(topic);
+    }
+}
+
+void LocalSession::publish_all_configs() {
+    last_config_burst_ = loop_.now();
+    for (const auto& [owner, configs] : discovery_)
+        for (const auto& [topic, payload] : configs) session_.publish(topic, payload, 1, true);
+}
+
+void LocalSession::publish_all_retained() {
+    for (const auto& [topic, payload] : retained_) session_.publish(topic, payload, 1, true);
+}
+
+void LocalSession::set_discovery(const std::string& owner, const std::vector<Message>& messages) {
+    auto& current = discovery_[owner];
+    std::map<std::string, std::string> next;
+    for (const auto& m : messages) next[m.topic] = m.payload;
+    for (const auto& [topic, payload] : current)
+        if (!next.count(topic) && session_.connected()) session_.publish(topic, std::string(), 1, true);
+    for (const auto& [topic, payload] : next) {
+        auto it = current.find(topic);
+        if ((it == current.end() || it->second != payload) && session_.connected()) session_.publish(topic, payload, 1, true);
+    }
+    current = std::move(next);
+}
+
+void LocalSession::remove_owner(const std::string& owner) {
+    set_discovery(owner, {});
+    discovery_.erase(owner);
+}
+
+void LocalSession::publish_retained(const std::string& topic, const std::string& payload, bool force) {
+    auto it = retained_.find(topic);
+    if (!force && it != retained_.end() && it->second == payload) return;
+    retained_[topic] = payload;
+    if (session_.connected()) session_.publish(topic, payload, 1, true);
+}
+
+void LocalSession::stop() {
+    stopping_ = true;
+    for (auto* t : {&retry_timer_, &states_timer_, &scan_timer_, &birth_timer_}) {
+        if (*t) loop_.cancel(*t);
+        *t = 0;
+    }
+    if (session_.connected()) {
+        session_.publish(bridge_availability_topic(), std::string("offline"), 1, true);
+        session_.disconnect();
+    }
+}
+
+}  // namespace bluetti::ha

@@ -1,0 +1,51 @@
+// The bluetti-sim program behind its command line: simulated devices on an MQTT broker (the
+// "cloud" broker), the REST stand-in, pushes, session kicks, the ready file and the status line.
+//
+// One thread runs the EventLoop: the MQTT sessions (bluetti::cloud::MqttSession), every timer
+// (delayed answers, pushes, kicks, status) and SIGINT/SIGTERM through a signalfd. The REST server
+// runs on its own thread (see rest_server.hpp for why that is safe).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/device.hpp"
+#include "sim/device_spec.hpp"
+#include "sim/rest_api.hpp"
+
+namespace bluetti::sim {
+
+struct RestOptions {
+    int port = 0;  // 0 = any free port (reported in the ready file)
+    std::string cert_file;
+    std::string key_file;
+    Account account;
+    std::string pfx_file;
+    std::string pfx_password;
+    std::optional<std::string> iot_server;
+    std::int64_t token_ttl_s = kDefaultTokenTtlSeconds;
+    std::string uid{kDefaultUid};
+};
+
+struct SimOptions {
+    HostPort broker;
+    std::string ca_file;    // TLS to the broker when set (or when cert_file is set)
+    std::string cert_file;  // client certificate
+    std::string key_file;
+    std::vector<DeviceSpec> devices;
+    std::optional<RestOptions> rest;
+    std::chrono::milliseconds push_every{0};  // 0 = no pushes
+    FaultConfig faults;
+    std::chrono::milliseconds kick_every{0};  // 0 = no kicks
+    std::string kick_client_id;
+    std::uint64_t seed = 1;
+    std::string ready_file;
+};
+
+// Runs until SIGINT/SIGTERM; 0 then, non-zero when start-up fails (the reason is logged).
+int run_simulator(const SimOptions& options);
+
+}  // namespace bluetti::sim

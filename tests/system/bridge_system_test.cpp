@@ -1,0 +1,222 @@
+// The daemon end to end (issue "The daemon"): bluetti-sim -> TLS cloud broker -> bluetti-bridge ->
+// local broker -> a subscriber acting as Home Assistant.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <set>
+
+#include "fixture.hpp"
+
+using namespace bluetti;
+using namespace bluetti::systest;
+using nlohmann::json;
+
+namespace {
+
+const std::string kSerial = "2345000000002";
+
+struct Local {
+    Mosquitto broker;
+    MqttTestClient ha;  // "Home Assistant"
+    explicit Local(const TempDir& dir) {
+        std::string error;
+        REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
+        connect();
+    }
+    void connect() {
+        cloud::MqttOptions o;
+        o.port = broker.port();
+        o.client_id = "home-assistant";
+        std::string error;
+        REQUIRE_MESSAGE(ha.connect(o, kTimeout, error), error);
+        REQUIRE(ha.subscribe("homeassistant/#", kTimeout));
+        REQUIRE(ha.subscribe("bluetti/#", kTimeout));
+    }
+};
+
+struct Bridge {
+    ChildProcess process;
+    std::string config_file;
+    void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name) {
+        config_file = dir.file("config.yaml");
+        write_text_file(dir.file("password"), kPassword + "\n");
+        write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " + cloud.api() +
+                                         "\n  broker: " + cloud.broker.address() + "\n  ca_file: " + certificates().ca_cert +
+                                         "\n  reconnect_delay: 1s\n  request_timeout: 2s\n  retry: {attempts: 2, initial_delay: 500ms}\n"
+                                         "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.broker.port()) +
+                                         "\n  client_id: bridge-under-test\n  state_delay: 1s\n"
+                                         "devices:\n  - serial: \"" + kSerial + "\"\n    model: EL100V2\n    name: " + name +
+                                         "\n    poll: {core: 2s, battery: 4s, settings: 4s, info: 10s}\n"
+                                         "state_dir: " + dir.file("state") + "\n");
+    }
+    void start(const TempDir& dir) {
+        ChildOptions o;
+        o.stderr_file = dir.file("bridge.log");
+        std::string error;
+        REQUIRE_MESSAGE(process.start(BLUETTI_BRIDGE_BINARY, {"--config", config_file, "-v"}, o, error), error);
+    }
+};
+
+std::optional<MqttMessage> wait_topic(MqttTestClient& c, const std::string& topic, const std::function<bool(const std::string&)>& ok,
+                                      std::chrono::milliseconds timeout = kTimeout) {
+    return c.wait_message([&](const MqttMessage& m) { return m.topic == topic && ok(m.text()); }, timeout);
+}
+
+// The rules of ha-discovery.md a device config must pass (the unit tests check every payload in
+// detail; this re-checks what the running bridge really published).
+void check_device_config(const json& c, const std::string& serial) {
+    REQUIRE(c.is_object());
+    const std::set<std::string> device_keys{"identifiers", "connections", "manufacturer", "model", "model_id", "name", "serial_number",
+                                            "sw_version", "hw_version", "via_device", "suggested_area", "configuration_url"};
+    for (const auto& [k, v] : c["device"].items()) CHECK_MESSAGE(device_keys.count(k), "device key " << k);
+    CHECK(c["device"]["identifiers"][0] == "bluetti_" + serial);
+    CHECK(c["device"]["manufacturer"] == "BLUETTI");
+    CHECK(c["origin"]["name"] == "bluetti-bridge");
+    CHECK(c["availability_mode"] == "all");
+    REQUIRE(c["components"].is_object());
+    std::set<std::string> ids;
+    for (const auto& [key, comp] : c["components"].items()) {
+        CAPTURE(key);
+        CHECK(key.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos);
+        CHECK(comp["unique_id"] == "bluetti_" + serial + "_" + key);
+        CHECK(ids.insert(comp["unique_id"].get<std::string>()).second);
+        CHECK_FALSE((comp.contains("availability") && comp.contains("availability_topic")));
+        CHECK(comp["name"].get<std::string>().rfind(c["device"]["name"].get<std::string>(), 0) != 0);
+        if (comp.contains("options")) {
+            CHECK(comp.value("device_class", "") == (comp["platform"] == "select" ? comp.value("device_class", "") : "enum"));
+            CHECK_FALSE(comp.contains("unit_of_measurement"));
+        }
+        if (comp.value("device_class", "") == "energy") CHECK(comp["state_class"] == "total_increasing");
+        if (comp.value("device_class", "") == "power") CHECK(comp["state_class"] == "measurement");
+    }
+}
+
+// value_template as HA renders it, for our templates.
+std::string render(const json& component, const json& state) {
+    const std::string tpl = component["value_template"];
+    const auto at = tpl.find("value_json.");
+    REQUIRE(at != std::string::npos);
+    const std::string key = tpl.substr(at + 11, tpl.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_", at + 11) - at - 11);
+    if (!state.contains(key)) return "None";
+    const auto& v = state[key];
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+}  // namespace
+
+TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, SIGTERM") {
+    Cloud cloud;
+    Local local(cloud.dir);
+    // A stale config of ours from an earlier run, and one of another producer.
+    REQUIRE(local.ha.publish("homeassistant/device/bluetti_GONE123/config", R"({"origin":{"name":"bluetti-bridge"},"device":{"identifiers":["bluetti_GONE123"]}})", kTimeout, 1, true));
+    REQUIRE(local.ha.publish("homeassistant/device/zigbee_lamp/config", R"({"origin":{"name":"zigbee2mqtt"}})", kTimeout, 1, true));
+
+    Bridge bridge;
+    bridge.write_config(cloud, local, cloud.dir, "Garage Elite");
+    auto check = run_command(BLUETTI_BRIDGE_BINARY, {"--config", bridge.config_file, "--check-config"});
+    CHECK_MESSAGE(check.status == 0, check.output);
+    bridge.start(cloud.dir);
+
+    auto online = wait_topic(local.ha, "bluetti/bridge/availability", [](const std::string& t) { return t == "online"; });
+    REQUIRE_MESSAGE(online, bridge.process.describe());
+
+    // Discovery with the data-bearing entities (they appear once their keys were decoded).
+    const std::string config_topic = "homeassistant/device/bluetti_" + kSerial + "/config";
+    auto config = wait_topic(local.ha, config_topic, [](const std::string& t) {
+        auto j = json::parse(t, nullptr, false);
+        return !j.is_discarded() && j["components"].contains("pack_soc") && j["components"].contains("ac_output_switch") &&
+               j["components"].contains("firmware_arm_version");
+    });
+    REQUIRE_MESSAGE(config, bridge.process.describe());
+    const json device = json::parse(config->text());
+    check_device_config(device, kSerial);
+    CHECK(device["device"]["name"] == "Garage Elite");
+    CHECK(device["device"]["model_id"] == "EL100V2");
+
+    auto available = wait_topic(local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "online"; });
+    REQUIRE(available);
+
+    // Values through the value_templates equal the simulator's (the fixed ones exactly).
+    std::map<std::string, json> states;
+    for (const char* topic : {"home_data", "inv_base_info", "inv_base_settings", "inv_grid_info"}) {
+        auto m = wait_topic(local.ha, "bluetti/" + kSerial + "/" + topic, [](const std::string&) { return true; });
+        REQUIRE_MESSAGE(m, topic);
+        states[topic] = json::parse(m->text());
+    }
+    const auto& comps = device["components"];
+    CHECK(render(comps["device_serial"], states["home_data"]) == kSerial);
+    CHECK(render(comps["firmware_arm_version"], states["inv_base_info"]) == "4011.05");
+    CHECK(render(comps["ac_output_switch"], states["inv_base_settings"]) == "ON");
+    CHECK(render(comps["soc_charge_limit"], states["inv_base_settings"]) == "100");
+    const double hz = std::stod(render(comps["grid_frequency"], states["inv_grid_info"]));
+    CHECK(hz > 49.8);
+    CHECK(hz < 50.2);
+    for (const auto& [key, value] : states["home_data"].items()) CHECK_MESSAGE(!value.is_null(), key);  // absent keys are left out
+
+    // Stale config of ours cleared; the other producer's untouched.
+    CHECK(wait_topic(local.ha, "homeassistant/device/bluetti_GONE123/config", [](const std::string& t) { return t.empty(); }));
+    CHECK_FALSE(wait_topic(local.ha, "homeassistant/device/zigbee_lamp/config", [](const std::string& t) { return t.empty(); },
+                           std::chrono::seconds(1)));
+
+    // Home Assistant's birth: configs again.
+    while (local.ha.wait_message(config_topic, std::chrono::milliseconds(10))) {
+    }
+    REQUIRE(local.ha.publish("homeassistant/status", "online"));
+    CHECK(wait_topic(local.ha, config_topic, [](const std::string& t) { return !t.empty(); }, std::chrono::seconds(10)));
+
+    // The device stops answering: offline; it answers again: online.
+    cloud.sim.stop();
+    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "offline"; },
+                     std::chrono::seconds(40)));
+    cloud.start_sim({});
+    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "online"; },
+                     std::chrono::seconds(40)));
+
+    // SIGHUP: a new name, and an invalid file that is rejected while the old config keeps running.
+    bridge.write_config(cloud, local, cloud.dir, "Workshop Elite");
+    REQUIRE(bridge.process.signal(SIGHUP));
+    CHECK(wait_topic(local.ha, config_topic, [](const std::string& t) { return t.find("\"Workshop Elite\"") != std::string::npos; }));
+    write_text_file(bridge.config_file, "cloud: [\n");
+    REQUIRE(bridge.process.signal(SIGHUP));
+    local.ha.run_for(std::chrono::milliseconds(500));
+    CHECK(bridge.process.running());
+
+    // Local broker restart: the bridge reconnects and publishes its configs again (no persistence).
+    std::string error;
+    REQUIRE(local.broker.restart(cloud.dir.path(), error));
+    local.connect();
+    CHECK(wait_topic(local.ha, config_topic, [](const std::string& t) { return !t.empty(); }));
+    CHECK(wait_topic(local.ha, "bluetti/bridge/availability", [](const std::string& t) { return t == "online"; }));
+
+    // Cloud broker restart: data flows again without restarting the bridge.
+    REQUIRE(cloud.broker.restart(cloud.dir.path(), error));
+    while (local.ha.wait_message("bluetti/" + kSerial + "/home_data", std::chrono::milliseconds(10))) {
+    }
+    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/home_data", [](const std::string&) { return true; }, std::chrono::seconds(60)));
+
+    // SIGTERM: offline published, exit 0.
+    REQUIRE(bridge.process.signal(SIGTERM));
+    CHECK(wait_topic(local.ha, "bluetti/bridge/availability", [](const std::string& t) { return t == "offline"; }));
+    CHECK(bridge.process.wait(std::chrono::seconds(20)) == 0);
+    CHECK(cloud.sim.stop() == 0);
+    CHECK(cloud.sim.stderr_text().find("forbidden_writes=0") != std::string::npos);
+}
+
+TEST_CASE("--check-config: errors with file:line:column and exit 2") {
+    TempDir dir("bluetti-check");
+    write_text_file(dir.file("bad.yaml"), "cloud:\n  email: a@b.c\n  passwrd: x\nhomeassistant:\n  discovery: sometimes\n");
+    auto r = run_command(BLUETTI_BRIDGE_BINARY, {"--config", dir.file("bad.yaml"), "--check-config"});
+    CHECK(r.status == 2);
+    CHECK_MESSAGE(r.output.find(dir.file("bad.yaml") + ":3:3: unknown key 'passwrd'") != std::string::npos, r.output);
+    CHECK_MESSAGE(r.output.find(":5:14:") != std::string::npos, r.output);
+}
+
+int main(int argc, char** argv) {
+    if (!Mosquitto::available() || !TestCertificates::available()) {
+        std::cerr << "skipped: mosquitto or openssl is not installed\n";
+        return 77;
+    }
+    doctest::Context context(argc, argv);
+    return context.run();
+}

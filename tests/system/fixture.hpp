@@ -1,0 +1,132 @@
+// The set-up every bridge/CLI system test shares: test certificates (made once per binary), a TLS
+// mosquitto requiring client certificates playing the Bluetti cloud, bluetti-sim with its REST
+// stand-in, and a plain mosquitto playing the user's broker. Everything on 127.0.0.1, every
+// process stopped by its own PID.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "mosquitto.hpp"
+#include "mqtt_test_client.hpp"
+#include "net.hpp"
+#include "temp_dir.hpp"
+#include "test_certificates.hpp"
+
+namespace bluetti::systest {
+
+using namespace std::chrono_literals;
+inline constexpr auto kTimeout = std::chrono::seconds(30);  // generous: the sanitizer build is slow
+
+inline const std::string kEmail = "owner@example.com";
+inline const std::string kPassword = "correct horse";
+
+struct SimDevice {
+    std::string model, sn, sub_sn;
+    std::string arg() const { return model + ":" + sn + (sub_sn.empty() ? "" : ":" + sub_sn); }
+};
+
+// Certificates generated once per test binary (RSA keys take a while).
+inline const TestCertificates& certificates() {
+    static TempDir dir("bluetti-certs");
+    static TestCertificates certs = [] {
+        TestCertificates c;
+        CertificateOptions o;
+        o.expired_client = true;
+        o.other_ca = true;
+        o.pkcs12 = true;
+        std::string error;
+        REQUIRE_MESSAGE(c.generate(dir.path(), o, error), error);
+        return c;
+    }();
+    return certs;
+}
+
+class Cloud {
+public:
+    TempDir dir{"bluetti-system"};
+    Mosquitto broker;
+    ChildProcess sim;
+    int rest_port = 0;
+    std::vector<SimDevice> devices;
+
+    explicit Cloud(std::vector<SimDevice> sim_devices = {{"EL100V2", "2345000000002", ""}}, std::vector<std::string> sim_flags = {})
+        : broker(tls_options()), devices(std::move(sim_devices)) {
+        std::string error;
+        REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
+        start_sim(sim_flags);
+    }
+
+    static MosquittoOptions tls_options() {
+        MosquittoOptions o;
+        o.tls = true;
+        o.ca_file = certificates().ca_cert;
+        o.cert_file = certificates().server_cert;
+        o.key_file = certificates().server_key;
+        o.require_certificate = true;
+        o.extra_config = {"use_identity_as_username true"};
+        return o;
+    }
+
+    void start_sim(const std::vector<std::string>& flags) {
+        std::vector<std::string> args{"--broker", broker.address(), "--ca", certificates().ca_cert, "--cert", certificates().client_cert,
+                                      "--key", certificates().client_key, "--rest-port", "0", "--rest-cert", certificates().server_cert,
+                                      "--rest-key", certificates().server_key, "--account", kEmail + ":" + kPassword, "--pfx",
+                                      certificates().pkcs12, "--pfx-password", certificates().pkcs12_password, "--ready-file",
+                                      dir.file("sim.ready")};
+        for (const auto& d : devices) args.insert(args.end(), {"--device", d.arg()});
+        args.insert(args.end(), flags.begin(), flags.end());
+        ChildOptions o;
+        o.stderr_file = dir.file("sim.log");
+        std::string error;
+        std::filesystem::remove(dir.file("sim.ready"));
+        REQUIRE_MESSAGE(sim.start(BLUETTI_SIM_BINARY, args, o, error), error);
+        auto ready = wait_for_file(
+            dir.file("sim.ready"), [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kTimeout, [this] { return sim.running(); });
+        REQUIRE_MESSAGE(ready.has_value(), "bluetti-sim did not get ready: " << sim.describe());
+        const auto port = ready_file_value(*ready, "rest_port");
+        REQUIRE_MESSAGE(port.has_value(), *ready);
+        rest_port = std::stoi(*port);
+    }
+
+    std::string api() const { return "https://127.0.0.1:" + std::to_string(rest_port); }
+
+    // Global flags of bluetti-cli in account mode.
+    std::vector<std::string> account_flags() const {
+        return {"--email", kEmail, "--password", kPassword, "--api", api(), "--ca-file", certificates().ca_cert, "--broker", broker.address()};
+    }
+};
+
+// Runs bluetti-cli and returns its status and output.
+inline CommandResult cli(std::vector<std::string> args, std::chrono::milliseconds timeout = std::chrono::seconds(90)) {
+    return run_command(BLUETTI_CLI_BINARY, args, timeout);
+}
+
+// The JSON lines of a --json output.
+inline std::vector<nlohmann::json> json_lines(const std::string& output) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(output);
+    for (std::string line; std::getline(in, line);) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (!j.is_discarded()) out.push_back(std::move(j));
+    }
+    return out;
+}
+
+inline std::string joined(const std::vector<std::string>& args) {
+    std::string s;
+    for (const auto& a : args) s += a + " ";
+    return s;
+}
+
+}  // namespace bluetti::systest
