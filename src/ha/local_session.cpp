@@ -111,7 +111,12 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         birth_timer_ = loop_.after(seconds(1), [this] {
             birth_timer_ = 0;
             log::get("ha")->info("Home Assistant came online: re-sending discovery, states in {} ms", options_.state_delay.count());
-            if (loop_.now() - last_config_burst_ >= seconds(30)) publish_all_configs();
+            // At most one birth-triggered burst per 30 s (ha-discovery.md §12); the connect burst does
+            // not count, since a restarting Home Assistant may have missed it.
+            if (last_birth_burst_ == EventLoop::Clock::time_point{} || loop_.now() - last_birth_burst_ >= seconds(30)) {
+                last_birth_burst_ = loop_.now();
+                publish_all_configs();
+            }
             if (states_timer_) loop_.cancel(states_timer_);
             states_timer_ = loop_.after(options_.state_delay, [this] {
                 states_timer_ = 0;
@@ -142,7 +147,6 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
 }
 
 void LocalSession::publish_all_configs() {
-    last_config_burst_ = loop_.now();
     for (const auto& [owner, configs] : discovery_)
         for (const auto& [topic, payload] : configs) session_.publish(topic, payload, 1, true);
 }

@@ -78,7 +78,7 @@ private:
     std::set<std::string> seen_configs_;  // our retained configs found on the broker at start-up
     bool scan_done_ = false;
     std::optional<std::set<std::string>> pending_cleanup_;
-    EventLoop::Clock::time_point last_config_burst_{};
+    EventLoop::Clock::time_point last_birth_burst_{};
     std::function<void(const std::string&, const std::string&, const std::string&)> command_handler_;
     std::function<void()> connected_handler_;
 
