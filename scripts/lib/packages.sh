@@ -2,7 +2,7 @@
 # Used by scripts/test and scripts/demo; nothing is downloaded from anywhere but the Debian archive.
 
 BLUETTI_BUILD_PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config dpkg-dev file
   libmosquitto-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libsystemd-dev doctest-dev libcli11-dev libcpp-httplib-dev
 )
