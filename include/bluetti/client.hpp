@@ -9,7 +9,8 @@
 //
 // With `Client(loop, options)` the same calls take callbacks and run on the caller's EventLoop.
 // Certificate mode (no REST): pkcs12 + pkcs12_password + mqtt_username/mqtt_password + model +
-// sub_sn. Writes are limited to the whitelisted controls (codec/write_whitelist.hpp).
+// sub_sn. Writes are limited to the device's enabled controls (profile/controls.hpp), which are
+// limited to the whitelist of protocol.md §8 (codec/write_whitelist.hpp).
 #pragma once
 
 #include <chrono>
@@ -24,6 +25,7 @@
 #include "bluetti/cloud/cloud_link.hpp"
 #include "bluetti/cloud/device_channel.hpp"
 #include "bluetti/event_loop.hpp"
+#include "bluetti/profile/controls.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/result.hpp"
 #include "bluetti/schema/registry.hpp"
@@ -65,6 +67,8 @@ struct ClientOptions {
     std::chrono::milliseconds connect_timeout{60000};
     std::chrono::milliseconds reconnect_initial{45000};
     std::vector<std::filesystem::path> schema_dirs;
+    // The control keys this client may write; unset = the profile's list, empty = none.
+    std::optional<std::vector<std::string>> controls;
 };
 
 class Client {
@@ -100,6 +104,7 @@ public:
     const profile::Profile& profile() const;
     const cloud::DeviceRecord& device() const;
     const schema::SchemaRegistry& schemas() const;
+    const std::vector<profile::Control>& controls() const;  // after connect()
     const cloud::ChannelStats& stats() const;
     const cloud::CloudLink::Status& link_status() const;
     const std::optional<cloud::AccountSession>& account() const;

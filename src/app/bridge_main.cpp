@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "bluetti/log.hpp"
-#include "config.hpp"
+#include "config_command.hpp"
 #include "daemon.hpp"
 
 int main(int argc, char** argv) {
@@ -20,16 +20,11 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
+    if (check) return bluetti::app::run_check_config(file, std::cout, std::cerr);
     auto config = bluetti::app::load_config(file);
     if (!config) {
         std::cerr << config.error() << "\n";
         return 2;
-    }
-    if (check) {
-        std::cout << file << ": configuration OK (" << (config->cloud.certificate_mode() ? "certificate mode" : "account " + config->cloud.email)
-                  << ", " << (config->devices.empty() ? std::string("every device on the account") : std::to_string(config->devices.size()) + " device(s)")
-                  << ")\n";
-        return 0;
     }
     // Under systemd (JOURNAL_STREAM set) log to the journal with priorities.
     const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "bluetti/log.hpp"
+#include "config_command.hpp"
 #include "decode_command.hpp"
 #include "entities_command.hpp"
 #include "online_commands.hpp"
@@ -39,10 +40,12 @@ int main(int argc, char** argv) {
     auto* mqtt_password_option = app.add_option("--mqtt-password", mqtt_password, "MQTT password in certificate mode (else $BLUETTI_MQTT_PASSWORD)");
     app.add_option("--sub-sn", g.sub_sn, "device subSn in certificate mode (topic suffix)");
     app.add_option("--state-dir", g.state_dir, "cache the token and certificate here (mode 0600)");
-    app.add_option("--retries", g.retries, "sends per request, first included")->capture_default_str()->check(CLI::Range(1, 20));
-    app.add_option("--retry-initial-delay", g.retry_initial_delay, "seconds before the first retry")->capture_default_str();
-    app.add_option("--retry-max-delay", g.retry_max_delay, "longest wait between retries, seconds")->capture_default_str();
-    app.add_option("--request-timeout", g.request_timeout, "seconds to wait for an answer")->capture_default_str();
+    std::string config_file;
+    auto* config_option = app.add_option("--config", config_file, "take credentials, broker, retry policy and device from bluetti-bridge's YAML");
+    auto* retries_option = app.add_option("--retries", g.retries, "sends per request, first included")->capture_default_str()->check(CLI::Range(1, 20));
+    auto* initial_delay_option = app.add_option("--retry-initial-delay", g.retry_initial_delay, "seconds before the first retry")->capture_default_str();
+    auto* max_delay_option = app.add_option("--retry-max-delay", g.retry_max_delay, "longest wait between retries, seconds")->capture_default_str();
+    auto* timeout_option = app.add_option("--request-timeout", g.request_timeout, "seconds to wait for an answer")->capture_default_str();
     app.add_flag("--json", g.json, "JSON output");
     app.add_option("--schema-dir", g.schema_dirs, "extra schema directory (repeatable)");
     app.add_flag("-v,--verbose", verbose, "debug logging");
@@ -73,6 +76,17 @@ int main(int argc, char** argv) {
     listen_cmd->add_option("--interval", listen_interval, "seconds between polls")->capture_default_str();
     listen_cmd->add_option("--count", listen_count, "polls before exiting (0 = until interrupted)")->capture_default_str();
 
+    bluetti::app::WriteRequest write;
+    int write_register = -1;
+    auto* write_cmd = app.add_subcommand("write", "write one control (only the device's enabled controls; protocol.md §8)");
+    auto* write_key = write_cmd->add_option("--key", write.key, "control key, e.g. ac_output_switch");
+    write_cmd->add_option("--register", write_register, "the control's register instead of its key")->check(CLI::Range(0, 65535))->excludes(write_key);
+    write_cmd->add_option("--value", write.value, "on/off, an option (turbo), or a number")->required();
+
+    std::string check_file;
+    auto* check_cmd = app.add_subcommand("check-config", "validate bluetti-bridge's configuration (as bluetti-bridge --check-config)");
+    check_cmd->add_option("file", check_file, "the file (default: --config, else /etc/bluetti-bridge/config.yaml)");
+
     bluetti::app::EntitiesRequest entities;
     auto* entities_cmd = app.add_subcommand("entities", "show the Home Assistant entities on a local broker as HA would (device, name, value, unit)");
     entities_cmd->add_option("--local-broker", entities.broker, "mqtt://host:port or mqtts://host:port")->capture_default_str();
@@ -90,6 +104,24 @@ int main(int argc, char** argv) {
     if (password_option->count()) g.password = password;
     if (mqtt_password_option->count()) g.mqtt_password = mqtt_password;
 
+    if (check_cmd->parsed()) {
+        const std::string file = !check_file.empty() ? check_file : !config_file.empty() ? config_file : "/etc/bluetti-bridge/config.yaml";
+        return bluetti::app::run_check_config(file, std::cout, std::cerr);
+    }
+    if (config_option->count()) {
+        auto config = bluetti::app::load_config(config_file);
+        if (!config) {
+            std::cerr << config.error() << "\n";
+            return 2;
+        }
+        const auto flags = g;  // what the command line said wins over the file
+        bluetti::app::apply_config(*config, g);
+        if (retries_option->count()) g.retries = flags.retries;
+        if (initial_delay_option->count()) g.retry_initial_delay = flags.retry_initial_delay;
+        if (max_delay_option->count()) g.retry_max_delay = flags.retry_max_delay;
+        if (timeout_option->count()) g.request_timeout = flags.request_timeout;
+    }
+
     if (decode_cmd->parsed()) {
         if (decode_block >= 0) decode.block = decode_block;
         if (decode_slave >= 0) decode.slave = decode_slave;
@@ -106,6 +138,10 @@ int main(int argc, char** argv) {
     if (devices_cmd->parsed()) return bluetti::app::run_devices(g, std::cout, std::cerr);
     if (scan_cmd->parsed()) return bluetti::app::run_scan(g, parse_block_list(scan_blocks), std::cout, std::cerr);
     if (raw_cmd->parsed()) return bluetti::app::run_raw(g, raw_block, raw_registers, raw_pack, std::cout, std::cerr);
+    if (write_cmd->parsed()) {
+        if (write_register >= 0) write.reg = static_cast<std::uint16_t>(write_register);
+        return bluetti::app::run_write(g, write, std::cout, std::cerr);
+    }
     if (listen_cmd->parsed()) return bluetti::app::run_listen(g, listen_interval, listen_count, std::cout, std::cerr);
     return 2;
 }

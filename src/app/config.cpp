@@ -19,6 +19,7 @@
 #include "../util/duration.hpp"
 #include "../util/yaml_reader.hpp"
 #include "bluetti/cloud/cloud_link.hpp"
+#include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/profile/profile.hpp"
 
 namespace bluetti::app {
@@ -590,7 +591,25 @@ void parse_device(Parser& p, const Entry& item, const std::string& name, const p
             if (auto interval = p.duration(e, poll->name(group), 1s, Duration::max())) d.poll[group] = *interval;
     }
     for (auto& [key, mark] : p.text_list(*f, "exclude")) d.exclude.push_back(std::move(key));
-    p.read(*f, "controls", d.controls);
+    // `controls`: true (the profile's controls), false (none), or the list of control keys to enable.
+    const Entry* controls = f->find("controls");
+    if (controls && controls->value.IsSequence()) {
+        d.control_keys.emplace();
+        for (auto& [key, mark] : p.text_list(*f, "controls")) {
+            if (!codec::find_writable(key)) {
+                std::string known;
+                for (const auto& w : codec::writable_registers()) known += (known.empty() ? "" : ", ") + std::string(w.key);
+                p.error(mark, "unknown control '" + key + "' (writable: " + known + ")");
+            }
+            d.control_keys->push_back(std::move(key));
+        }
+    } else if (controls) {
+        const std::string v = controls->value.IsScalar() ? controls->value.Scalar() : std::string();
+        if (v == "true" || v == "yes" || v == "on" || v == "false" || v == "no" || v == "off")
+            p.read(*f, "controls", d.controls);
+        else
+            p.error(*controls, f->name("controls") + " must be true, false or a list of control keys, got '" + v + "'");
+    }
 }
 
 void parse_devices(Parser& p, const Fields& root, Config& c) {

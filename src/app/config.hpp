@@ -78,7 +78,8 @@ struct DeviceConfig {
     std::optional<int> slave;
     std::map<std::string, Duration> poll;  // group name -> interval
     std::vector<std::string> exclude;
-    bool controls = true;
+    bool controls = true;                                   // false: no control entities, nothing writable
+    std::optional<std::vector<std::string>> control_keys;  // a list instead of the profile's controls
     std::string where;  // "file:line:column" of the entry, for later errors
 };
 

@@ -125,8 +125,13 @@ void Daemon::start_local() {
         for (auto& [serial, station] : stations_) station->announce(true);
         publish_bridge_state();
     });
-    local_->on_command([](const std::string& serial, const std::string& key, const std::string&) {
-        log::get("ha")->warn("command for {} {} ignored: controls are not enabled in this version", serial, key);
+    local_->on_command([this](const std::string& serial, const std::string& key, const std::string& payload) {
+        auto it = stations_.find(serial);
+        if (it == stations_.end()) {
+            log::get("ha")->warn("command for unknown device {} ({}) ignored", serial, key);
+            return;
+        }
+        it->second->command(key, payload);
     });
     local_->start();
 }
@@ -336,6 +341,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
     s.model_id = topic_model;
     s.profile = p;
     s.schemas = std::move(*schemas);
+    s.control_keys = device && device->control_keys ? *device->control_keys : p->controls;
     if (device) {
         s.name = device->name;
         if (device->slave) s.slave = static_cast<std::uint8_t>(*device->slave);
@@ -437,6 +443,7 @@ void Daemon::reload() {
         s.poll = d->poll;
         s.exclude = std::set<std::string>(d->exclude.begin(), d->exclude.end());
         s.controls = d->controls;
+        s.control_keys = d->control_keys ? *d->control_keys : s.profile->controls;
         station->reconfigure(s);
         std::vector<bridge::GroupSchedule> groups;
         for (const auto& [g, interval] : station->groups()) groups.push_back({g->name, interval, {}});

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -116,6 +117,7 @@ Result<ClientOptions, std::string> make_client_options(const GlobalOptions& g, b
     o.retry.max_delay = std::chrono::milliseconds(static_cast<long long>(g.retry_max_delay * 1000));
     o.request_timeout = std::chrono::milliseconds(static_cast<long long>(g.request_timeout * 1000));
     for (const auto& d : g.schema_dirs) o.schema_dirs.emplace_back(d);
+    o.controls = g.controls;
     if (need_device && g.sn.empty()) return fail(std::string("--sn is required (the device's serial number)"));
 
     if (!g.cert.empty()) {
@@ -281,6 +283,68 @@ int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostrea
     };
     tick();
     loop.run_until([&] { return count > 0 && done >= count && !busy; }, std::chrono::hours(24 * 365));
+    return 0;
+}
+
+namespace {
+std::optional<std::int64_t> setting_value(const cloud::BlockData& d, const profile::Control& c) {
+    const auto* f = d.decoded.find(c.key);
+    if (!f) return std::nullopt;
+    if (const auto* b = std::get_if<bool>(&f->value)) return *b ? 1 : 0;
+    if (const auto* i = std::get_if<std::int64_t>(&f->value)) return *i;
+    if (const auto* label = std::get_if<std::string>(&f->value))
+        for (const auto& o : c.field->options)
+            if (o.label == *label) return o.code;
+    return std::nullopt;
+}
+}  // namespace
+
+int run_write(const GlobalOptions& g, const WriteRequest& w, std::ostream& out, std::ostream& err) {
+    if (w.key.empty() == !w.reg.has_value()) return fail_with(err, "write", "give exactly one of --key and --register", 2);
+    auto c = connect(g, true);
+    if (!c.client) return fail_with(err, "write", c.error, c.exit_code);
+    const auto& controls = c.client->controls();
+    const profile::Control* control = nullptr;
+    for (const auto& candidate : controls)
+        if (candidate.key == w.key || (w.reg && candidate.limits->reg == *w.reg)) control = &candidate;
+    if (!control) {
+        std::string enabled;
+        for (const auto& candidate : controls)
+            enabled += (enabled.empty() ? "" : ", ") + candidate.key + " (" + std::to_string(candidate.limits->reg) + ")";
+        const std::string what = w.reg ? "register " + std::to_string(*w.reg) : w.key;
+        return fail_with(err, "write", what + " is not a control enabled for " + c.client->profile().model + "; enabled: " +
+                                          (enabled.empty() ? "none" : enabled), 2);
+    }
+    // The current settings first: the limits depend on each other (protocol.md §8).
+    auto before = c.client->read_block(control->block->block);
+    std::map<std::string, std::int64_t> settings;
+    if (before)
+        for (const auto& other : controls)
+            if (auto v = setting_value(*before, other)) settings[other.key] = *v;
+    auto value = profile::parse_control_value(*control, w.value, settings);
+    if (!value) return fail_with(err, "write", control->key + ": " + value.error(), 2);
+
+    auto written = c.client->write_register(control->limits->reg, *value);
+    // Whatever the echo said, the re-read is the truth.
+    auto after = c.client->read_block(control->block->block);
+    // A value and a flag, not std::optional: g++ 12 reports a false maybe-uninitialized on it here.
+    std::int64_t read_back = 0;
+    bool have_read_back = false;
+    if (after)
+        if (auto v = setting_value(*after, *control)) read_back = *v, have_read_back = true;
+    const std::string now_text = have_read_back ? std::to_string(read_back) : std::string("nothing");
+    const bool agrees = have_read_back && read_back == *value;
+    if (g.json) {
+        ordered_json j{{"key", control->key}, {"register", control->limits->reg}, {"value", *value}, {"confirmed", written.ok()}};
+        if (!written) j["error"] = written.error().message;
+        if (have_read_back) j["read_back"] = read_back;
+        out << j.dump() << "\n";
+    } else if (written) {
+        out << control->key << " (register " << control->limits->reg << ") = " << *value << ": confirmed in " << written->latency.count()
+            << " ms; read back " << now_text << "\n";
+    }
+    if (!written) return fail_with(err, "write", control->key + " = " + std::to_string(*value) + " failed: " + written.error().message);
+    if (!agrees) return fail_with(err, "write", "the device reports " + control->key + " = " + now_text + " after the write");
     return 0;
 }
 

@@ -32,6 +32,13 @@ struct GlobalOptions {
     double request_timeout = 5.0;
     bool json = false;
     std::vector<std::string> schema_dirs;
+    std::optional<std::vector<std::string>> controls;  // writable control keys; unset = the profile's
+};
+
+struct WriteRequest {
+    std::string key;                  // a control key, or
+    std::optional<std::uint16_t> reg; // its register
+    std::string value;                // on/off, an option, a number
 };
 
 // Where a password came from is decided here: flag > environment > a no-echo prompt on the
@@ -42,6 +49,9 @@ int run_login(const GlobalOptions& g, std::ostream& out, std::ostream& err);
 int run_devices(const GlobalOptions& g, std::ostream& out, std::ostream& err);
 int run_scan(const GlobalOptions& g, const std::vector<int>& blocks, std::ostream& out, std::ostream& err);
 int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ostream& out, std::ostream& err);
+// Writes one control (protocol.md §8): validated like a Home Assistant command, confirmed by the
+// echo and by a re-read. Exit 0 confirmed, 1 not confirmed, 2 refused before sending.
+int run_write(const GlobalOptions& g, const WriteRequest& w, std::ostream& out, std::ostream& err);
 int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostream& out, std::ostream& err);
 
 }  // namespace bluetti::app

@@ -67,6 +67,7 @@ void add_fault_options(CLI::App& app, Arguments& a, sim::SimOptions& o) {
     kick_every->needs(kick_id);
     kick_id->needs(kick_every);
     app.add_flag("--silent", o.faults.silent, "never answer, never push");
+    app.add_option("--lose-echoes", o.faults.lose_echoes, "apply the first N writes but send no echo (per device)")->check(CLI::NonNegativeNumber);
 }
 
 // The parsed text values into SimOptions; false (and a message on stderr) when one is wrong.

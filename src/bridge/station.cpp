@@ -51,6 +51,54 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
         if (push_handler_) push_handler_(d.block);
     });
     channel_->set_anomaly_handler([this](const std::string& text) { log::get("decode")->debug("{}: {}", setup_.serial, text); });
+
+    ControlWriterHooks hooks;
+    hooks.write = [this](const profile::Control& c, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
+        channel_->write_register(slave_, c.limits->reg, value, [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
+            done(std::move(r));
+            publish_diagnostics();
+        });
+    };
+    hooks.reread = [this](const profile::Control& c, std::uint16_t written, std::function<void()> done) { reread(c, written, std::move(done)); };
+    hooks.settings = [this] { return control_values_; };
+    writer_ = std::make_unique<ControlWriter>(loop_, setup_.serial, std::move(hooks));
+    apply_controls();
+}
+
+void Station::apply_controls() {
+    std::vector<std::string> rejected;
+    auto controls = profile::resolve_controls(setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
+    for (const auto& r : rejected) log::get("bridge")->warn("{}: control {}", setup_.serial, r);
+    channel_->set_writable(profile::control_registers(controls));
+    writer_->set_controls(std::move(controls));
+}
+
+void Station::command(const std::string& key, const std::string& payload) {
+    if (auto refused = writer_->command(key, payload)) {
+        log::get("bridge")->warn("{}: command refused, nothing sent: {}", setup_.serial, *refused);
+        publish_diagnostics();
+    }
+}
+
+void Station::reread(const profile::Control& control, std::uint16_t written, std::function<void()> done) {
+    const std::uint16_t block = control.block->block;
+    std::uint16_t registers = 0;  // the schema's read size unless the profile polls the block with another
+    for (const auto& g : setup_.profile->groups)
+        for (const auto& b : g.blocks)
+            if (b.block == block) registers = b.registers;
+    const std::string key = control.key;
+    channel_->read_block(block, registers, slave_, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
+        if (!r) {
+            log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
+        } else {
+            handle_block(std::move(*r));
+            auto it = control_values_.find(key);
+            if (it != control_values_.end() && it->second != written)
+                log::get("bridge")->warn("{}: the device reports {} = {} after {} was written", setup_.serial, key, it->second, written);
+        }
+        publish_diagnostics();
+        done();
+    });
 }
 
 Station::~Station() {
@@ -194,6 +242,19 @@ void Station::handle_block(cloud::BlockData data) {
 
     for (const auto& f : data.decoded.fields)
         if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key)) present_keys_.insert(f.key);
+    for (const auto& c : writer_->controls()) {
+        const auto* f = data.decoded.find(c.key);
+        if (!f) continue;
+        if (const auto* b = std::get_if<bool>(&f->value)) control_values_[c.key] = *b ? 1 : 0;
+        else if (const auto* i = std::get_if<std::int64_t>(&f->value)) control_values_[c.key] = *i;
+        else if (const auto* label = std::get_if<std::string>(&f->value)) {  // a select: back to its code
+            for (const auto& o : c.field->options)
+                if (o.label == *label) {
+                    control_values_[c.key] = o.code;
+                    break;
+                }
+        }
+    }
     announce(false);
 
     const std::string topic = ha::state_topic(discovery_, setup_.serial, data.decoded.schema->state_topic);
@@ -246,6 +307,7 @@ std::vector<ha::Message> Station::discovery_messages() const {
     input.present_keys = present_keys_;
     input.exclude = setup_.exclude;
     input.controls = setup_.controls;
+    for (const auto& c : writer_->controls()) input.writable_controls.insert(c.key);
     return ha::station_discovery(discovery_, info(), ha::station_entities(discovery_, info(), input));
 }
 
@@ -269,6 +331,13 @@ void Station::publish_diagnostics() {
     j["crc_errors"] = s.bad_frames;
     j["exceptions"] = s.exceptions;
     if (s.replies) j["latency_ms"] = s.last_latency.count();
+    if (!writer_->controls().empty()) {
+        const auto& w = writer_->stats();
+        j["writes"] = w.writes;
+        j["write_failures"] = w.failures;
+        j["commands_rejected"] = w.rejected;
+        if (!w.last_error.empty()) j["last_write_error"] = w.last_error;
+    }
     local_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"), j.dump());
 }
 
@@ -277,6 +346,8 @@ void Station::reconfigure(const StationSetup& setup) {
     setup_.poll = setup.poll;
     setup_.exclude = setup.exclude;
     setup_.controls = setup.controls;
+    setup_.control_keys = setup.control_keys;
+    apply_controls();
     for (const auto& key : setup_.exclude) present_keys_.erase(key);
     announce(false);
 }

@@ -22,6 +22,7 @@
 #include "bluetti/ha/local_session.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "control_writer.hpp"
 
 namespace bluetti::bridge {
 
@@ -34,7 +35,8 @@ struct StationSetup {
     std::optional<std::uint8_t> slave;  // configured: no probing
     std::map<std::string, std::chrono::milliseconds> poll;  // interval overrides
     std::set<std::string> exclude;
-    bool controls = true;
+    bool controls = true;                   // false: no control entities and nothing writable
+    std::vector<std::string> control_keys;  // the enabled controls: the profile's, or the config's list
 };
 
 class Station {
@@ -47,6 +49,9 @@ public:
     const StationSetup& setup() const { return setup_; }
     cloud::DeviceChannel& channel() { return *channel_; }
     bool busy() const { return polling_ || channel_->busy(); }
+    // A command from <base>/<serial>/set/<key>: validated, then written per protocol.md §8.
+    void command(const std::string& key, const std::string& payload);
+    const ControlWriter& controls() const { return *writer_; }
     bool online() const { return online_; }
 
     // The poll groups with their effective intervals.
@@ -71,7 +76,11 @@ private:
     ha::LocalSession& local_;
     ha::CounterGuard& counters_;
     ha::DiscoveryOptions discovery_;
+    // Declared before channel_: a channel being destroyed fails its requests, and their callbacks
+    // still reach publish_diagnostics(), which reads the writer.
+    std::unique_ptr<ControlWriter> writer_;
     std::unique_ptr<cloud::DeviceChannel> channel_;
+    std::map<std::string, std::int64_t> control_values_;  // last read of each control
     bool polling_ = false;
     bool online_ = false;
     bool ever_answered_ = false;
@@ -92,6 +101,8 @@ private:
     std::map<std::string, nlohmann::ordered_json> merged_states_;  // per-pack blocks: all packs' keys
 
     void handle_block(cloud::BlockData data);
+    void apply_controls();
+    void reread(const profile::Control& control, std::uint16_t written, std::function<void()> done);
     void handle_nodes(const cloud::BlockData& data);
     void set_online(bool online, const std::string& why);
     void publish_diagnostics();

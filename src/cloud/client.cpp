@@ -34,6 +34,7 @@ struct Client::State {
     std::unique_ptr<cloud::DeviceChannel> channel;
     std::function<void(const cloud::BlockData&)> push_handler;
     std::vector<std::uint8_t> pack_slaves;
+    std::vector<profile::Control> controls;  // point into `schemas`: recomputed whenever it changes
     std::vector<schema::BlockSchema> user_schemas;  // register_schema() before connect()
     Callback<Ok> connect_done;
     cloud::ChannelStats empty_stats;
@@ -48,6 +49,14 @@ struct Client::State {
         }
     }
 
+    // The device's writable controls: options.controls, else the profile's (protocol.md §8).
+    void resolve_controls() {
+        std::vector<std::string> rejected;
+        controls = profile::resolve_controls(schemas, options.controls ? *options.controls : profile->controls, &rejected);
+        for (const auto& r : rejected) log::get("cloud")->warn("control {} is not available", r);
+        if (channel) channel->set_writable(profile::control_registers(controls));
+    }
+
     // Device, profile, TLS and link once the credentials are known (either mode).
     void start_link() {
         const std::string model_name = !options.model.empty() ? options.model : device.model;
@@ -60,6 +69,7 @@ struct Client::State {
         if (!applied) return finish_connect(fail(applied.error().message));
         schemas = std::move(*applied);
         pack_slaves = {slave()};
+        resolve_controls();
 
         std::string broker = options.broker;
         if (broker.empty()) broker = device.iot_server;
@@ -108,6 +118,7 @@ struct Client::State {
         channel_options.retry = options.retry;
         channel_options.request_timeout = options.request_timeout;
         channel_options.envelope = profile->envelope;
+        channel_options.writable = profile::control_registers(controls);
         channel = std::make_unique<cloud::DeviceChannel>(*loop, schemas, channel_options,
                                                          [this](const Bytes& payload) { return link->send(device.sn, payload); });
         channel->set_push_handler([this](const cloud::BlockData& d) {
@@ -286,6 +297,7 @@ std::optional<std::string> Client::register_schema(schema::BlockSchema schema) {
     }
     if (auto e = s.base_schemas.add(schema)) return e->message;
     if (auto e = s.schemas.add(std::move(schema))) return e->message;
+    s.resolve_controls();
     return std::nullopt;
 }
 
@@ -298,6 +310,7 @@ void Client::disconnect() {
 const profile::Profile& Client::profile() const { return *state_->profile; }
 const cloud::DeviceRecord& Client::device() const { return state_->device; }
 const schema::SchemaRegistry& Client::schemas() const { return state_->schemas; }
+const std::vector<profile::Control>& Client::controls() const { return state_->controls; }
 const cloud::ChannelStats& Client::stats() const { return state_->channel ? state_->channel->stats() : state_->empty_stats; }
 const cloud::CloudLink::Status& Client::link_status() const { return state_->link ? state_->link->status() : state_->empty_status; }
 const std::optional<cloud::AccountSession>& Client::account() const { return state_->account; }

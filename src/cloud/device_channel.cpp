@@ -63,6 +63,14 @@ void DeviceChannel::read_block(std::uint16_t block, std::uint16_t registers, std
 }
 
 void DeviceChannel::write_register(std::uint8_t slave, std::uint16_t reg, std::uint16_t value, Callback<WriteConfirmation> done) {
+    if (!options_.writable.count(reg)) {
+        done(fail(ChannelError{ChannelErrc::bad_request, 0, "register " + std::to_string(reg) + " is not a control enabled for this device"}));
+        return;
+    }
+    if (!pack_slaves_.empty() && slave != pack_slaves_.front()) {
+        done(fail(ChannelError{ChannelErrc::bad_request, 0, "writes go to the device's own slave, not " + std::to_string(slave)}));
+        return;
+    }
     auto rtu = codec::build_write_single(slave, reg, value);
     if (!rtu) {
         done(fail(ChannelError{ChannelErrc::bad_request, 0, rtu.error().message}));

@@ -139,6 +139,7 @@ constexpr DiagnosticRow kDiagnostics[] = {
     {"crc_errors", "CRC errors", "", "", "total_increasing"},
     {"exceptions", "Modbus exceptions", "", "", "total_increasing"},
     {"latency_ms", "Latency", "duration", "ms", "measurement"},
+    {"write_failures", "Failed writes", "", "", "total_increasing"},  // only with writable controls
 };
 
 // The bridge's own entities, on <base>/bridge/state.
@@ -374,6 +375,7 @@ struct Context {
     std::string device_name;
     std::string device_slug;
     std::string id_prefix;  // bluetti_<serial>_
+    const std::set<std::string>* writable_controls = nullptr;
 };
 
 // A read-only row: sensor (numeric, enum or text) or binary sensor.
@@ -410,10 +412,11 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
 }
 
 // A control row (protocol.md §8): switch, select or number, commanded on <base>/<serial>/set/<key>.
-// A control without a whitelisted register is shown read-only.
+// A control the device may not be written through (not whitelisted, or not enabled by its profile
+// or its `controls:` list) is shown read-only.
 json control_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {
     const FieldSpec& f = *row.field;
-    const codec::WritableRegister* writable = codec::find_writable(key);
+    const codec::WritableRegister* writable = ctx.writable_controls && ctx.writable_controls->count(key) ? codec::find_writable(key) : nullptr;
     json options;
     if (writable && f.is_enum()) options = option_labels(f, writable);
     const bool usable = writable && (!f.is_enum() || options.size() >= 2);
@@ -511,7 +514,8 @@ std::string state_topic(const DiscoveryOptions& options, const std::string& seri
 std::vector<Entity> station_entities(const DiscoveryOptions& options, const StationInfo& station, const EntityInput& input) {
     std::string device_slug = slug(station_name(station));
     if (device_slug.empty()) device_slug = slug("bluetti_" + station.serial);
-    const Context ctx{options, station, station_name(station), device_slug, "bluetti_" + station.serial + "_"};
+    const std::set<std::string> writable = input.controls ? input.writable_controls : std::set<std::string>{};
+    const Context ctx{options, station, station_name(station), device_slug, "bluetti_" + station.serial + "_", &writable};
     struct Sorted {
         std::uint16_t block;
         std::size_t ordinal;
@@ -557,6 +561,7 @@ std::vector<Entity> station_entities(const DiscoveryOptions& options, const Stat
     // Diagnostics follow the bridge availability only: they matter most while the station is offline.
     const std::string diagnostics = state_topic(options, station.serial, "diagnostics");
     for (const DiagnosticRow& d : kDiagnostics) {
+        if (d.key == "write_failures" && writable.empty()) continue;
         json c = fixed_component(d, ctx.id_prefix, ctx.device_slug, ctx.device_name, diagnostics, availability_list(options, nullptr));
         std::string platform = c["platform"].get<std::string>();
         out.push_back(Entity{std::string(d.key), std::move(platform), std::move(c)});

@@ -237,6 +237,10 @@ Exchange SimDevice::handle(ByteSpan payload) {
     Answer a = draw.exception ? exception(slave, function, kDeviceFailure, "request " + to_hex(rtu) + " (device-failure fault)")
                : !frame       ? exception(slave, function, kIllegalFunction, "unsupported function in " + to_hex(rtu))
                               : answer(rtu, *frame, draw.short_reply);
+    if (frame && frame->kind == codec::FrameKind::write_single && !a.exception && lost_echoes_ < faults_.lose_echoes) {
+        ++lost_echoes_;
+        return unanswered(std::move(ex), a.text + " (applied; echo lost by --lose-echoes)");
+    }
     return deliver(std::move(ex), std::move(a), unwrapped->envelope, draw.bad_crc);
 }
 

@@ -44,6 +44,7 @@ struct FaultConfig {
     double short_reply_pct = 0;  // FC 03: fewer registers than asked, but at least min_len (valid)
     std::chrono::milliseconds delay{0};  // every answer is published this much later
     bool silent = false;         // never answer (pushes stop too)
+    int lose_echoes = 0;         // the first N FC 06 writes are applied but their echo is lost
 };
 
 struct FaultDraw {
@@ -118,6 +119,7 @@ private:
     schema::SchemaRegistry schemas_;
     Clock clock_;
     FaultConfig faults_;
+    int lost_echoes_ = 0;
     Rng rng_;
     PowerModel model_;
     SettingsFile settings_;

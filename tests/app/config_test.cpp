@@ -247,6 +247,20 @@ TEST_CASE("config: defaults") {
     }
 }
 
+TEST_CASE("config: controls true, false, or a list of keys") {
+    TempDir dir;
+    const auto c = load_ok(dir,
+                           "cloud:\n  email: me@example.com\n  password: pw\ndevices:\n  - serial: A1\n  - serial: A2\n    controls: false\n"
+                           "  - serial: A3\n    controls: [soc_discharge_limit, ac_output_switch]\n",
+                           env());
+    REQUIRE(c.devices.size() == 3);
+    CHECK(c.devices[0].controls);
+    CHECK_FALSE(c.devices[0].control_keys.has_value());
+    CHECK_FALSE(c.devices[1].controls);
+    CHECK(c.devices[2].controls);
+    CHECK(c.devices[2].control_keys == std::vector<std::string>{"soc_discharge_limit", "ac_output_switch"});
+}
+
 TEST_CASE("config: broker URLs and durations") {
     struct Row {
         std::string broker;
@@ -294,6 +308,10 @@ TEST_CASE("config: each error names file:line:column") {
         {"unknown homeassistant key", "homeassistant:\n  host: x\n" + head,
          "config.yaml:2:3: unknown key 'host' (expected one of: broker, "},
         {"unknown device key", head + "devices:\n  - serial: A1\n    modell: EL100V2\n", "config.yaml:5:5: unknown key 'modell'"},
+        {"unknown control", head + "devices:\n  - serial: A1\n    controls: [ac_output_switch, power_off]\n",
+         "config.yaml:5:34: unknown control 'power_off' (writable: ac_output_switch, dc_output_switch, "},
+        {"controls neither bool nor list", head + "devices:\n  - serial: A1\n    controls: some\n",
+         "config.yaml:5:15: devices[0].controls must be true, false or a list of control keys, got 'some'"},
         {"duplicate key", head + "  email: other@example.com\n", "config.yaml:3:3: duplicate key 'email' (first given on line 2)"},
         {"section not a mapping", "cloud: yes\n", "config.yaml:1:8: cloud must be a mapping of keys"},
         {"document not a mapping", "- a\n- b\n", "config.yaml:1:1: the config must be a mapping of keys"},
@@ -380,7 +398,7 @@ TEST_CASE("config: each error names file:line:column") {
         {"exclude not a list", head + "devices:\n  - serial: A1\n    exclude: pv_power\n",
          "config.yaml:5:14: devices[0].exclude must be a list"},
         {"controls not a boolean", head + "devices:\n  - serial: A1\n    controls: 1\n",
-         "config.yaml:5:15: devices[0].controls must be true or false, got '1'"},
+         "config.yaml:5:15: devices[0].controls must be true, false or a list of control keys, got '1'"},
         {"sub_sn with a wildcard", head + "devices:\n  - serial: A1\n    sub_sn: \"#\"\n",
          "config.yaml:5:13: devices[0].sub_sn must be non-empty without +, #, / or spaces"},
         {"schema dir missing", head + "schema_dirs: [nope]\n",

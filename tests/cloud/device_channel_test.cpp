@@ -34,6 +34,8 @@ struct Fixture {
         options.retry = RetryPolicy{3, 1000ms, 2.0, 10000ms};
         options.request_timeout = 5000ms;
         options.stray_grace = 2000ms;
+        // 2013/2206/2233 are listed on purpose: a wrong device set must still not reach the wire.
+        options.writable = {2011, 2023, 2013, 2206, 2233};
         channel = std::make_unique<DeviceChannel>(clock, schemas, options, [this](const Bytes& p) {
             if (!link_up) return false;
             sent.push_back(p);
@@ -196,7 +198,8 @@ TEST_CASE("writes: confirmed by the echo, refused by an exception, impossible ou
     CHECK(got->error().code == ChannelErrc::exception);
     CHECK(got->error().exception_code == 3);
 
-    for (int forbidden : {2013, 2206, 2233, 2010, 100}) {
+    // 2012 is on the global whitelist but not enabled for this device; the rest never are.
+    for (int forbidden : {2012, 2013, 2206, 2233, 2010, 100}) {
         got.reset();
         const std::size_t before = f.sent.size();
         f.channel->write_register(0, static_cast<std::uint16_t>(forbidden), 1, [&](auto r) { got.emplace(std::move(r)); });
@@ -204,6 +207,22 @@ TEST_CASE("writes: confirmed by the echo, refused by an exception, impossible ou
         CHECK(got->error().code == ChannelErrc::bad_request);
         CHECK(f.sent.size() == before);
     }
+}
+
+TEST_CASE("writes: a channel without enabled controls writes nothing, and never to a pack's slave") {
+    Fixture f;
+    std::optional<Result<WriteConfirmation, ChannelError>> got;
+    f.channel->set_pack_slaves({0, 51});
+    f.channel->write_register(51, 2011, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::bad_request);
+    f.channel->set_writable({});
+    got.reset();
+    f.channel->write_register(0, 2011, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::bad_request);
+    CHECK(got->error().message.find("not a control enabled") != std::string::npos);
+    CHECK(f.sent.empty());
 }
 
 TEST_CASE("an echo with another value does not confirm a write") {

@@ -56,7 +56,7 @@ const std::set<std::string> kForbiddenKeys = {"p",   "uniq_id", "stat_t", "cmd_t
                                               "stat_cla", "avty", "avty_t", "avty_mode", "ent_cat", "en", "obj_id",
                                               "object_id", "def_ent_id", "dev", "o", "cmps", "~", "retain"};
 const std::set<std::string> kBinaryClasses = {"battery", "battery_charging", "connectivity", "plug", "power", "problem", "running"};
-const std::set<std::string> kDiagnosticKeys = {"rssi", "last_seen", "polls", "timeouts", "crc_errors", "exceptions", "latency_ms"};
+const std::set<std::string> kDiagnosticKeys = {"rssi", "last_seen", "polls", "timeouts", "crc_errors", "exceptions", "latency_ms", "write_failures"};
 
 struct Expect {
     std::string prefix = "homeassistant";
@@ -333,7 +333,7 @@ TEST_CASE("discovery payloads of every built-in profile follow Home Assistant's 
                     options.mode = mode.mode;
                     options.bridge_id = "pi";
                     const ha::StationInfo station = station_for(*p, "2345EB200XXXXXXX");
-                    const ha::EntityInput input{&test::registry_for(p->model), keys, {}, controls};
+                    const ha::EntityInput input{&test::registry_for(p->model), keys, {}, controls, test::controls_for(p->model)};
                     const auto entities = ha::station_entities(options, station, input);
                     const auto messages = ha::station_discovery(options, station, entities);
 
@@ -349,7 +349,7 @@ TEST_CASE("discovery payloads of every built-in profile follow Home Assistant's 
                     const bool has_switch = std::any_of(entities.begin(), entities.end(), [](const ha::Entity& e) { return e.platform == "switch"; });
                     CHECK(has_switch == controls);
                     for (const std::string& diag : kDiagnosticKeys)
-                        CHECK(std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == diag; }));
+                        if (controls || diag != "write_failures") CHECK(std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == diag; }));
 
                     // deterministic: the same input gives byte-identical payloads
                     const auto again = ha::station_discovery(options, station, ha::station_entities(options, station, input));
@@ -414,7 +414,7 @@ TEST_CASE("discovery: mode none publishes nothing; excluded keys and entity-none
     ha::DiscoveryOptions options;
     const ha::StationInfo station = station_for(*test::profiles().find("AP300"), "2616113487436");
     const std::set<std::string> keys = test::station_keys("AP300");
-    const ha::EntityInput input{&test::registry_for("AP300"), keys, {"pack_soc", "battery_pack{n}_cell{i}_voltage"}, true};
+    const ha::EntityInput input{&test::registry_for("AP300"), keys, {"pack_soc", "battery_pack{n}_cell{i}_voltage"}, true, test::controls_for("AP300")};
     const auto entities = ha::station_entities(options, station, input);
     auto has = [&](const std::string& key) {
         return std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == key; });
@@ -437,7 +437,7 @@ TEST_CASE("the rule checker itself catches each kind of mistake") {
     const ha::StationInfo station = station_for(*test::profiles().find("EL100V2"), "2345EB200XXXXXXX");
     ha::DiscoveryOptions options;
     options.bridge_id = "pi";
-    const ha::EntityInput input{&test::registry_for("EL100V2"), {"pack_soc", "pv_energy", "ac_output_switch", "charging_status"}, {}, true};
+    const ha::EntityInput input{&test::registry_for("EL100V2"), {"pack_soc", "pv_energy", "ac_output_switch", "charging_status"}, {}, true, test::controls_for("EL100V2")};
     const ha::Message good = ha::station_discovery(options, station, ha::station_entities(options, station, input)).at(0);
     const Expect expect{"homeassistant", "bluetti", "bluetti_2345EB200XXXXXXX", "bluetti_2345EB200XXXXXXX_", station.name, "bluetti_bridge_pi", true};
 

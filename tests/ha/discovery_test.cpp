@@ -57,7 +57,7 @@ ha::DiscoveryOptions pi_options(ha::DiscoveryMode mode = ha::DiscoveryMode::devi
 
 // The components of one station (device mode), by key.
 json components_of(const std::string& model, const ha::StationInfo& station, bool controls = true) {
-    const ha::EntityInput input{&test::registry_for(model), test::station_keys(model), {}, controls};
+    const ha::EntityInput input{&test::registry_for(model), test::station_keys(model), {}, controls, test::controls_for(model)};
     const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, input));
     REQUIRE(messages.size() == 1);
     return json::parse(messages[0].payload)["components"];
@@ -68,7 +68,7 @@ json components_of(const std::string& model, const ha::StationInfo& station, boo
 TEST_CASE("Appendix A: an Elite 100 V2 named Garage Elite 100 comes out as the worked example") {
     const json expected = json::parse(kAppendixA);
     const ha::StationInfo station = garage_elite();
-    const ha::EntityInput input{&test::registry_for("EL100V2"), test::station_keys("EL100V2"), {}, true};
+    const ha::EntityInput input{&test::registry_for("EL100V2"), test::station_keys("EL100V2"), {}, true, test::controls_for("EL100V2")};
     const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, input));
     REQUIRE(messages.size() == 1);
     CHECK(messages[0].topic == "homeassistant/device/bluetti_2345EB200XXXXXXX/config");
@@ -109,7 +109,7 @@ TEST_CASE("Appendix A: an Elite 100 V2 named Garage Elite 100 comes out as the w
 TEST_CASE("Appendix A in entity mode: one config per entity with the same substance") {
     const ha::StationInfo station = garage_elite();
     const auto options = pi_options(ha::DiscoveryMode::entity);
-    const ha::EntityInput input{&test::registry_for("EL100V2"), test::station_keys("EL100V2"), {}, true};
+    const ha::EntityInput input{&test::registry_for("EL100V2"), test::station_keys("EL100V2"), {}, true, test::controls_for("EL100V2")};
     const auto entities = ha::station_entities(options, station, input);
     const auto messages = ha::station_discovery(options, station, entities);
     const json expected = json::parse(kAppendixA);
@@ -222,7 +222,7 @@ TEST_CASE("entities: names never start with the station name; entity ids from th
         CAPTURE(c.station);
         CAPTURE(c.key);
         ha::StationInfo station{"2616113487436", c.station, "Apex 300", "AP300", ""};
-        const ha::EntityInput input{&test::registry_for("AP300"), {c.key}, {}, true};
+        const ha::EntityInput input{&test::registry_for("AP300"), {c.key}, {}, true, test::controls_for("AP300")};
         const auto entities = ha::station_entities(pi_options(), station, input);
         auto it = std::find_if(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == c.key; });
         REQUIRE(it != entities.end());
@@ -242,16 +242,19 @@ TEST_CASE("entities: a station without schemas or present keys still has its dia
         CHECK(e.component["entity_category"] == "diagnostic");
         CHECK(e.component["state_topic"] == "bluetti/2345EB200XXXXXXX/diagnostics");
     }
-    // unknown keys (no schema row) are ignored
-    const ha::EntityInput input{&test::registry_for("EL100V2"), {"no_such_key", "pack_soc_extra", "battery_pack1_cell_voltage"}, {}, true};
-    CHECK(ha::station_entities(pi_options(), station, input).size() == 7);
+    // unknown keys (no schema row) are ignored; a station with writable controls also counts failed writes
+    const ha::EntityInput input{&test::registry_for("EL100V2"), {"no_such_key", "pack_soc_extra", "battery_pack1_cell_voltage"}, {}, true, test::controls_for("EL100V2")};
+    const auto with_controls = ha::station_entities(pi_options(), station, input);
+    REQUIRE(with_controls.size() == 8);
+    CHECK(with_controls.back().key == "write_failures");
 }
 
 TEST_CASE("entities: sorted by block and row, cells in natural order") {
     const ha::EntityInput input{&test::registry_for("AP300"),
                                 {"battery_pack1_cell10_voltage", "battery_pack1_cell2_voltage", "pack_soc", "grid_frequency", "ac_output_switch"},
                                 {},
-                                true};
+                                true,
+                                test::controls_for("AP300")};
     const auto entities = ha::station_entities(pi_options(), garage_elite(), input);
     std::vector<std::string> keys;
     for (const auto& e : entities) keys.push_back(e.key);
@@ -301,7 +304,7 @@ fields:
     const std::set<std::string> keys = {"odd_power", "odd_voltage", "odd_class", "odd_energy", "odd_text",
                                         "mystery_switch", "mystery_level", "mystery_mode", "odd_flag"};
     const ha::StationInfo station = garage_elite();
-    const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, {&registry, keys, {}, true}));
+    const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, {&registry, keys, {}, true, {"mystery_switch", "mystery_level", "mystery_mode"}}));
     const json c = json::parse(messages.at(0).payload)["components"];
 
     struct Row {

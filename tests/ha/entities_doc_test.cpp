@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/ha/discovery.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "support.hpp"
@@ -45,6 +46,13 @@ std::string sample_key(const schema::Template& t) {
     return out;
 }
 
+// Every control enabled: the table shows the platform a control has where its profile enables it.
+std::set<std::string> all_controls() {
+    std::set<std::string> keys;
+    for (const auto& w : codec::writable_registers()) keys.insert(std::string(w.key));
+    return keys;
+}
+
 std::string generate_table() {
     auto registry = schema::SchemaRegistry::builtin();
     REQUIRE(registry.ok());
@@ -61,7 +69,7 @@ std::string generate_table() {
         for (const auto& d : b->derived) rows.push_back(&d.field);
         for (const schema::FieldSpec* f : rows) {
             const std::string key = sample_key(f->key);
-            const ha::EntityInput input{&*registry, {key}, {}, true};
+            const ha::EntityInput input{&*registry, {key}, {}, true, all_controls()};
             const auto entities = ha::station_entities(options, station, input);
             auto it = std::find_if(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == key; });
             if (it == entities.end()) {
@@ -74,7 +82,7 @@ std::string generate_table() {
                         cell(c, "state_class"), block, enabled);
         }
     }
-    for (const ha::Entity& e : ha::station_entities(options, station, ha::EntityInput{})) {
+    for (const ha::Entity& e : ha::station_entities(options, station, ha::EntityInput{nullptr, {}, {}, true, all_controls()})) {
         const auto& c = e.component;
         out += line(e.key, c["name"].get<std::string>(), platform_cell(c), cell(c, "unit_of_measurement"), cell(c, "device_class"),
                     cell(c, "state_class"), code("diagnostics"), "yes");

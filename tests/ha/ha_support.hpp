@@ -38,6 +38,12 @@ inline const schema::SchemaRegistry& registry_for(const std::string& model) {
     return *slot;
 }
 
+// The control keys a profile enables by default (what a station of it may write).
+inline std::set<std::string> controls_for(const std::string& model) {
+    const profile::Profile* p = profiles().find(model);
+    return p ? std::set<std::string>(p->controls.begin(), p->controls.end()) : std::set<std::string>{};
+}
+
 // A value the row can carry: raw 7 through its scale, or a sample of its kind.
 inline schema::Value sample_value(const schema::FieldSpec& f) {
     using schema::BaseType;

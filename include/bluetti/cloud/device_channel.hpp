@@ -41,6 +41,9 @@ struct ChannelOptions {
     std::chrono::milliseconds request_timeout{5000};
     std::chrono::milliseconds stray_grace{2000};
     codec::Envelope envelope = codec::Envelope::v2;
+    // The registers this device may be written: its enabled controls (profile::control_registers),
+    // a subset of the codec's whitelist. Empty: the channel writes nothing at all.
+    std::set<std::uint16_t> writable;
 };
 
 enum class ChannelErrc { timeout, exception, unsupported, not_connected, bad_request };
@@ -97,7 +100,8 @@ public:
 
     // registers 0 = the schema's `read`.
     void read_block(std::uint16_t block, std::uint16_t registers, std::uint8_t slave, int pack, Callback<BlockData> done);
-    // FC 06 of a whitelisted register (codec::build_write_single refuses anything else).
+    // FC 06 of one of options().writable, at the device's own slave; anything else fails with
+    // bad_request before a frame exists (and codec::build_write_single refuses non-whitelisted ones).
     void write_register(std::uint8_t slave, std::uint16_t reg, std::uint16_t value, Callback<WriteConfirmation> done);
     // NODE_INFO (block 21000) query; the reply is delivered decoded.
     void query_nodes(std::uint8_t slave, Callback<BlockData> done);
@@ -116,6 +120,7 @@ public:
     std::size_t queued() const { return queue_.size() + (in_flight_ ? 1 : 0); }
     const ChannelStats& stats() const { return stats_; }
     void set_envelope(codec::Envelope envelope) { options_.envelope = envelope; }
+    void set_writable(std::set<std::uint16_t> registers) { options_.writable = std::move(registers); }
     const ChannelOptions& options() const { return options_; }
 
 private:

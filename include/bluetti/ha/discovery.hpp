@@ -49,13 +49,16 @@ std::string state_topic(const DiscoveryOptions& options, const std::string& seri
 
 // The entities of one station: for every key in `present_keys` (the expanded keys seen present in
 // decoded data), the row that produced it (`schemas`), minus `exclude`; rows with entity `none` and
-// control rows when `controls` is false are left out. Diagnostics (rssi, last_seen, polls, timeouts,
-// crc_errors, exceptions, latency_ms) are always there, with the bridge availability only.
+// control rows when `controls` is false are left out. A control row becomes a switch, select or
+// number only when its key is in `writable_controls`; otherwise it is a read-only sensor.
+// Diagnostics (rssi, last_seen, polls, timeouts, crc_errors, exceptions, latency_ms, and
+// write_failures when something is writable) are always there, with the bridge availability only.
 struct EntityInput {
     const schema::SchemaRegistry* schemas = nullptr;
     std::set<std::string> present_keys;
     std::set<std::string> exclude;
     bool controls = true;
+    std::set<std::string> writable_controls;
 };
 std::vector<Entity> station_entities(const DiscoveryOptions& options, const StationInfo& station, const EntityInput& input);
 
