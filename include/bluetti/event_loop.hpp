@@ -43,8 +43,11 @@ public:
     void cancel(TimerId id) override;
 
     // Called before every poll(): libraries that decide late whether they want to write
-    // (libmosquitto) update their fd's events here.
-    void before_poll(std::function<void()> hook);
+    // (libmosquitto) update their fd's events here. The owner removes its hook before it dies
+    // (also from inside a hook).
+    using HookId = std::uint64_t;
+    HookId before_poll(std::function<void()> hook);
+    void remove_hook(HookId id);
 
     // One pass: waits for I/O or the next deadline (at most `max_wait`), then runs what is due.
     void run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
@@ -63,7 +66,8 @@ private:
     };
     std::map<int, Watch> watches_;
     std::multimap<Clock::time_point, std::pair<TimerId, std::function<void()>>> timers_;
-    std::vector<std::function<void()>> hooks_;
+    std::vector<std::pair<HookId, std::function<void()>>> hooks_;  // removed ones are empty until swept
+    HookId next_hook_ = 1;
     std::vector<pollfd> pollfds_;
     TimerId next_timer_ = 1;
     bool stopped_ = false;

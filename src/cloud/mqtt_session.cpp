@@ -27,10 +27,11 @@ void library_init() {
 
 MqttSession::MqttSession(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)) {
     library_init();
-    loop_.before_poll([this] { pump(); });
+    hook_ = loop_.before_poll([this] { pump(); });
 }
 
 MqttSession::~MqttSession() {
+    loop_.remove_hook(hook_);
     drop_socket();
     if (mosq_) mosquitto_destroy(mosq_);
 }

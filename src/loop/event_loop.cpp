@@ -33,7 +33,17 @@ void EventLoop::cancel(TimerId id) {
     }
 }
 
-void EventLoop::before_poll(std::function<void()> hook) { hooks_.push_back(std::move(hook)); }
+EventLoop::HookId EventLoop::before_poll(std::function<void()> hook) {
+    const HookId id = next_hook_++;
+    hooks_.emplace_back(id, std::move(hook));
+    return id;
+}
+
+void EventLoop::remove_hook(HookId id) {
+    // Only emptied here: the hook may be running right now (a session destroyed from its own pump).
+    for (auto& [hook_id, hook] : hooks_)
+        if (hook_id == id) hook = nullptr;
+}
 
 void EventLoop::run_due_timers() {
     const auto now = Clock::now();
@@ -47,7 +57,13 @@ void EventLoop::run_due_timers() {
 }
 
 void EventLoop::run_once(std::chrono::milliseconds max_wait) {
-    for (auto& hook : hooks_) hook();
+    // By index and by copy: a hook may add hooks (push_back) or remove itself while it runs.
+    for (std::size_t i = 0; i < hooks_.size(); ++i)
+        if (hooks_[i].second) {
+            auto hook = hooks_[i].second;
+            hook();
+        }
+    std::erase_if(hooks_, [](const auto& h) { return !h.second; });
     auto wait = max_wait;
     if (!timers_.empty()) {
         const auto until = std::chrono::ceil<std::chrono::milliseconds>(timers_.begin()->first - Clock::now());

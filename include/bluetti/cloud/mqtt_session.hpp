@@ -76,6 +76,7 @@ public:
 
 private:
     EventLoop& loop_;
+    EventLoop::HookId hook_ = 0;
     std::string log_area_;
     mosquitto* mosq_ = nullptr;
     Handlers handlers_;
