@@ -20,6 +20,7 @@
 //   valgrind --tool=callgrind --callgrind-out-file=cg.out bench_decode --block 100 --iterations 10000 --batches 1 --warmup 0
 //   callgrind_annotate --inclusive=yes cg.out | grep loop_
 // and divide each loop_* function's inclusive Ir by --iterations.
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -166,30 +167,20 @@ struct Options {
     std::optional<unsigned> block;
 };
 
-std::size_t parse_count(const char* flag, const char* text) {
-    char* end = nullptr;
-    const unsigned long long v = std::strtoull(text, &end, 10);
-    if (end == text || *end != '\0') die(std::string("bad number for ") + flag + ": '" + text + "'");
-    return static_cast<std::size_t>(v);
-}
-
 Options parse_options(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "-h" || arg == "--help") {
-            std::printf("usage: bench_decode [--iterations N] [--batches B] [--warmup W] [--block 100|1300|6000]\n");
-            std::exit(0);
-        }
-        if (i + 1 >= argc) die("missing value after " + std::string(arg) + " (try --help)");
-        const char* value = argv[++i];
-        if (arg == "--iterations") o.iterations = parse_count("--iterations", value);
-        else if (arg == "--batches") o.batches = parse_count("--batches", value);
-        else if (arg == "--warmup") o.warmup = parse_count("--warmup", value);
-        else if (arg == "--block") o.block = static_cast<unsigned>(parse_count("--block", value));
-        else die("unknown option " + std::string(arg) + " (try --help)");
+    unsigned block = 0;
+    CLI::App app{"bench_decode: unwrap -> parse -> decode per block (docs/performance.md)"};
+    app.add_option("--iterations", o.iterations, "timed decodes per batch")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--batches", o.batches, "batches (the median is reported)")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--warmup", o.warmup, "untimed decodes first")->capture_default_str();
+    auto* block_option = app.add_option("--block", block, "only this block")->check(CLI::IsMember({100u, 1300u, 6000u}));
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        std::exit(app.exit(e) == 0 ? 0 : 2);
     }
-    if (o.iterations == 0 || o.batches == 0) die("--iterations and --batches must be at least 1");
+    if (block_option->count()) o.block = block;
     return o;
 }
 
