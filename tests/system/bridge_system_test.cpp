@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <csignal>
+#include <map>
 #include <set>
 
 #include "bridge_fixture.hpp"
@@ -60,9 +61,11 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     auto cli_check = run_command(BLUETTI_CLI_BINARY, {"check-config", bridge.config_file});
     CHECK(cli_check.status == 0);
     CHECK(cli_check.output == check.output);
-    auto scan = run_command(BLUETTI_CLI_BINARY, {"--config", bridge.config_file, "--json", "scan", "--blocks", "100"});
+    auto scan = run_command(BLUETTI_CLI_BINARY, {"--config", bridge.config_file, "--json", "scan", "--blocks", "100,1100,2000"});
     REQUIRE_MESSAGE(scan.status == 0, scan.output);
     CHECK_MESSAGE(scan.output.find("\"device_serial\":\"" + kSerial + "\"") != std::string::npos, scan.output);
+    std::map<int, json> scanned;  // the simulator's values as the CLI decodes them
+    for (const auto& line : json_lines(scan.output)) scanned[line["block"].get<int>()] = line["fields"];
     bridge.start(cloud.dir);
 
     auto online = wait_topic(local.ha, "bluetti/bridge/availability", [](const std::string& t) { return t == "online"; });
@@ -100,6 +103,26 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     CHECK(hz > 49.8);
     CHECK(hz < 50.2);
     for (const auto& [key, value] : states["home_data"].items()) CHECK_MESSAGE(!value.is_null(), key);  // absent keys are left out
+    // Every entity on these four topics renders a value; on the two constant blocks (firmware and
+    // settings) it is exactly the simulator's value as bluetti-cli read it.
+    const std::map<std::string, int> constant_blocks{{"inv_base_info", 1100}, {"inv_base_settings", 2000}};
+    for (const auto& [key, comp] : comps.items()) {
+        const std::string topic = comp.value("state_topic", "");
+        const std::string name = topic.substr(topic.rfind('/') + 1);
+        if (!states.count(name)) continue;
+        CAPTURE(key);
+        const std::string shown = render(comp, states[name]);
+        CHECK(shown != "None");
+        auto block = constant_blocks.find(name);
+        if (block == constant_blocks.end() || !scanned[block->second].contains(key)) continue;
+        const json& want = scanned[block->second][key];
+        if (want.is_boolean())
+            CHECK(shown == (want.get<bool>() ? "ON" : "OFF"));
+        else if (want.is_number())
+            CHECK(std::stod(shown) == doctest::Approx(want.get<double>()));
+        else
+            CHECK(shown == want.get<std::string>());
+    }
 
     // Stale config of ours cleared; the other producer's untouched.
     CHECK(wait_topic(local.ha, "homeassistant/device/bluetti_GONE123/config", [](const std::string& t) { return t.empty(); }));
