@@ -139,8 +139,10 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
         bool timed_out = false;
     };
     auto tally = std::make_shared<Tally>();
+    // The step function reaches itself only weakly: the request in flight owns it (through
+    // `next`), so a poll cut short by shutdown frees its chain instead of leaking a cycle.
     auto step = std::make_shared<std::function<void(std::size_t)>>();
-    *step = [this, jobs, tally, step, group_name, done](std::size_t i) {
+    *step = [this, jobs, tally, weak_step = std::weak_ptr(step), group_name, done](std::size_t i) {
         if (i == jobs->size()) {
             polling_ = false;
             if (tally->ok > 0) {
@@ -159,13 +161,12 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
                 }
             }
             publish_diagnostics();
-            auto finished = std::move(done);
-            *step = nullptr;
+            const auto finished = done;  // a copy: `done` may end this closure's owner
             finished();
             return;
         }
         const Job job = (*jobs)[i];
-        auto next = [this, tally, step, i](Result<cloud::BlockData, cloud::ChannelError> r) {
+        auto next = [this, tally, step = weak_step.lock(), i](Result<cloud::BlockData, cloud::ChannelError> r) {
             if (r) {
                 ++tally->ok;
                 if (r->block == kNodeInfo) handle_nodes(*r);

@@ -220,22 +220,24 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
     for (int pack = 1; pack <= packs; ++pack)
         for (const auto& b : g->blocks) jobs->push_back({b.block, b.registers, pack});
     auto results = std::make_shared<std::vector<cloud::BlockData>>();
+    // The step function reaches itself only weakly: the request in flight owns it, so a read cut
+    // short by destroying the client frees the chain instead of leaking a cycle.
     auto next = std::make_shared<std::function<void(std::size_t)>>();
-    *next = [this, jobs, results, next, done](std::size_t i) {
+    *next = [this, jobs, results, weak_next = std::weak_ptr(next), done](std::size_t i) {
         if (i == jobs->size()) {
-            done(std::move(*results));
-            *next = nullptr;  // break the self-reference
+            const auto finished = done;  // a copy: `done` may end this closure's owner
+            finished(std::move(*results));
             return;
         }
         const Job& job = (*jobs)[i];
         read_block(
             job.block,
-            [results, next, done, i](Result<cloud::BlockData, cloud::ChannelError> r) {
+            [results, next = weak_next.lock(), done, i](Result<cloud::BlockData, cloud::ChannelError> r) {
                 // An unsupported block drops out of its group (protocol.md §7.2); other errors end the read.
                 if (r) results->push_back(std::move(*r));
                 else if (r.error().code != cloud::ChannelErrc::unsupported) {
-                    done(fail(r.error()));
-                    *next = nullptr;
+                    const auto finished = done;
+                    finished(fail(r.error()));
                     return;
                 }
                 (*next)(i + 1);

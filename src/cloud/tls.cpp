@@ -6,23 +6,28 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
-#include <mutex>
 
 namespace bluetti::cloud {
 
 namespace {
 
-// OpenSSL providers are process-wide; loading them once is all the state this needs.
-bool load_providers() {
-    static std::once_flag once;
-    static bool legacy_loaded = false;
-    std::call_once(once, [] {
-        OSSL_PROVIDER_load(nullptr, "default");
-        legacy_loaded = OSSL_PROVIDER_load(nullptr, "legacy") != nullptr;
-        ERR_clear_error();
-    });
-    return legacy_loaded;
-}
+// The legacy provider (RC2/3DES, which the cloud's PKCS#12 bundles use) is only needed while a
+// bundle is decrypted. It is loaded with retain_fallbacks so that OpenSSL still activates
+// "default" by itself, and released again after the parse: OpenSSL counts the loads, and a load
+// that is never released keeps the provider alive past OPENSSL_cleanup (LeakSanitizer sees it).
+class LegacyProvider {
+public:
+    LegacyProvider() : provider_(OSSL_PROVIDER_try_load(nullptr, "legacy", /*retain_fallbacks=*/1)) { ERR_clear_error(); }
+    ~LegacyProvider() {
+        if (provider_) OSSL_PROVIDER_unload(provider_);
+    }
+    LegacyProvider(const LegacyProvider&) = delete;
+    LegacyProvider& operator=(const LegacyProvider&) = delete;
+    bool loaded() const { return provider_ != nullptr; }
+
+private:
+    OSSL_PROVIDER* provider_;
+};
 
 int app_data_index() {
     static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
@@ -64,7 +69,7 @@ TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 Result<std::unique_ptr<TlsContext>, std::string> TlsContext::from_pkcs12(ByteSpan pkcs12, const std::string& password,
                                                                           const TlsOptions& options) {
-    const bool legacy = load_providers();
+    const LegacyProvider legacy;
     ERR_clear_error();
     const unsigned char* cursor = pkcs12.data();
     PKCS12* p12 = d2i_PKCS12(nullptr, &cursor, static_cast<long>(pkcs12.size()));
@@ -79,7 +84,7 @@ Result<std::unique_ptr<TlsContext>, std::string> TlsContext::from_pkcs12(ByteSpa
     STACK_OF(X509)* cas = nullptr;
     if (!PKCS12_parse(p12, password.c_str(), &key, &cert, &cas)) {
         const std::string detail = drain_openssl_errors();
-        if (!legacy) {
+        if (!legacy.loaded()) {
             return fail("cannot decrypt the PKCS#12: it probably uses legacy encryption (RC2/3DES) and OpenSSL's legacy provider "
                         "could not be loaded (Debian ships it in libssl3 as ossl-modules/legacy.so): " + detail);
         }

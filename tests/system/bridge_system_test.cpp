@@ -168,7 +168,7 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     // SIGTERM: offline published, exit 0.
     REQUIRE(bridge.process.signal(SIGTERM));
     CHECK(wait_topic(local.ha, "bluetti/bridge/availability", [](const std::string& t) { return t == "offline"; }));
-    CHECK(bridge.process.wait(std::chrono::seconds(20)) == 0);
+    CHECK_MESSAGE(bridge.process.wait(std::chrono::seconds(20)) == 0, bridge.process.stderr_text());
     CHECK(cloud.sim.stop() == 0);
     CHECK(cloud.sim.stderr_text().find("forbidden_writes=0") != std::string::npos);
 }

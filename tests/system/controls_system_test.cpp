@@ -107,7 +107,7 @@ TEST_CASE("controls: HA commands write through the device, confirmed; invalid an
     CHECK(count_of(cloud.sim.stderr_text(), "FC 06 write 2011=1") == 0);
 
     REQUIRE(bridge.process.signal(SIGTERM));
-    CHECK(bridge.process.wait(std::chrono::seconds(20)) == 0);
+    CHECK_MESSAGE(bridge.process.wait(std::chrono::seconds(20)) == 0, bridge.process.stderr_text());
 
     // bluetti-cli write: the same guards, the same confirmation (controls from the config's list).
     bridge.write_config(cloud, local, cloud.dir, "Garage Elite", controls);
