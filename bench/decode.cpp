@@ -61,9 +61,9 @@ using Clock = std::chrono::steady_clock;
 
 struct Vector {
     const char* id;
-    const char* kind;            // what the payload is, for the table
-    std::uint16_t block;         // block the request asked for (a reply does not carry it)
-    codec::FrameKind frame_kind; // what parse_frame must find
+    const char* kind;             // what the payload is, for the table
+    std::uint16_t block;          // block the request asked for (a reply does not carry it)
+    codec::FrameKind frame_kind;  // what parse_frame must find
     const char* hex;
     const char* check_key;
     double check_value;
@@ -109,7 +109,9 @@ volatile std::size_t g_sink = 0;
 
 // Tells the compiler the pointed-to memory may be read and written here (Google Benchmark's
 // DoNotOptimize + ClobberMemory): the copy before it cannot be dropped or hoisted.
-inline void clobber(const void* p) { asm volatile("" : : "r"(p) : "memory"); }
+inline void clobber(const void* p) {
+    asm volatile("" : : "r"(p) : "memory");
+}
 
 [[noreturn]] void die(const std::string& message) {
     std::fprintf(stderr, "bench_decode: %s\n", message.c_str());
@@ -148,8 +150,7 @@ std::size_t full_once(const Case& c) {
     return sum;
 }
 
-[[gnu::noinline]] void loop_memcpy(const std::uint8_t* src, std::size_t size, std::uint8_t* dst,
-                                   std::size_t iterations) {
+[[gnu::noinline]] void loop_memcpy(const std::uint8_t* src, std::size_t size, std::uint8_t* dst, std::size_t iterations) {
     asm volatile("" : "+r"(size));  // a run-time length, as a payload copy would have
     for (std::size_t i = 0; i < iterations; ++i) {
         clobber(src);
@@ -311,33 +312,33 @@ int main(int argc, char** argv) {
 #endif
     std::printf("bench/decode  cpu: %s (%u logical CPUs)  build: %s, g++ %s, %s\n", cpu_model().c_str(),
                 std::thread::hardware_concurrency(), BLUETTI_BUILD_TYPE, __VERSION__, asserts);
-    std::printf("%zu batches x %zu iterations after %zu warm-up; median batch, ns per iteration; "
-                "registry with AP300 overrides\n\n",
-                options.batches, options.iterations, options.warmup);
-    std::printf("%5s  %5s  %6s  %14s  %16s  %10s  %9s  %s\n", "block", "bytes", "fields", "ns/decode full",
-                "ns/decode schema", "fields/s", "ns memcpy", "payload");
+    std::printf(
+        "%zu batches x %zu iterations after %zu warm-up; median batch, ns per iteration; "
+        "registry with AP300 overrides\n\n",
+        options.batches, options.iterations, options.warmup);
+    std::printf("%5s  %5s  %6s  %14s  %16s  %10s  %9s  %s\n", "block", "bytes", "fields", "ns/decode full", "ns/decode schema", "fields/s",
+                "ns memcpy", "payload");
     for (const Row& r : rows) {
         const Vector& v = *r.c->vector;
         const double fields_per_s = static_cast<double>(r.c->fields_present) * 1e9 / r.full.median();
         char payload[64];
         std::snprintf(payload, sizeof payload, "%s %s, %zu B data", v.id, v.kind, r.c->data.size());
-        std::printf("%5u  %5zu  %6s  %14.1f  %16.1f  %8.2f M  %9.1f  %s\n", static_cast<unsigned>(v.block),
-                    r.c->payload.size(), (std::to_string(r.c->fields_present) + "/" + std::to_string(r.c->fields_total)).c_str(),
-                    r.full.median(), r.schema.median(), fields_per_s / 1e6, r.copy.median(), payload);
+        std::printf("%5u  %5zu  %6s  %14.1f  %16.1f  %8.2f M  %9.1f  %s\n", static_cast<unsigned>(v.block), r.c->payload.size(),
+                    (std::to_string(r.c->fields_present) + "/" + std::to_string(r.c->fields_total)).c_str(), r.full.median(),
+                    r.schema.median(), fields_per_s / 1e6, r.copy.median(), payload);
     }
     std::printf("\nper batch, ns per iteration: wall min..max | thread-CPU median | lowest CPU/wall share\n");
     double lowest_share = 1.0;
     for (const Row& r : rows) {
         const std::pair<const char*, const Timing*> paths[] = {{"full", &r.full}, {"schema", &r.schema}, {"memcpy", &r.copy}};
         for (const auto& [name, t] : paths) {
-            std::printf("%5u  %-6s  %9.1f..%-9.1f | %9.1f | %4.2f\n", static_cast<unsigned>(r.c->vector->block), name, t->min(),
-                        t->max(), t->cpu_median(), t->min_cpu_share);
+            std::printf("%5u  %-6s  %9.1f..%-9.1f | %9.1f | %4.2f\n", static_cast<unsigned>(r.c->vector->block), name, t->min(), t->max(),
+                        t->cpu_median(), t->min_cpu_share);
             lowest_share = std::min(lowest_share, t->min_cpu_share);
         }
     }
     std::printf("\nfields = present/total rows of the block; fields/s = present fields per second, full path.\n");
     if (lowest_share < 0.95)
-        std::printf("warning: a batch had only %.2f of a CPU (preempted): wall figures are inflated, see thread-CPU\n",
-                    lowest_share);
+        std::printf("warning: a batch had only %.2f of a CPU (preempted): wall figures are inflated, see thread-CPU\n", lowest_share);
     return 0;
 }

@@ -31,7 +31,9 @@ namespace {
 volatile std::sig_atomic_t g_stop = 0;
 
 // Only sets state (house-style #8): the loop below sees it when select() returns EINTR.
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+    g_stop = 1;
+}
 
 struct Options {
     std::string host;
@@ -62,13 +64,20 @@ Options parse_options(int argc, char** argv) {
             if (colon == std::string::npos) die("--broker needs HOST:PORT");
             o.host = value.substr(0, colon);
             o.port = std::atoi(value.c_str() + colon + 1);
-        } else if (arg == "--ca") o.ca = value;
-        else if (arg == "--cert") o.cert = value;
-        else if (arg == "--key") o.key = value;
-        else if (arg == "--request-topic") o.request_topic = value;
-        else if (arg == "--reply-topic") o.reply_topic = value;
-        else if (arg == "--ready-file") o.ready_file = value;
-        else die("unknown option " + std::string(arg));
+        } else if (arg == "--ca")
+            o.ca = value;
+        else if (arg == "--cert")
+            o.cert = value;
+        else if (arg == "--key")
+            o.key = value;
+        else if (arg == "--request-topic")
+            o.request_topic = value;
+        else if (arg == "--reply-topic")
+            o.reply_topic = value;
+        else if (arg == "--ready-file")
+            o.ready_file = value;
+        else
+            die("unknown option " + std::string(arg));
     }
     if (argc % 2 == 0 || o.host.empty() || o.request_topic.empty() || o.reply_topic.empty() || o.ready_file.empty())
         die("usage: bench_mqtt_echo --broker HOST:PORT [--ca F --cert F --key F] --request-topic T --reply-topic T --ready-file P");
@@ -105,7 +114,7 @@ void on_message(mosquitto* mosq, void* self, const mosquitto_message* m) {
 
 int main(int argc, char** argv) {
     const Options options = parse_options(argc, argv);
-    struct sigaction action{};
+    struct sigaction action {};
     action.sa_handler = on_signal;  // no SA_RESTART: select() must return so the loop sees g_stop
     sigaction(SIGTERM, &action, nullptr);
     sigaction(SIGINT, &action, nullptr);

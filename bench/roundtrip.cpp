@@ -25,11 +25,11 @@
 // docs/performance.md has the figures and the commands.
 //
 //   bench_roundtrip [--iterations N] [--warmup W] [--block 100|1300]
-#include <CLI/CLI.hpp>
 #include <mosquitto.h>
 #include <openssl/crypto.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -190,9 +190,8 @@ public:
         mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);  // as MqttSession
         mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) { static_cast<RawRequester*>(self)->connack_ = rc; });
-        mosquitto_subscribe_callback_set(mosq_, [](mosquitto*, void* self, int, int, const int* granted) {
-            static_cast<RawRequester*>(self)->suback_ = granted[0];
-        });
+        mosquitto_subscribe_callback_set(
+            mosq_, [](mosquitto*, void* self, int, int, const int* granted) { static_cast<RawRequester*>(self)->suback_ = granted[0]; });
         mosquitto_message_callback_set(mosq_, [](mosquitto*, void* self, const mosquitto_message* m) {
             auto* r = static_cast<RawRequester*>(self);
             if (m->payloadlen >= 4 && std::memcmp(m->payload, r->request_.data(), 4) == 0) r->reply_size_ = m->payloadlen;
@@ -271,8 +270,8 @@ void start_child(ChildProcess& child, const TempDir& dir, const std::string& nam
     o.stderr_file = dir.file(name + ".log");
     std::string error;
     if (!child.start(program, args, o, error)) die(name + ": " + error);
-    auto text = wait_for_file(ready, [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kStartTimeout,
-                              [&] { return child.running(); });
+    auto text = wait_for_file(
+        ready, [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kStartTimeout, [&] { return child.running(); });
     if (!text) die(name + " did not get ready: " + child.describe());
 }
 
@@ -352,8 +351,9 @@ void print_report(const Options& options, const std::vector<Row>& rows, const cl
                 std::thread::hardware_concurrency(), BLUETTI_BUILD_TYPE, __VERSION__, asserts);
     std::printf("mosquitto broker on 127.0.0.1, TLS 1.2 with client certificates; libmosquitto %d.%d.%d; %s\n", major, minor, revision,
                 OpenSSL_version(OPENSSL_VERSION));
-    std::printf("%zu round trips per path and block after %zu warm-up, alternating in chunks of %zu; QoS 1 both ways; %s %s in bluetti-sim\n\n",
-                options.iterations, options.warmup, kChunk, kModel, kSerial);
+    std::printf(
+        "%zu round trips per path and block after %zu warm-up, alternating in chunks of %zu; QoS 1 both ways; %s %s in bluetti-sim\n\n",
+        options.iterations, options.warmup, kChunk, kModel, kSerial);
     std::printf("%5s  %-10s  %9s  %7s  %7s  %7s  %8s  %7s  | %-22s\n", "block", "path", "req/reply", "p50", "p90", "p99", "max", "mean",
                 "CPU per round trip");
     std::printf("%5s  %-10s  %9s  %7s  %7s  %7s  %8s  %7s  | %6s  %6s  %6s\n", "", "", "bytes", "µs", "µs", "µs", "µs", "µs", "bench",
@@ -370,9 +370,10 @@ void print_report(const Options& options, const std::vector<Row>& rows, const cl
         print_line(r.block, "difference", "", diff, cpu, n);
         stalled = stalled || client.p50 > 20'000 || raw.p50 > 20'000;
     }
-    std::printf("\nCPU: bench = this process (getrusage), i.e. bluetti::Client or the raw requester; peer = bluetti-sim or "
-                "bench_mqtt_echo;\nbroker = mosquitto (both by /proc/PID/schedstat). difference = client+sim minus raw mqtt, "
-                "statistic by statistic.\n");
+    std::printf(
+        "\nCPU: bench = this process (getrusage), i.e. bluetti::Client or the raw requester; peer = bluetti-sim or "
+        "bench_mqtt_echo;\nbroker = mosquitto (both by /proc/PID/schedstat). difference = client+sim minus raw mqtt, "
+        "statistic by statistic.\n");
     std::printf("client channel: requests=%llu replies=%llu timeouts=%llu retries=%llu bad_frames=%llu decode_errors=%llu\n",
                 static_cast<unsigned long long>(stats.requests), static_cast<unsigned long long>(stats.replies),
                 static_cast<unsigned long long>(stats.timeouts), static_cast<unsigned long long>(stats.retries),
@@ -382,8 +383,9 @@ void print_report(const Options& options, const std::vector<Row>& rows, const cl
     // its second write until the delayed ACK of the first (≥ 40 ms on Linux), on both paths alike.
     // Milliseconds here are those stalls, not processing.
     if (stalled)
-        std::printf("warning: round trips of tens of ms are TCP stalls (Nagle + delayed ACK), not processing; "
-                    "docs/performance.md, \"Cloud round trip\", shows how to run without them\n");
+        std::printf(
+            "warning: round trips of tens of ms are TCP stalls (Nagle + delayed ACK), not processing; "
+            "docs/performance.md, \"Cloud round trip\", shows how to run without them\n");
 }
 
 }  // namespace
@@ -426,7 +428,8 @@ int main(int argc, char** argv) {
     // Stopped by their own PIDs (house-style #15); a non-zero status means a child misbehaved. die()
     // exits without unwinding, so the TempDir and its logs stay for a look.
     const int sim_status = sim.stop(), echo_status = echo.stop();
-    if (sim_status != 0 || echo_status != 0) die("children: bluetti-sim exited " + std::to_string(sim_status) + ", bench_mqtt_echo " +
-                                                 std::to_string(echo_status) + " (logs kept in " + dir.path() + ")");
+    if (sim_status != 0 || echo_status != 0)
+        die("children: bluetti-sim exited " + std::to_string(sim_status) + ", bench_mqtt_echo " + std::to_string(echo_status) +
+            " (logs kept in " + dir.path() + ")");
     return 0;
 }

@@ -26,6 +26,8 @@ inline Bytes hex(std::string_view text) {
     return *bytes;
 }
 
-inline nlohmann::json golden_vectors() { return nlohmann::json::parse(read_data_file("golden_vectors.json"))["vectors"]; }
+inline nlohmann::json golden_vectors() {
+    return nlohmann::json::parse(read_data_file("golden_vectors.json"))["vectors"];
+}
 
 }  // namespace bluetti::test

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
         return 1;
     }
     for (const auto& field : grid->decoded.fields) {
-        if (const auto* v = std::get_if<double>(&field.value)) std::printf("%-28s %.2f %s\n", field.key.c_str(), *v, field.spec->unit.c_str());
+        if (const auto* v = std::get_if<double>(&field.value))
+            std::printf("%-28s %.2f %s\n", field.key.c_str(), *v, field.spec->unit.c_str());
     }
 
     auto battery = client.read_group("battery");  // the profile's poll group: block 6000

@@ -77,8 +77,8 @@ public:
     using Callback = std::function<void(Result<T, std::string>)>;
     using BlockCallback = cloud::DeviceChannel::Callback<cloud::BlockData>;
 
-    explicit Client(ClientOptions options);             // synchronous use: owns its EventLoop
-    Client(EventLoop& loop, ClientOptions options);     // asynchronous use on the caller's loop
+    explicit Client(ClientOptions options);          // synchronous use: owns its EventLoop
+    Client(EventLoop& loop, ClientOptions options);  // asynchronous use on the caller's loop
     ~Client();
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;

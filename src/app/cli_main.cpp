@@ -29,22 +29,28 @@ int main(int argc, char** argv) {
     app.add_option("--sn", g.sn, "device serial (device record sn or subSn)");
     app.add_option("--model", g.model, "device profile: EL30V2, EL100V2, ELITE200V2, AP300, GENERIC_V2 (default: from the device list)");
     app.add_option("--cert", g.cert, "PKCS#12 file: certificate mode, no REST login");
-    auto* password_option = app.add_option("--password", password, "account password, or the PKCS#12 password with --cert "
-                                                                     "(else $BLUETTI_PASSWORD / $BLUETTI_CERT_PASSWORD, else a prompt)");
+    auto* password_option = app.add_option("--password", password,
+                                           "account password, or the PKCS#12 password with --cert "
+                                           "(else $BLUETTI_PASSWORD / $BLUETTI_CERT_PASSWORD, else a prompt)");
     app.add_option("--email", g.email, "account e-mail (account mode)");
     app.add_option("--api", g.api, "REST gateway (default https://gw.bluettipower.com)");
     app.add_option("--broker", g.broker, "cloud broker host:port (default: from the device record, else iot.bluettipower.com:18760)");
     app.add_option("--ca-file", g.ca_file, "extra CA certificates (PEM) for the gateway and the broker");
     app.add_flag("--tls-insecure", g.tls_insecure, "do not verify server certificates (logged as a warning)");
     app.add_option("--mqtt-username", g.mqtt_username, "MQTT user name in certificate mode (tid:...)");
-    auto* mqtt_password_option = app.add_option("--mqtt-password", mqtt_password, "MQTT password in certificate mode (else $BLUETTI_MQTT_PASSWORD)");
+    auto* mqtt_password_option =
+        app.add_option("--mqtt-password", mqtt_password, "MQTT password in certificate mode (else $BLUETTI_MQTT_PASSWORD)");
     app.add_option("--sub-sn", g.sub_sn, "device subSn in certificate mode (topic suffix)");
     app.add_option("--state-dir", g.state_dir, "cache the token and certificate here (mode 0600)");
     std::string config_file;
-    auto* config_option = app.add_option("--config", config_file, "take credentials, broker, retry policy and device from bluetti-bridge's YAML");
-    auto* retries_option = app.add_option("--retries", g.retries, "sends per request, first included")->capture_default_str()->check(CLI::Range(1, 20));
-    auto* initial_delay_option = app.add_option("--retry-initial-delay", g.retry_initial_delay, "seconds before the first retry")->capture_default_str();
-    auto* max_delay_option = app.add_option("--retry-max-delay", g.retry_max_delay, "longest wait between retries, seconds")->capture_default_str();
+    auto* config_option =
+        app.add_option("--config", config_file, "take credentials, broker, retry policy and device from bluetti-bridge's YAML");
+    auto* retries_option =
+        app.add_option("--retries", g.retries, "sends per request, first included")->capture_default_str()->check(CLI::Range(1, 20));
+    auto* initial_delay_option =
+        app.add_option("--retry-initial-delay", g.retry_initial_delay, "seconds before the first retry")->capture_default_str();
+    auto* max_delay_option =
+        app.add_option("--retry-max-delay", g.retry_max_delay, "longest wait between retries, seconds")->capture_default_str();
     auto* timeout_option = app.add_option("--request-timeout", g.request_timeout, "seconds to wait for an answer")->capture_default_str();
     app.add_flag("--json", g.json, "JSON output");
     app.add_option("--schema-dir", g.schema_dirs, "extra schema directory (repeatable)");
@@ -57,7 +63,9 @@ int main(int argc, char** argv) {
     decode_cmd->add_option("--hex", decode.hex, "the bytes as hex; white space is ignored")->required();
     decode_cmd->add_flag("--data", decode.data_only, "the hex is bare register data, without slave/function/CRC");
     decode_cmd->add_flag("--table", decode.table, "print a table instead of JSON");
-    decode_cmd->add_option("--pack", decode.pack, "pack number for per-pack blocks (6100, 6300)")->capture_default_str()->check(CLI::Range(1, 99));
+    decode_cmd->add_option("--pack", decode.pack, "pack number for per-pack blocks (6100, 6300)")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 99));
     decode_cmd->add_option("--slave", decode_slave, "slave address to report for --data");
 
     auto* login_cmd = app.add_subcommand("login", "log in to the account and fetch the certificate");
@@ -80,7 +88,9 @@ int main(int argc, char** argv) {
     int write_register = -1;
     auto* write_cmd = app.add_subcommand("write", "write one control (only the device's enabled controls; protocol.md §8)");
     auto* write_key = write_cmd->add_option("--key", write.key, "control key, e.g. ac_output_switch");
-    write_cmd->add_option("--register", write_register, "the control's register instead of its key")->check(CLI::Range(0, 65535))->excludes(write_key);
+    write_cmd->add_option("--register", write_register, "the control's register instead of its key")
+        ->check(CLI::Range(0, 65535))
+        ->excludes(write_key);
     write_cmd->add_option("--value", write.value, "on/off, an option (turbo), or a number")->required();
 
     std::string check_file;
@@ -88,7 +98,8 @@ int main(int argc, char** argv) {
     check_cmd->add_option("file", check_file, "the file (default: --config, else /etc/bluetti-bridge/config.yaml)");
 
     bluetti::app::EntitiesRequest entities;
-    auto* entities_cmd = app.add_subcommand("entities", "show the Home Assistant entities on a local broker as HA would (device, name, value, unit)");
+    auto* entities_cmd =
+        app.add_subcommand("entities", "show the Home Assistant entities on a local broker as HA would (device, name, value, unit)");
     entities_cmd->add_option("--local-broker", entities.broker, "mqtt://host:port or mqtts://host:port")->capture_default_str();
     entities_cmd->add_option("--local-username", entities.username, "user name on the local broker");
     entities_cmd->add_option("--prefix", entities.prefix, "discovery prefix")->capture_default_str();

@@ -83,7 +83,6 @@ std::optional<BrokerUrl> parse_broker_url(std::string_view url) {
     return out;
 }
 
-
 // Text used as (part of) an MQTT topic or id: `forbidden` characters and whitespace rejected.
 void check_topic_text(Parser& p, const Fields& f, std::string_view key, const std::string& value, std::string_view forbidden,
                       bool may_be_empty) {

@@ -62,7 +62,7 @@ struct HomeAssistantConfig {
     std::string discovery_prefix = "homeassistant";
     ha::DiscoveryMode discovery = ha::DiscoveryMode::device;
     std::string status_topic = "homeassistant/status";  // HA's birth topic
-    Duration state_delay{5000};                          // after a birth: configs at once, states after this
+    Duration state_delay{5000};                         // after a birth: configs at once, states after this
 
     // Parsed from `broker`.
     bool tls() const;
@@ -78,9 +78,9 @@ struct DeviceConfig {
     std::optional<int> slave;
     std::map<std::string, Duration> poll;  // group name -> interval
     std::vector<std::string> exclude;
-    bool controls = true;                                   // false: no control entities, nothing writable
+    bool controls = true;                                  // false: no control entities, nothing writable
     std::optional<std::vector<std::string>> control_keys;  // a list instead of the profile's controls
-    std::string where;  // "file:line:column" of the entry, for later errors
+    std::string where;                                     // "file:line:column" of the entry, for later errors
 };
 
 struct LogConfig {

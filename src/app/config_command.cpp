@@ -20,7 +20,9 @@ namespace {
 void fill(std::string& target, const std::string& value) {
     if (target.empty()) target = value;
 }
-double seconds(Duration d) { return static_cast<double>(d.count()) / 1000.0; }
+double seconds(Duration d) {
+    return static_cast<double>(d.count()) / 1000.0;
+}
 }  // namespace
 
 void apply_config(const Config& config, GlobalOptions& g) {
@@ -54,8 +56,10 @@ void apply_config(const Config& config, GlobalOptions& g) {
         fill(g.model, device->model);
         fill(g.sub_sn, device->sub_sn);
         if (!g.controls) {
-            if (!device->controls) g.controls = std::vector<std::string>{};
-            else if (device->control_keys) g.controls = device->control_keys;
+            if (!device->controls)
+                g.controls = std::vector<std::string>{};
+            else if (device->control_keys)
+                g.controls = device->control_keys;
         }
     }
 }

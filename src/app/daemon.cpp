@@ -140,7 +140,8 @@ void Daemon::set_status(const std::string& status) {
     cloud_status_ = status;
     std::size_t online = 0;
     for (const auto& [serial, s] : stations_) online += s->online();
-    const std::string text = "STATUS=cloud: " + status + "; " + std::to_string(online) + "/" + std::to_string(stations_.size()) + " devices online";
+    const std::string text =
+        "STATUS=cloud: " + status + "; " + std::to_string(online) + "/" + std::to_string(stations_.size()) + " devices online";
     sd_notify(0, text.c_str());
 }
 
@@ -203,10 +204,14 @@ void Daemon::account_ready(cloud::AccountSession session) {
     const auto refresh_in = seconds(std::max<std::int64_t>(60, session_->token_expires - now_s - 3600));
     if (account_timer_) loop_.cancel(account_timer_);
     account_timer_ = loop_.after(refresh_in, [this] {
-        account_->refresh([this](auto r) {
-            if (r) session_ = std::move(*r);
-            else log::get("cloud")->warn("token refresh: {}", r.error().message);
-        }, false);
+        account_->refresh(
+            [this](auto r) {
+                if (r)
+                    session_ = std::move(*r);
+                else
+                    log::get("cloud")->warn("token refresh: {}", r.error().message);
+            },
+            false);
     });
     if (!first && link_) return;
 
@@ -292,12 +297,19 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
         const bool up = s.state == cloud::CloudLink::State::up;
         for (auto& [serial, station] : stations_) station->link_changed(up);
         switch (s.state) {
-            case cloud::CloudLink::State::up: set_status("connected"); break;
-            case cloud::CloudLink::State::connecting: set_status("connecting"); break;
-            case cloud::CloudLink::State::waiting:
-                set_status(std::string(cloud::to_string(s.last_failure)) + ", retrying in " + std::to_string(s.next_retry.count() / 1000) + " s");
+            case cloud::CloudLink::State::up:
+                set_status("connected");
                 break;
-            case cloud::CloudLink::State::stopped: set_status("stopped"); break;
+            case cloud::CloudLink::State::connecting:
+                set_status("connecting");
+                break;
+            case cloud::CloudLink::State::waiting:
+                set_status(std::string(cloud::to_string(s.last_failure)) + ", retrying in " + std::to_string(s.next_retry.count() / 1000) +
+                           " s");
+                break;
+            case cloud::CloudLink::State::stopped:
+                set_status("stopped");
+                break;
         }
         publish_bridge_state();
         schedule_polls();
@@ -360,8 +372,8 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         return;
     }
     auto station = std::make_unique<bridge::Station>(
-        loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_,
-        *counters_, discovery_);
+        loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_, *counters_,
+        discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
     std::vector<bridge::GroupSchedule> groups;
     for (const auto& [g, interval] : station->groups()) {
@@ -385,9 +397,9 @@ void Daemon::schedule_polls() {
     if (!link_ || link_->status().state != cloud::CloudLink::State::up) return;
     const auto now = loop_.now();
     while (auto due = scheduler_.next(now, [this](const std::string& serial) {
-               auto it = stations_.find(serial);
-               return it == stations_.end() || it->second->busy() || !link_->device_ready(serial);
-           })) {
+        auto it = stations_.find(serial);
+        return it == stations_.end() || it->second->busy() || !link_->device_ready(serial);
+    })) {
         auto it = stations_.find(due->device);
         const std::string serial = due->device, group = due->group;
         it->second->poll(group, [this, serial, group] {
@@ -407,8 +419,10 @@ void Daemon::schedule_polls() {
 void Daemon::on_signal() {
     signalfd_siginfo info{};
     while (::read(signal_fd_, &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGHUP) reload();
-        else shutdown();
+        if (info.ssi_signo == SIGHUP)
+            reload();
+        else
+            shutdown();
     }
 }
 

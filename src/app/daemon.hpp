@@ -47,7 +47,7 @@ private:
     cloud::TlsOptions tls_options_;
     std::unique_ptr<cloud::CloudLink> link_;
     std::map<std::string, std::unique_ptr<bridge::Station>> stations_;
-    std::map<std::string, std::string> conn_secrets_;  // serial -> iotConnSecret
+    std::map<std::string, std::string> conn_secrets_;                    // serial -> iotConnSecret
     std::map<std::string, std::pair<std::string, std::string>> topics_;  // serial -> request, response topic
     bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0, save_timer_ = 0;

@@ -35,8 +35,8 @@ std::string known_blocks(const schema::SchemaRegistry& registry) {
 }
 
 void print_table(const schema::DecodedBlock& decoded, const Input& input, std::ostream& out) {
-    out << "block " << decoded.schema->block << " " << decoded.schema->name << ", slave " << input.slave << ", "
-        << decoded.data_length << " bytes";
+    out << "block " << decoded.schema->block << " " << decoded.schema->name << ", slave " << input.slave << ", " << decoded.data_length
+        << " bytes";
     if (input.rssi) out << ", RSSI " << *input.rssi << " dBm";
     out << "\n";
     std::size_t width = 3;
@@ -84,7 +84,9 @@ int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& er
             if (!frame) throw BadInput(frame.error().message);
             input.slave = frame->slave;
             switch (frame->kind) {
-                case codec::FrameKind::read_reply: input.data = frame->data; break;
+                case codec::FrameKind::read_reply:
+                    input.data = frame->data;
+                    break;
                 case codec::FrameKind::write_multiple:
                     input.data = frame->data;
                     input.block_from_frame = frame->address;
@@ -110,7 +112,8 @@ int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& er
                     out << j.dump() << "\n";
                     return 0;
                 }
-                case codec::FrameKind::read_request: throw BadInput("this is a read request, not a reply");
+                case codec::FrameKind::read_request:
+                    throw BadInput("this is a read request, not a reply");
             }
         }
 

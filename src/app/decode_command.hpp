@@ -11,12 +11,12 @@ namespace bluetti::app {
 
 struct DecodeRequest {
     std::string model = "GENERIC_V2";
-    std::optional<int> block;     // required for FC 03 replies and bare data
+    std::optional<int> block;  // required for FC 03 replies and bare data
     std::string hex;
-    bool data_only = false;       // hex is bare register data
-    bool table = false;           // human table instead of JSON
-    int pack = 1;                 // {n} of per-pack blocks
-    std::optional<int> slave;     // reported slave for bare data (default: the profile's)
+    bool data_only = false;    // hex is bare register data
+    bool table = false;        // human table instead of JSON
+    int pack = 1;              // {n} of per-pack blocks
+    std::optional<int> slave;  // reported slave for bare data (default: the profile's)
     std::vector<std::string> schema_dirs;
 };
 

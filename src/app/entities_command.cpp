@@ -54,7 +54,7 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
     EventLoop loop;
     cloud::MqttSession session(loop, "local");
     std::map<std::string, Component> components;  // unique_id -> component
-    std::map<std::string, std::string> payloads;   // topic -> last payload
+    std::map<std::string, std::string> payloads;  // topic -> last payload
     std::set<std::string> subscribed;
     std::string error;
     bool failed = false;
@@ -117,8 +117,13 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
                 bool available = true;
                 for (const auto& t : c.availability) available = available && payloads.count(t) && payloads[t] == "online";
                 const std::string value = payloads.count(c.state_topic) ? render(c.value_template, payloads[c.state_topic]) : "None";
-                list.push_back(json{{"device", c.device}, {"name", c.name}, {"platform", c.platform}, {"unique_id", id},
-                                    {"value", value}, {"unit", c.unit}, {"available", available}});
+                list.push_back(json{{"device", c.device},
+                                    {"name", c.name},
+                                    {"platform", c.platform},
+                                    {"unique_id", id},
+                                    {"value", value},
+                                    {"unit", c.unit},
+                                    {"available", available}});
             }
             out << list.dump() << "\n";
             return;
@@ -127,7 +132,9 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
         for (const auto& [id, c] : components) {
             bool available = true;
             for (const auto& t : c.availability) available = available && payloads.count(t) && payloads[t] == "online";
-            std::string value = !available ? "unavailable" : payloads.count(c.state_topic) ? render(c.value_template, payloads[c.state_topic]) : "unknown";
+            std::string value = !available                      ? "unavailable"
+                                : payloads.count(c.state_topic) ? render(c.value_template, payloads[c.state_topic])
+                                                                : "unknown";
             if (value == "None") value = "unknown";
             out << std::left << std::setw(24) << c.device.substr(0, 23) << std::setw(34) << c.name.substr(0, 33) << value
                 << (c.unit.empty() || value == "unknown" || value == "unavailable" ? "" : " " + c.unit) << "\n";

@@ -12,8 +12,8 @@ struct EntitiesRequest {
     std::string broker = "mqtt://127.0.0.1:1883";
     std::string username, password;
     std::string prefix = "homeassistant";
-    double wait_s = 3;    // collect for this long, then print
-    bool watch = false;   // keep printing every `wait_s` until interrupted
+    double wait_s = 3;   // collect for this long, then print
+    bool watch = false;  // keep printing every `wait_s` until interrupted
     bool json = false;
 };
 

@@ -42,7 +42,8 @@ Result<std::string, std::string> prompt_secret(const std::string& what, const ch
     return line;
 }
 
-Result<std::string, std::string> secret(const std::optional<std::string>& flag_value, const char* flag, const char* env, const std::string& what) {
+Result<std::string, std::string> secret(const std::optional<std::string>& flag_value, const char* flag, const char* env,
+                                        const std::string& what) {
     if (flag_value) return *flag_value;
     if (auto v = from_env(env)) return *v;
     return prompt_secret(what, flag, env);
@@ -163,11 +164,16 @@ int run_login(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
     account.open_session([&](auto r) { result.emplace(std::move(r)); });
     loop.run_until([&] { return result.has_value(); }, std::chrono::seconds(60));
     if (!result) return fail_with(err, "login", "no answer from " + a.api + " within 60 s");
-    if (!*result) return fail_with(err, "login", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
+    if (!*result)
+        return fail_with(err, "login", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
     const auto& s = **result;
     if (g.json) {
-        ordered_json j{{"email", a.email}, {"uid", s.uid}, {"token_expires", s.token_expires}, {"devices", s.devices.size()},
-                       {"certificate_bytes", s.pkcs12.size()}, {"server_offset_ms", s.server_offset_ms}};
+        ordered_json j{{"email", a.email},
+                       {"uid", s.uid},
+                       {"token_expires", s.token_expires},
+                       {"devices", s.devices.size()},
+                       {"certificate_bytes", s.pkcs12.size()},
+                       {"server_offset_ms", s.server_offset_ms}};
         out << j.dump() << "\n";
     } else {
         out << "logged in as " << a.email << " (user " << s.uid << "); token valid until unix time " << s.token_expires << "; "
@@ -180,7 +186,8 @@ int run_login(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
 int run_devices(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
     auto options = make_client_options(g, false);
     if (!options) return fail_with(err, "devices", options.error(), 2);
-    if (!options->pkcs12.empty()) return fail_with(err, "devices", "listing devices needs an account login (--email), not a certificate", 2);
+    if (!options->pkcs12.empty())
+        return fail_with(err, "devices", "listing devices needs an account login (--email), not a certificate", 2);
     EventLoop loop;
     cloud::HttpClient http(loop);
     cloud::AccountOptions a;
@@ -195,14 +202,19 @@ int run_devices(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
     account.open_session([&](auto r) { result.emplace(std::move(r)); });
     loop.run_until([&] { return result.has_value(); }, std::chrono::seconds(60));
     if (!result) return fail_with(err, "devices", "no answer within 60 s");
-    if (!*result) return fail_with(err, "devices", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
+    if (!*result)
+        return fail_with(err, "devices", result->error().message, result->error().code == cloud::AccountErrc::bad_credentials ? 3 : 1);
     auto profiles = profile::ProfileSet::builtin();
     ordered_json list = ordered_json::array();
     for (const auto& d : (*result)->devices) {
         const std::string profile = profiles->find_or_generic(d.model).model;
         if (g.json) {
-            list.push_back(ordered_json{{"sn", d.sn}, {"sub_sn", d.sub_sn}, {"model", d.model}, {"profile", profile},
-                                        {"protocol", d.protocol_version}, {"session_state", d.session_state}});
+            list.push_back(ordered_json{{"sn", d.sn},
+                                        {"sub_sn", d.sub_sn},
+                                        {"model", d.model},
+                                        {"profile", profile},
+                                        {"protocol", d.protocol_version},
+                                        {"session_state", d.session_state}});
         } else {
             out << std::left << std::setw(22) << d.sn << std::setw(16) << d.sub_sn << std::setw(12) << d.model << std::setw(12) << profile
                 << d.session_state << "\n";
@@ -224,14 +236,19 @@ int run_scan(const GlobalOptions& g, const std::vector<int>& blocks, std::ostrea
         auto r = c.client->read_block(static_cast<std::uint16_t>(block));
         if (!r) {
             ++failures;
-            if (g.json) out << ordered_json{{"block", block}, {"error", std::string(to_string(r.error().code))}, {"message", r.error().message}}.dump() << "\n";
-            else out << "block " << block << ": " << to_string(r.error().code) << ": " << r.error().message << "\n";
+            if (g.json)
+                out << ordered_json{{"block", block}, {"error", std::string(to_string(r.error().code))}, {"message", r.error().message}}
+                           .dump()
+                    << "\n";
+            else
+                out << "block " << block << ": " << to_string(r.error().code) << ": " << r.error().message << "\n";
             continue;
         }
         print_block(*r, g.json, out);
     }
     const auto& s = c.client->stats();
-    if (!g.json) out << "requests " << s.requests << ", replies " << s.replies << ", timeouts " << s.timeouts << ", retries " << s.retries << "\n";
+    if (!g.json)
+        out << "requests " << s.requests << ", replies " << s.replies << ", timeouts " << s.timeouts << ", retries " << s.retries << "\n";
     return failures == static_cast<int>(wanted.size()) ? 1 : 0;
 }
 
@@ -246,7 +263,8 @@ int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ost
         j["reply_hex"] = to_hex(r->reply);
         out << j.dump() << "\n";
     } else {
-        out << "request  " << to_hex(r->request) << "\n" << "reply    " << to_hex(r->reply) << "\n";
+        out << "request  " << to_hex(r->request) << "\n"
+            << "reply    " << to_hex(r->reply) << "\n";
         print_block(*r, false, out);
     }
     return 0;
@@ -312,8 +330,9 @@ int run_write(const GlobalOptions& g, const WriteRequest& w, std::ostream& out, 
         for (const auto& candidate : controls)
             enabled += (enabled.empty() ? "" : ", ") + candidate.key + " (" + std::to_string(candidate.limits->reg) + ")";
         const std::string what = w.reg ? "register " + std::to_string(*w.reg) : w.key;
-        return fail_with(err, "write", what + " is not a control enabled for " + c.client->profile().model + "; enabled: " +
-                                          (enabled.empty() ? "none" : enabled), 2);
+        return fail_with(
+            err, "write",
+            what + " is not a control enabled for " + c.client->profile().model + "; enabled: " + (enabled.empty() ? "none" : enabled), 2);
     }
     // The current settings first: the limits depend on each other (protocol.md §8).
     auto before = c.client->read_block(control->block->block);

@@ -36,9 +36,9 @@ struct GlobalOptions {
 };
 
 struct WriteRequest {
-    std::string key;                  // a control key, or
-    std::optional<std::uint16_t> reg; // its register
-    std::string value;                // on/off, an option, a number
+    std::string key;                   // a control key, or
+    std::optional<std::uint16_t> reg;  // its register
+    std::string value;                 // on/off, an option, a number
 };
 
 // Where a password came from is decided here: flag > environment > a no-echo prompt on the

@@ -24,12 +24,15 @@ struct Arguments {
     CLI::Option* iot = nullptr;
 };
 
-std::chrono::milliseconds seconds(double s) { return std::chrono::milliseconds(static_cast<long long>(s * 1000)); }
+std::chrono::milliseconds seconds(double s) {
+    return std::chrono::milliseconds(static_cast<long long>(s * 1000));
+}
 
 void add_broker_options(CLI::App& app, Arguments& a, sim::SimOptions& o) {
     app.add_option("--broker", a.broker, "the cloud broker, HOST:PORT")->required();
     app.add_option("--ca", o.ca_file, "CA file that verifies the broker (TLS)")->check(CLI::ExistingFile);
-    auto* cert = app.add_option("--cert", o.cert_file, "client certificate for the broker (TLS with a client certificate)")->check(CLI::ExistingFile);
+    auto* cert = app.add_option("--cert", o.cert_file, "client certificate for the broker (TLS with a client certificate)")
+                     ->check(CLI::ExistingFile);
     auto* key = app.add_option("--key", o.key_file, "key of --cert")->check(CLI::ExistingFile);
     cert->needs(key);
     key->needs(cert);
@@ -47,7 +50,8 @@ void add_rest_options(CLI::App& app, Arguments& a, sim::RestOptions& rest) {
     auto* pfx = app.add_option("--pfx", rest.pfx_file, "PKCS#12 served by /api/midppkic/cert/app/v1/pfx")->check(CLI::ExistingFile);
     auto* pfx_password = app.add_option("--pfx-password", rest.pfx_password, "password of --pfx (hidden in X-Signature)");
     a.iot = app.add_option("--iot-server", a.iot_server, "HOST:PORT for iotSrvIp in the device records (default null)");
-    auto* ttl = app.add_option("--token-ttl", rest.token_ttl_s, "token lifetime in seconds")->check(CLI::PositiveNumber)->capture_default_str();
+    auto* ttl =
+        app.add_option("--token-ttl", rest.token_ttl_s, "token lifetime in seconds")->check(CLI::PositiveNumber)->capture_default_str();
     auto* uid = app.add_option("--uid", rest.uid, "user id of basic/get")->capture_default_str();
     a.rest->needs(cert, key, account, pfx, pfx_password);
     for (CLI::Option* opt : {cert, key, account, pfx, pfx_password, a.iot, ttl, uid}) opt->needs(a.rest);
@@ -60,14 +64,16 @@ void add_fault_options(CLI::App& app, Arguments& a, sim::SimOptions& o) {
     app.add_option("--delay", a.delay_ms, "answer every request MS milliseconds late")->check(CLI::Range(0, 3'600'000));
     app.add_option("--bad-crc", o.faults.bad_crc_pct, "percent of answers with an inverted CRC")->check(percent);
     app.add_option("--exception", o.faults.exception_pct, "percent of requests answered with exception 04")->check(percent);
-    app.add_option("--short-reply", o.faults.short_reply_pct, "percent of FC 03 answers shorter than asked (but >= min_len)")->check(percent);
+    app.add_option("--short-reply", o.faults.short_reply_pct, "percent of FC 03 answers shorter than asked (but >= min_len)")
+        ->check(percent);
     auto* kick_every = app.add_option("--kick-every", a.kick_every_s, "every S seconds connect --kick-client-id and disconnect")
                            ->check(CLI::PositiveNumber);
     auto* kick_id = app.add_option("--kick-client-id", o.kick_client_id, "client id whose session the kick takes over");
     kick_every->needs(kick_id);
     kick_id->needs(kick_every);
     app.add_flag("--silent", o.faults.silent, "never answer, never push");
-    app.add_option("--lose-echoes", o.faults.lose_echoes, "apply the first N writes but send no echo (per device)")->check(CLI::NonNegativeNumber);
+    app.add_option("--lose-echoes", o.faults.lose_echoes, "apply the first N writes but send no echo (per device)")
+        ->check(CLI::NonNegativeNumber);
 }
 
 // The parsed text values into SimOptions; false (and a message on stderr) when one is wrong.

@@ -34,7 +34,8 @@ std::optional<std::string> ControlWriter::command(std::string_view key, std::str
         const bool whitelisted = codec::find_writable(key) != nullptr;
         return refuse(std::string(key) + (whitelisted ? " is not a control enabled for this device" : " is not a control"));
     }
-    auto value = profile::parse_control_value(*control, payload, hooks_.settings ? hooks_.settings() : std::map<std::string, std::int64_t>{});
+    auto value =
+        profile::parse_control_value(*control, payload, hooks_.settings ? hooks_.settings() : std::map<std::string, std::int64_t>{});
     if (!value) return refuse(control->key + ": " + value.error());
     ++stats_.commands;
     pending_[control->key] = *value;  // a burst keeps only the latest value
@@ -58,10 +59,11 @@ void ControlWriter::pump() {
     }
     if (chosen == pending_.end()) {
         if (!timer_ && earliest) {
-            timer_ = scheduler_.after(std::chrono::duration_cast<std::chrono::milliseconds>(*earliest - now) + std::chrono::milliseconds(1), [this] {
-                timer_ = 0;
-                pump();
-            });
+            timer_ = scheduler_.after(std::chrono::duration_cast<std::chrono::milliseconds>(*earliest - now) + std::chrono::milliseconds(1),
+                                      [this] {
+                                          timer_ = 0;
+                                          pump();
+                                      });
         }
         return;
     }

@@ -31,11 +31,11 @@ struct ControlWriterHooks {
 };
 
 struct ControlStats {
-    std::uint64_t commands = 0;   // accepted
-    std::uint64_t rejected = 0;   // refused before anything was sent
-    std::uint64_t writes = 0;     // confirmed by the echo
-    std::uint64_t failures = 0;   // not confirmed after the retries, or refused by the device
-    std::string last_error;       // of the latest failure or rejection
+    std::uint64_t commands = 0;  // accepted
+    std::uint64_t rejected = 0;  // refused before anything was sent
+    std::uint64_t writes = 0;    // confirmed by the echo
+    std::uint64_t failures = 0;  // not confirmed after the retries, or refused by the device
+    std::string last_error;      // of the latest failure or rejection
 };
 
 class ControlWriter {

@@ -16,7 +16,9 @@ void PollScheduler::add_device(const std::string& device, const std::vector<Grou
     devices_[device] = std::move(d);
 }
 
-void PollScheduler::remove_device(const std::string& device) { devices_.erase(device); }
+void PollScheduler::remove_device(const std::string& device) {
+    devices_.erase(device);
+}
 
 void PollScheduler::update_intervals(const std::string& device, const std::vector<GroupSchedule>& groups) {
     auto it = devices_.find(device);
@@ -72,8 +74,9 @@ std::optional<DuePoll> PollScheduler::next(Clock::time_point now, const std::fun
             const auto due = effective_due(d, g);
             if (due > now) continue;
             const auto overdue = now - due;
-            const bool better = !best || overdue > best_overdue ||
-                                (overdue == best_overdue && (d.last_served < best_served || (d.last_served == best_served && d.order < best_order)));
+            const bool better =
+                !best || overdue > best_overdue ||
+                (overdue == best_overdue && (d.last_served < best_served || (d.last_served == best_served && d.order < best_order)));
             if (better) {
                 best = DuePoll{name, g.schedule.name};
                 best_overdue = overdue;

@@ -54,12 +54,15 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
 
     ControlWriterHooks hooks;
     hooks.write = [this](const profile::Control& c, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
-        channel_->write_register(slave_, c.limits->reg, value, [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
-            done(std::move(r));
-            publish_diagnostics();
-        });
+        channel_->write_register(slave_, c.limits->reg, value,
+                                 [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
+                                     done(std::move(r));
+                                     publish_diagnostics();
+                                 });
     };
-    hooks.reread = [this](const profile::Control& c, std::uint16_t written, std::function<void()> done) { reread(c, written, std::move(done)); };
+    hooks.reread = [this](const profile::Control& c, std::uint16_t written, std::function<void()> done) {
+        reread(c, written, std::move(done));
+    };
     hooks.settings = [this] { return control_values_; };
     writer_ = std::make_unique<ControlWriter>(loop_, setup_.serial, std::move(hooks));
     apply_controls();
@@ -67,7 +70,8 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
 
 void Station::apply_controls() {
     std::vector<std::string> rejected;
-    auto controls = profile::resolve_controls(setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
+    auto controls =
+        profile::resolve_controls(setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
     for (const auto& r : rejected) log::get("bridge")->warn("{}: control {}", setup_.serial, r);
     channel_->set_writable(profile::control_registers(controls));
     writer_->set_controls(std::move(controls));
@@ -87,18 +91,20 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
         for (const auto& b : g.blocks)
             if (b.block == block) registers = b.registers;
     const std::string key = control.key;
-    channel_->read_block(block, registers, slave_, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
-        if (!r) {
-            log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
-        } else {
-            handle_block(std::move(*r));
-            auto it = control_values_.find(key);
-            if (it != control_values_.end() && it->second != written)
-                log::get("bridge")->warn("{}: the device reports {} = {} after {} was written", setup_.serial, key, it->second, written);
-        }
-        publish_diagnostics();
-        done();
-    });
+    channel_->read_block(
+        block, registers, slave_, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
+            if (!r) {
+                log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
+            } else {
+                handle_block(std::move(*r));
+                auto it = control_values_.find(key);
+                if (it != control_values_.end() && it->second != written)
+                    log::get("bridge")->warn("{}: the device reports {} = {} after {} was written", setup_.serial, key, it->second,
+                                             written);
+            }
+            publish_diagnostics();
+            done();
+        });
 }
 
 Station::~Station() {
@@ -149,7 +155,8 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
                 consecutive_failures_ = 0;
             } else if (tally->failed > 0) {
                 ++consecutive_failures_;
-                if (consecutive_failures_ >= kFailuresForOffline) set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
+                if (consecutive_failures_ >= kFailuresForOffline)
+                    set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
                 if (!ever_answered_ && tally->timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) {
                     ++probe_index_;
                     slave_ = probes_[probe_index_].second;
@@ -219,11 +226,13 @@ void Station::handle_block(cloud::BlockData data) {
     last_seen_iso_ = iso_now();
     if (!ever_answered_) {
         ever_answered_ = true;
-        log::get("bridge")->info("{}: answering at slave {} ({} envelope)", setup_.serial, int(slave_), codec::to_string(channel_->options().envelope));
+        log::get("bridge")->info("{}: answering at slave {} ({} envelope)", setup_.serial, int(slave_),
+                                 codec::to_string(channel_->options().envelope));
     }
     set_online(true, "");
     arm_silence_timer();
-    for (const auto& [key, code] : data.decoded.unknown_codes) log::get("decode")->info("{}: {} has unknown code {}", setup_.serial, key, code);
+    for (const auto& [key, code] : data.decoded.unknown_codes)
+        log::get("decode")->info("{}: {} has unknown code {}", setup_.serial, key, code);
 
     if (data.block == kInvBaseInfo) {
         std::string sw;
@@ -238,16 +247,21 @@ void Station::handle_block(cloud::BlockData data) {
         if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
     }
     const auto verdict = counters_.filter(setup_.serial, data.decoded);
-    if (verdict.held) log::get("bridge")->warn("{}: {} energy counter(s) went down in block {}; holding the last value", setup_.serial, verdict.held, data.block);
-    if (verdict.accepted) log::get("bridge")->warn("{}: {} energy counter decrease(s) confirmed (device reset?)", setup_.serial, verdict.accepted);
+    if (verdict.held)
+        log::get("bridge")->warn("{}: {} energy counter(s) went down in block {}; holding the last value", setup_.serial, verdict.held,
+                                 data.block);
+    if (verdict.accepted)
+        log::get("bridge")->warn("{}: {} energy counter decrease(s) confirmed (device reset?)", setup_.serial, verdict.accepted);
 
     for (const auto& f : data.decoded.fields)
         if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key)) present_keys_.insert(f.key);
     for (const auto& c : writer_->controls()) {
         const auto* f = data.decoded.find(c.key);
         if (!f) continue;
-        if (const auto* b = std::get_if<bool>(&f->value)) control_values_[c.key] = *b ? 1 : 0;
-        else if (const auto* i = std::get_if<std::int64_t>(&f->value)) control_values_[c.key] = *i;
+        if (const auto* b = std::get_if<bool>(&f->value))
+            control_values_[c.key] = *b ? 1 : 0;
+        else if (const auto* i = std::get_if<std::int64_t>(&f->value))
+            control_values_[c.key] = *i;
         else if (const auto* label = std::get_if<std::string>(&f->value)) {  // a select: back to its code
             for (const auto& o : c.field->options)
                 if (o.label == *label) {
@@ -282,8 +296,10 @@ void Station::arm_silence_timer() {
 void Station::set_online(bool online, const std::string& why) {
     if (online == online_) return;
     online_ = online;
-    if (!online) log::get("bridge")->warn("{} is offline: {}", setup_.serial, why);
-    else log::get("bridge")->info("{} is online", setup_.serial);
+    if (!online)
+        log::get("bridge")->warn("{} is offline: {}", setup_.serial, why);
+    else
+        log::get("bridge")->info("{} is online", setup_.serial);
     local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
 }
 

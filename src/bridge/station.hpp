@@ -8,8 +8,8 @@
 #include <chrono>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -27,12 +27,12 @@
 namespace bluetti::bridge {
 
 struct StationSetup {
-    std::string serial;       // the `<serial>` of topics and unique_ids
-    std::string name;         // Home Assistant device name
-    std::string model_id;     // cloud model code
+    std::string serial;    // the `<serial>` of topics and unique_ids
+    std::string name;      // Home Assistant device name
+    std::string model_id;  // cloud model code
     const profile::Profile* profile = nullptr;
-    schema::SchemaRegistry schemas;  // with the profile's overrides
-    std::optional<std::uint8_t> slave;  // configured: no probing
+    schema::SchemaRegistry schemas;                         // with the profile's overrides
+    std::optional<std::uint8_t> slave;                      // configured: no probing
     std::map<std::string, std::chrono::milliseconds> poll;  // interval overrides
     std::set<std::string> exclude;
     bool controls = true;                   // false: no control entities and nothing writable

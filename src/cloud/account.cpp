@@ -71,15 +71,21 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
 
 std::string_view to_string(AccountErrc code) {
     switch (code) {
-        case AccountErrc::bad_credentials: return "bad credentials";
-        case AccountErrc::network: return "network error";
-        case AccountErrc::rejected: return "rejected";
-        case AccountErrc::protocol: return "unexpected answer";
+        case AccountErrc::bad_credentials:
+            return "bad credentials";
+        case AccountErrc::network:
+            return "network error";
+        case AccountErrc::rejected:
+            return "rejected";
+        case AccountErrc::protocol:
+            return "unexpected answer";
     }
     return "?";
 }
 
-std::uint64_t AccountSession::server_now_ms() const { return static_cast<std::uint64_t>(unix_now_ms() + server_offset_ms); }
+std::uint64_t AccountSession::server_now_ms() const {
+    return static_cast<std::uint64_t>(unix_now_ms() + server_offset_ms);
+}
 
 Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body) {
     const json j = json::parse(body, nullptr, false);
@@ -107,7 +113,9 @@ Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::stri
     return out;
 }
 
-AccountClient::AccountClient(HttpClient& http, AccountOptions options) : http_(http), options_(std::move(options)) { load_cache(); }
+AccountClient::AccountClient(HttpClient& http, AccountOptions options) : http_(http), options_(std::move(options)) {
+    load_cache();
+}
 
 HttpRequest AccountClient::request(const std::string& method, const std::string& path, const std::string& gateway) const {
     HttpRequest r;
@@ -115,7 +123,7 @@ HttpRequest AccountClient::request(const std::string& method, const std::string&
     r.url = gateway + path;
     r.ca_file = options_.ca_file;
     r.insecure = options_.insecure;
-    r.headers = {{"x-app-key", options_.app.app_key}, {"x-os", options_.app.os},         {"x-app-ver", options_.app.app_version},
+    r.headers = {{"x-app-key", options_.app.app_key},       {"x-os", options_.app.os},   {"x-app-ver", options_.app.app_version},
                  {"x-os-ver", options_.app.os_version_hex}, {"x-device-id", device_id_}, {"Accept-Language", "en-US"}};
     if (!session_.token.empty()) r.headers.emplace_back("Authorization", session_.token);
     return r;
@@ -169,15 +177,16 @@ void AccountClient::login(Callback done) {
         if (j.is_discarded()) return done(fail(AccountError{AccountErrc::protocol, "login answer is not JSON"}));
         if (auto error = api_error(j)) {
             if (means_bad_credentials(error->first, error->second)) {
-                return done(fail(AccountError{AccountErrc::bad_credentials,
-                                              "login refused for " + options_.email + ": " + error->second + " (code " + error->first +
-                                                  "); check the e-mail and password"}));
+                return done(
+                    fail(AccountError{AccountErrc::bad_credentials, "login refused for " + options_.email + ": " + error->second +
+                                                                        " (code " + error->first + "); check the e-mail and password"}));
             }
             return done(fail(AccountError{AccountErrc::rejected, "login refused: " + error->second + " (code " + error->first + ")"}));
         }
         const json& data = j.contains("data") ? j["data"] : j;
         session_.token = text_of(data, "token");
-        if (token_part(session_.token, 1).empty()) return done(fail(AccountError{AccountErrc::protocol, "login answer has no usable token"}));
+        if (token_part(session_.token, 1).empty())
+            return done(fail(AccountError{AccountErrc::protocol, "login answer has no usable token"}));
         const std::string ttl = text_of(data, "ttl");
         session_.token_expires = unix_now() + (ttl.empty() ? 2678400 : std::atoll(ttl.c_str()));
         save_cache();
@@ -222,7 +231,8 @@ void AccountClient::fetch_time(Callback done) {
         session_.server_offset_ms = server_ms - (asked + now) / 2;
         session_.iot_server_header = res->header("x-iot-server");
         if (!session_.pkcs12.empty() && !session_.certificate_password.empty()) return done(session_);  // cached
-        auto password = certificate_password(res->header("x-signature"), static_cast<std::uint64_t>(server_ms), session_.token, options_.app);
+        auto password =
+            certificate_password(res->header("x-signature"), static_cast<std::uint64_t>(server_ms), session_.token, options_.app);
         if (!password) return done(fail(AccountError{AccountErrc::protocol, password.error()}));
         session_.certificate_password = std::move(*password);
         fetch_certificate(std::move(done), false);
@@ -234,7 +244,8 @@ void AccountClient::fetch_certificate(Callback done, bool alternate) {
     HttpRequest r = request("POST", std::string(kPfxUrl), gateway);
     const std::uint64_t now = session_.server_now_ms();
     const std::string totp = bluetti_totp(session_.uid, device_id_, now);
-    r.headers.emplace_back("x-app-resource", pfx_app_resource(session_.certificate_password, session_.uid, device_id_, now, session_.token, options_.app));
+    r.headers.emplace_back("x-app-resource",
+                           pfx_app_resource(session_.certificate_password, session_.uid, device_id_, now, session_.token, options_.app));
     r.headers.emplace_back("url", std::string(kPfxUrl));
     char hex[24];
     std::snprintf(hex, sizeof hex, "%llx", std::stoull(totp));
@@ -292,7 +303,8 @@ void AccountClient::save_cache() const {
            {"token_expires", session_.token_expires},
            {"certificate_password", session_.certificate_password}};
     write_private(options_.state_dir / "account.json", j.dump());
-    if (!session_.pkcs12.empty()) write_private(options_.state_dir / "certificate.p12", std::string(session_.pkcs12.begin(), session_.pkcs12.end()));
+    if (!session_.pkcs12.empty())
+        write_private(options_.state_dir / "certificate.p12", std::string(session_.pkcs12.begin(), session_.pkcs12.end()));
 }
 
 }  // namespace bluetti::cloud

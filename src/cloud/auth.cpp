@@ -8,7 +8,9 @@ namespace bluetti::cloud {
 
 namespace {
 
-ByteSpan as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
+ByteSpan as_bytes(std::string_view s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
 
 std::string lower_hex_number(std::uint64_t v) {
     char text[24];
@@ -18,7 +20,9 @@ std::string lower_hex_number(std::uint64_t v) {
 
 }  // namespace
 
-std::string login_password_hash(std::string_view plaintext) { return sha256_hex_upper(plaintext); }
+std::string login_password_hash(std::string_view plaintext) {
+    return sha256_hex_upper(plaintext);
+}
 
 std::string login_pass_open(std::string_view plaintext) {
     const std::string key = md5_hex_upper(login_password_hash(plaintext));
@@ -62,7 +66,8 @@ std::string bluetti_totp(std::string_view a, std::string_view b, std::uint64_t s
     std::uint8_t counter_bytes[8];
     for (int i = 0; i < 8; ++i) counter_bytes[i] = static_cast<std::uint8_t>(counter >> (56 - 8 * i));
     const std::string hc = md5_hex_upper(ByteSpan(counter_bytes, 8));
-    const std::string k = std::string(a.substr(0, 2)) + "ga3sa4" + std::string(b) + "hj6kfl" + std::string(a.size() >= 2 ? a.substr(a.size() - 2) : a);
+    const std::string k =
+        std::string(a.substr(0, 2)) + "ga3sa4" + std::string(b) + "hj6kfl" + std::string(a.size() >= 2 ? a.substr(a.size() - 2) : a);
     const std::string hk = md5_hex_upper(k);
     std::string m(64, '\0');
     for (std::size_t i = 0; i < 32; ++i) {
@@ -84,7 +89,9 @@ std::string pfx_app_resource(std::string_view cert_password, std::string_view ui
     return cipher ? to_hex(*cipher) : std::string();
 }
 
-std::string mqtt_username(std::string_view token) { return "tid:" + token_part(token, 1); }
+std::string mqtt_username(std::string_view token) {
+    return "tid:" + token_part(token, 1);
+}
 
 std::string mqtt_password(std::string_view token, std::string_view conn_secret, std::uint64_t server_ms) {
     if (!conn_secret.empty()) return "rmt:" + std::string(conn_secret);

@@ -34,7 +34,7 @@ struct Client::State {
     std::unique_ptr<cloud::DeviceChannel> channel;
     std::function<void(const cloud::BlockData&)> push_handler;
     std::vector<std::uint8_t> pack_slaves;
-    std::vector<profile::Control> controls;  // point into `schemas`: recomputed whenever it changes
+    std::vector<profile::Control> controls;         // point into `schemas`: recomputed whenever it changes
     std::vector<schema::BlockSchema> user_schemas;  // register_schema() before connect()
     Callback<Ok> connect_done;
     cloud::ChannelStats empty_stats;
@@ -144,7 +144,9 @@ Client::Client(EventLoop& loop, ClientOptions options) : state_(std::make_unique
     state_->options = std::move(options);
 }
 
-Client::~Client() { disconnect(); }
+Client::~Client() {
+    disconnect();
+}
 
 void Client::connect(Callback<Ok> done) {
     State& s = *state_;
@@ -187,7 +189,8 @@ void Client::connect(Callback<Ok> done) {
         st.account = std::move(*session);
         std::string known;
         for (const auto& d : st.account->devices) {
-            if (d.sn == st.options.serial || d.sub_sn == st.options.serial || (st.options.serial.empty() && st.account->devices.size() == 1)) {
+            if (d.sn == st.options.serial || d.sub_sn == st.options.serial ||
+                (st.options.serial.empty() && st.account->devices.size() == 1)) {
                 st.device = d;
                 return st.start_link();
             }
@@ -200,7 +203,8 @@ void Client::connect(Callback<Ok> done) {
 void Client::read_block(std::uint16_t block, BlockCallback done, std::uint16_t registers, int pack) {
     State& s = *state_;
     if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
-    const std::uint8_t slave = pack >= 1 && static_cast<std::size_t>(pack) <= s.pack_slaves.size() ? s.pack_slaves[static_cast<std::size_t>(pack) - 1] : s.slave();
+    const std::uint8_t slave =
+        pack >= 1 && static_cast<std::size_t>(pack) <= s.pack_slaves.size() ? s.pack_slaves[static_cast<std::size_t>(pack) - 1] : s.slave();
     if (block == 21000) return s.channel->query_nodes(s.slave(), std::move(done));
     s.channel->read_block(block, registers, slave, pack, std::move(done));
 }
@@ -234,7 +238,8 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
             job.block,
             [results, next = weak_next.lock(), done, i](Result<cloud::BlockData, cloud::ChannelError> r) {
                 // An unsupported block drops out of its group (protocol.md §7.2); other errors end the read.
-                if (r) results->push_back(std::move(*r));
+                if (r)
+                    results->push_back(std::move(*r));
                 else if (r.error().code != cloud::ChannelErrc::unsupported) {
                     const auto finished = done;
                     finished(fail(r.error()));
@@ -265,16 +270,18 @@ Result<Ok, std::string> Client::connect() {
     std::optional<Result<Ok, std::string>> slot;
     connect([&](Result<Ok, std::string> r) { slot.emplace(std::move(r)); });
     const auto& status = link_status();
-    return run_sync<Result<Ok, std::string>>(state_->own_loop.get(), slot, state_->options.connect_timeout,
-                                              fail("not connected within " + std::to_string(state_->options.connect_timeout.count() / 1000) +
-                                                   " s (" + std::string(cloud::to_string(status.last_failure)) + ": " + status.last_error + ")"));
+    return run_sync<Result<Ok, std::string>>(
+        state_->own_loop.get(), slot, state_->options.connect_timeout,
+        fail("not connected within " + std::to_string(state_->options.connect_timeout.count() / 1000) + " s (" +
+             std::string(cloud::to_string(status.last_failure)) + ": " + status.last_error + ")"));
 }
 
 Result<cloud::BlockData, cloud::ChannelError> Client::read_block(std::uint16_t block, std::uint16_t registers, int pack) {
     std::optional<Result<cloud::BlockData, cloud::ChannelError>> slot;
-    read_block(block, [&](auto r) { slot.emplace(std::move(r)); }, registers, pack);
+    read_block(
+        block, [&](auto r) { slot.emplace(std::move(r)); }, registers, pack);
     return run_sync<Result<cloud::BlockData, cloud::ChannelError>>(state_->own_loop.get(), slot, hours(1),
-                                                                    fail(cloud::ChannelError{cloud::ChannelErrc::timeout, 0, "stopped"}));
+                                                                   fail(cloud::ChannelError{cloud::ChannelErrc::timeout, 0, "stopped"}));
 }
 
 Result<std::vector<cloud::BlockData>, cloud::ChannelError> Client::read_group(const std::string& group) {
@@ -303,19 +310,37 @@ std::optional<std::string> Client::register_schema(schema::BlockSchema schema) {
     return std::nullopt;
 }
 
-void Client::on_push(std::function<void(const cloud::BlockData&)> handler) { state_->push_handler = std::move(handler); }
+void Client::on_push(std::function<void(const cloud::BlockData&)> handler) {
+    state_->push_handler = std::move(handler);
+}
 
 void Client::disconnect() {
     if (state_ && state_->link) state_->link->stop();
 }
 
-const profile::Profile& Client::profile() const { return *state_->profile; }
-const cloud::DeviceRecord& Client::device() const { return state_->device; }
-const schema::SchemaRegistry& Client::schemas() const { return state_->schemas; }
-const std::vector<profile::Control>& Client::controls() const { return state_->controls; }
-const cloud::ChannelStats& Client::stats() const { return state_->channel ? state_->channel->stats() : state_->empty_stats; }
-const cloud::CloudLink::Status& Client::link_status() const { return state_->link ? state_->link->status() : state_->empty_status; }
-const std::optional<cloud::AccountSession>& Client::account() const { return state_->account; }
-EventLoop& Client::loop() { return *state_->loop; }
+const profile::Profile& Client::profile() const {
+    return *state_->profile;
+}
+const cloud::DeviceRecord& Client::device() const {
+    return state_->device;
+}
+const schema::SchemaRegistry& Client::schemas() const {
+    return state_->schemas;
+}
+const std::vector<profile::Control>& Client::controls() const {
+    return state_->controls;
+}
+const cloud::ChannelStats& Client::stats() const {
+    return state_->channel ? state_->channel->stats() : state_->empty_stats;
+}
+const cloud::CloudLink::Status& Client::link_status() const {
+    return state_->link ? state_->link->status() : state_->empty_status;
+}
+const std::optional<cloud::AccountSession>& Client::account() const {
+    return state_->account;
+}
+EventLoop& Client::loop() {
+    return *state_->loop;
+}
 
 }  // namespace bluetti

@@ -11,12 +11,18 @@ using namespace std::chrono;
 
 std::string_view to_string(LinkFailure failure) {
     switch (failure) {
-        case LinkFailure::none: return "none";
-        case LinkFailure::unreachable: return "unreachable";
-        case LinkFailure::tls: return "tls";
-        case LinkFailure::auth: return "auth";
-        case LinkFailure::session_conflict: return "session_conflict";
-        case LinkFailure::subscribe_refused: return "subscribe_refused";
+        case LinkFailure::none:
+            return "none";
+        case LinkFailure::unreachable:
+            return "unreachable";
+        case LinkFailure::tls:
+            return "tls";
+        case LinkFailure::auth:
+            return "auth";
+        case LinkFailure::session_conflict:
+            return "session_conflict";
+        case LinkFailure::subscribe_refused:
+            return "subscribe_refused";
     }
     return "?";
 }
@@ -39,10 +45,14 @@ Result<std::string, std::string> expand_topic(const std::string& pattern, const 
         const auto close = pattern.find('}', i);
         if (close == std::string::npos) return fail("topic '" + pattern + "' has an unclosed {");
         const std::string name = pattern.substr(i + 1, close - i - 1);
-        if (name == "model") out += model;
-        else if (name == "sub_sn") out += sub_sn;
-        else if (name == "sn") out += sn;
-        else return fail("topic '" + pattern + "' uses unknown placeholder {" + name + "} (known: {model}, {sub_sn}, {sn})");
+        if (name == "model")
+            out += model;
+        else if (name == "sub_sn")
+            out += sub_sn;
+        else if (name == "sn")
+            out += sn;
+        else
+            return fail("topic '" + pattern + "' uses unknown placeholder {" + name + "} (known: {model}, {sub_sn}, {sn})");
         i = close;
     }
     if (out.find_first_of("+#") != std::string::npos) return fail("topic '" + out + "' must not contain + or #");
@@ -50,7 +60,11 @@ Result<std::string, std::string> expand_topic(const std::string& pattern, const 
 }
 
 CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource credentials)
-    : loop_(loop), options_(std::move(options)), credentials_(std::move(credentials)), session_(loop, "cloud"), random_(std::random_device{}()) {
+    : loop_(loop),
+      options_(std::move(options)),
+      credentials_(std::move(credentials)),
+      session_(loop, "cloud"),
+      random_(std::random_device{}()) {
     if (options_.client_id.empty()) {
         static constexpr char digits[] = "0123456789abcdef";
         for (int i = 0; i < 32; ++i) options_.client_id.push_back(digits[random_() % 16]);
@@ -59,7 +73,9 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     h.on_connect = [this](int rc, const std::string& reason) {
         if (rc != 0) {
             // rc -1: failed before CONNACK (TCP or TLS); 4/5: credentials refused; others: refused.
-            LinkFailure kind = rc == -1 ? LinkFailure::unreachable : (rc == 4 || rc == 5) ? LinkFailure::auth : LinkFailure::session_conflict;
+            LinkFailure kind = rc == -1               ? LinkFailure::unreachable
+                               : (rc == 4 || rc == 5) ? LinkFailure::auth
+                                                      : LinkFailure::session_conflict;
             std::string text = reason;
             const std::string verify = tls_ ? tls_->last_verify_error() : std::string();
             if (rc == -1 && (!verify.empty() || reason.find("TLS") != std::string::npos)) {
@@ -88,8 +104,9 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
             device.refused = granted.empty() || granted[0] >= 0x80;
             device.subscribed = !device.refused;
             if (device.refused) {
-                log::get("cloud")->error("the broker refused the subscription to {} for device {} (SUBACK 0x{:02x}); the account may not own it",
-                                         device.response_topic, id, granted.empty() ? 0x80 : granted[0]);
+                log::get("cloud")->error(
+                    "the broker refused the subscription to {} for device {} (SUBACK 0x{:02x}); the account may not own it",
+                    device.response_topic, id, granted.empty() ? 0x80 : granted[0]);
             }
         }
         const bool all_answered = std::all_of(devices_.begin(), devices_.end(), [](const auto& d) { return d.second.pending_mid < 0; });
@@ -115,7 +132,8 @@ CloudLink::~CloudLink() {
     if (retry_timer_) loop_.cancel(retry_timer_);
 }
 
-void CloudLink::add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic, PayloadHandler on_payload) {
+void CloudLink::add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic,
+                           PayloadHandler on_payload) {
     Device& d = devices_[id];
     d.request_topic = request_topic;
     d.response_topic = response_topic;
@@ -198,14 +216,16 @@ void CloudLink::failed(LinkFailure failure, const std::string& error) {
     auto logger = log::get("cloud");
     switch (failure) {
         case LinkFailure::session_conflict:
-            logger->warn("cloud session lost: {}; another client (the Bluetti app?) probably holds the account's only session. "
-                         "Reconnecting in {} s",
-                         status_.last_error, delay.count() / 1000);
+            logger->warn(
+                "cloud session lost: {}; another client (the Bluetti app?) probably holds the account's only session. "
+                "Reconnecting in {} s",
+                status_.last_error, delay.count() / 1000);
             break;
         case LinkFailure::tls:
-            logger->error("TLS with the cloud broker failed: {}. If the broker's CA is not trusted, set cloud.ca_file, or "
-                          "cloud.tls_insecure: true to skip verification. Retrying in {} s",
-                          status_.last_error, delay.count() / 1000);
+            logger->error(
+                "TLS with the cloud broker failed: {}. If the broker's CA is not trusted, set cloud.ca_file, or "
+                "cloud.tls_insecure: true to skip verification. Retrying in {} s",
+                status_.last_error, delay.count() / 1000);
             break;
         default:
             logger->warn("cloud broker {}: {}; retrying in {} s", to_string(failure), status_.last_error, delay.count() / 1000);

@@ -44,11 +44,21 @@ Result<Bytes, std::string> aes256_ecb(bool encrypt, std::string_view key, ByteSp
 
 }  // namespace
 
-std::string sha256_hex_upper(std::string_view text) { return digest_hex(EVP_sha256(), text.data(), text.size()); }
-std::string md5_hex_upper(ByteSpan bytes) { return digest_hex(EVP_md5(), bytes.data(), bytes.size()); }
-std::string md5_hex_upper(std::string_view text) { return digest_hex(EVP_md5(), text.data(), text.size()); }
+std::string sha256_hex_upper(std::string_view text) {
+    return digest_hex(EVP_sha256(), text.data(), text.size());
+}
+std::string md5_hex_upper(ByteSpan bytes) {
+    return digest_hex(EVP_md5(), bytes.data(), bytes.size());
+}
+std::string md5_hex_upper(std::string_view text) {
+    return digest_hex(EVP_md5(), text.data(), text.size());
+}
 
-Result<Bytes, std::string> aes256_ecb_encrypt(std::string_view key, ByteSpan plaintext) { return aes256_ecb(true, key, plaintext); }
-Result<Bytes, std::string> aes256_ecb_decrypt(std::string_view key, ByteSpan ciphertext) { return aes256_ecb(false, key, ciphertext); }
+Result<Bytes, std::string> aes256_ecb_encrypt(std::string_view key, ByteSpan plaintext) {
+    return aes256_ecb(true, key, plaintext);
+}
+Result<Bytes, std::string> aes256_ecb_decrypt(std::string_view key, ByteSpan ciphertext) {
+    return aes256_ecb(false, key, ciphertext);
+}
 
 }  // namespace bluetti::cloud

@@ -17,11 +17,16 @@ std::chrono::milliseconds RetryPolicy::delay_after(int attempt) const {
 
 std::string_view to_string(ChannelErrc code) {
     switch (code) {
-        case ChannelErrc::timeout: return "timeout";
-        case ChannelErrc::exception: return "exception";
-        case ChannelErrc::unsupported: return "unsupported";
-        case ChannelErrc::not_connected: return "not connected";
-        case ChannelErrc::bad_request: return "bad request";
+        case ChannelErrc::timeout:
+            return "timeout";
+        case ChannelErrc::exception:
+            return "exception";
+        case ChannelErrc::unsupported:
+            return "unsupported";
+        case ChannelErrc::not_connected:
+            return "not connected";
+        case ChannelErrc::bad_request:
+            return "bad request";
     }
     return "?";
 }
@@ -64,7 +69,8 @@ void DeviceChannel::read_block(std::uint16_t block, std::uint16_t registers, std
 
 void DeviceChannel::write_register(std::uint8_t slave, std::uint16_t reg, std::uint16_t value, Callback<WriteConfirmation> done) {
     if (!options_.writable.count(reg)) {
-        done(fail(ChannelError{ChannelErrc::bad_request, 0, "register " + std::to_string(reg) + " is not a control enabled for this device"}));
+        done(fail(
+            ChannelError{ChannelErrc::bad_request, 0, "register " + std::to_string(reg) + " is not a control enabled for this device"}));
         return;
     }
     if (!pack_slaves_.empty() && slave != pack_slaves_.front()) {
@@ -235,7 +241,9 @@ void DeviceChannel::on_payload(ByteSpan payload) {
     if (in_flight_ && awaiting_reply_ && f.slave == in_flight_->slave) {
         Request& r = *in_flight_;
         const auto latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
-        const std::uint8_t request_fc = r.kind == Kind::read ? codec::kReadHolding : r.kind == Kind::write ? codec::kWriteSingle : codec::kWriteMultiple;
+        const std::uint8_t request_fc = r.kind == Kind::read    ? codec::kReadHolding
+                                        : r.kind == Kind::write ? codec::kWriteSingle
+                                                                : codec::kWriteMultiple;
         bool answers = false;
         switch (f.kind) {
             case codec::FrameKind::read_reply:
@@ -244,10 +252,17 @@ void DeviceChannel::on_payload(ByteSpan payload) {
             case codec::FrameKind::write_multiple:
                 answers = (r.kind == Kind::read || r.kind == Kind::nodes) && f.address == r.block;
                 break;
-            case codec::FrameKind::write_ack: answers = r.kind == Kind::nodes && f.address == r.block; break;
-            case codec::FrameKind::write_single: answers = r.kind == Kind::write && f.address == r.block && f.value == r.count; break;
-            case codec::FrameKind::exception: answers = f.function == request_fc; break;
-            case codec::FrameKind::read_request: break;
+            case codec::FrameKind::write_ack:
+                answers = r.kind == Kind::nodes && f.address == r.block;
+                break;
+            case codec::FrameKind::write_single:
+                answers = r.kind == Kind::write && f.address == r.block && f.value == r.count;
+                break;
+            case codec::FrameKind::exception:
+                answers = f.function == request_fc;
+                break;
+            case codec::FrameKind::read_request:
+                break;
         }
         if (answers) {
             ++stats_.replies;

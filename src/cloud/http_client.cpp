@@ -137,7 +137,9 @@ HttpClient::~HttpClient() {
     curl_multi_cleanup(impl_->multi);
 }
 
-std::size_t HttpClient::in_flight() const { return impl_->transfers.size(); }
+std::size_t HttpClient::in_flight() const {
+    return impl_->transfers.size();
+}
 
 void HttpClient::send(const HttpRequest& request, Callback done) {
     auto t = std::make_unique<Transfer>();

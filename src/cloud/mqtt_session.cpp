@@ -81,7 +81,8 @@ bool MqttSession::connect(const MqttOptions& o, std::string& error) {
     }
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_connect_async(mosq_, o.host.c_str(), o.port, o.keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
-        error = std::string(rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc)) + " (" + o.host + ":" + std::to_string(o.port) + ")";
+        error = std::string(rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc)) + " (" + o.host + ":" +
+                std::to_string(o.port) + ")";
         return false;
     }
     pump();
@@ -142,7 +143,8 @@ void MqttSession::pump() {
     }
     if (fd < 0) return;
     mosquitto_loop_misc(mosq_);
-    if (mosq_ && mosquitto_socket(mosq_) >= 0) loop_.set_events(fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)));
+    if (mosq_ && mosquitto_socket(mosq_) >= 0)
+        loop_.set_events(fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)));
 }
 
 void MqttSession::on_readable(short revents) {
@@ -204,9 +206,12 @@ void MqttSession::handle_publish(mosquitto*, void* self, int mid) {
 
 void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text) {
     auto logger = log::get(static_cast<MqttSession*>(self)->log_area_);
-    if (level & (MOSQ_LOG_ERR)) logger->warn("libmosquitto: {}", text);
-    else if (level & MOSQ_LOG_WARNING) logger->info("libmosquitto: {}", text);
-    else logger->trace("libmosquitto: {}", text);
+    if (level & (MOSQ_LOG_ERR))
+        logger->warn("libmosquitto: {}", text);
+    else if (level & MOSQ_LOG_WARNING)
+        logger->info("libmosquitto: {}", text);
+    else
+        logger->trace("libmosquitto: {}", text);
 }
 
 }  // namespace bluetti::cloud

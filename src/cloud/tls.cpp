@@ -65,10 +65,12 @@ int TlsContext::verify_callback(int ok, X509_STORE_CTX* store) {
     return ok;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+    SSL_CTX_free(ctx_);
+}
 
 Result<std::unique_ptr<TlsContext>, std::string> TlsContext::from_pkcs12(ByteSpan pkcs12, const std::string& password,
-                                                                          const TlsOptions& options) {
+                                                                         const TlsOptions& options) {
     const LegacyProvider legacy;
     ERR_clear_error();
     const unsigned char* cursor = pkcs12.data();
@@ -85,8 +87,10 @@ Result<std::unique_ptr<TlsContext>, std::string> TlsContext::from_pkcs12(ByteSpa
     if (!PKCS12_parse(p12, password.c_str(), &key, &cert, &cas)) {
         const std::string detail = drain_openssl_errors();
         if (!legacy.loaded()) {
-            return fail("cannot decrypt the PKCS#12: it probably uses legacy encryption (RC2/3DES) and OpenSSL's legacy provider "
-                        "could not be loaded (Debian ships it in libssl3 as ossl-modules/legacy.so): " + detail);
+            return fail(
+                "cannot decrypt the PKCS#12: it probably uses legacy encryption (RC2/3DES) and OpenSSL's legacy provider "
+                "could not be loaded (Debian ships it in libssl3 as ossl-modules/legacy.so): " +
+                detail);
         }
         return fail("cannot decrypt the PKCS#12: " + detail);
     }
@@ -120,7 +124,8 @@ Result<std::unique_ptr<TlsContext>, std::string> TlsContext::from_pkcs12(ByteSpa
     if (!options.host.empty()) {
         X509_VERIFY_PARAM* param = SSL_CTX_get0_param(raw);
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        const bool is_ip = options.host.find_first_not_of("0123456789.") == std::string::npos || options.host.find(':') != std::string::npos;
+        const bool is_ip =
+            options.host.find_first_not_of("0123456789.") == std::string::npos || options.host.find(':') != std::string::npos;
         if (is_ip)
             X509_VERIFY_PARAM_set1_ip_asc(param, options.host.c_str());
         else

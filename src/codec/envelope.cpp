@@ -8,9 +8,12 @@ namespace bluetti::codec {
 
 std::string_view to_string(Envelope envelope) {
     switch (envelope) {
-        case Envelope::v2: return "v2";
-        case Envelope::v1: return "v1";
-        case Envelope::bare: return "bare";
+        case Envelope::v2:
+            return "v2";
+        case Envelope::v1:
+            return "v1";
+        case Envelope::bare:
+            return "bare";
     }
     return "?";
 }
@@ -29,8 +32,11 @@ Bytes wrap(Envelope envelope, std::uint16_t reg, ByteSpan rtu) {
         case Envelope::v2:
             out = {0x01, 0xF8, 0x0F, static_cast<std::uint8_t>(reg >> 8), static_cast<std::uint8_t>(reg & 0xFF), 0, 0, 0, 0, 0};
             break;
-        case Envelope::v1: out.push_back(0x01); break;
-        case Envelope::bare: break;
+        case Envelope::v1:
+            out.push_back(0x01);
+            break;
+        case Envelope::bare:
+            break;
     }
     out.insert(out.end(), rtu.begin(), rtu.end());
     return out;
@@ -38,7 +44,9 @@ Bytes wrap(Envelope envelope, std::uint16_t reg, ByteSpan rtu) {
 
 namespace {
 
-bool looks_like_v2(ByteSpan p) { return p.size() >= kV2HeaderSize + 5 && p[0] == 0x01 && p[1] == 0xF8; }
+bool looks_like_v2(ByteSpan p) {
+    return p.size() >= kV2HeaderSize + 5 && p[0] == 0x01 && p[1] == 0xF8;
+}
 
 // A frame whose length agrees with its function code (either direction) is the reading worth
 // reporting when no CRC matches.
@@ -47,10 +55,14 @@ bool length_plausible(ByteSpan rtu) {
     const std::uint8_t fc = rtu[1];
     if (fc & 0x80) return rtu.size() == 5;
     switch (fc) {
-        case 0x03: return rtu.size() == 8 || rtu.size() == 5u + rtu[2];
-        case 0x06: return rtu.size() == 8;
-        case 0x10: return rtu.size() == 8 || (rtu.size() > 7 && rtu.size() == 9u + rtu[6]);
-        default: return false;
+        case 0x03:
+            return rtu.size() == 8 || rtu.size() == 5u + rtu[2];
+        case 0x06:
+            return rtu.size() == 8;
+        case 0x10:
+            return rtu.size() == 8 || (rtu.size() > 7 && rtu.size() == 9u + rtu[6]);
+        default:
+            return false;
     }
 }
 
@@ -65,7 +77,8 @@ Failure<Error> crc_error(ByteSpan rtu, std::string_view reading, ByteSpan payloa
 
 Result<Unwrapped, Error> unwrap(ByteSpan payload) {
     if (payload.size() < 4) {
-        return fail(Error{Errc::truncated, "payload of " + std::to_string(payload.size()) + " bytes is too short (payload " + to_hex(payload) + ")"});
+        return fail(Error{Errc::truncated,
+                          "payload of " + std::to_string(payload.size()) + " bytes is too short (payload " + to_hex(payload) + ")"});
     }
     if (looks_like_v2(payload)) {
         ByteSpan rtu = payload.subspan(kV2HeaderSize);

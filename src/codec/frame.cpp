@@ -9,31 +9,46 @@ namespace bluetti::codec {
 
 std::string_view to_string(Errc code) {
     switch (code) {
-        case Errc::truncated: return "truncated";
-        case Errc::bad_crc: return "bad CRC";
-        case Errc::wrong_function: return "wrong function";
-        case Errc::byte_count_mismatch: return "byte count mismatch";
-        case Errc::odd_length: return "odd length";
-        case Errc::too_long: return "too long";
-        case Errc::bad_argument: return "bad argument";
-        case Errc::forbidden_write: return "forbidden write";
+        case Errc::truncated:
+            return "truncated";
+        case Errc::bad_crc:
+            return "bad CRC";
+        case Errc::wrong_function:
+            return "wrong function";
+        case Errc::byte_count_mismatch:
+            return "byte count mismatch";
+        case Errc::odd_length:
+            return "odd length";
+        case Errc::too_long:
+            return "too long";
+        case Errc::bad_argument:
+            return "bad argument";
+        case Errc::forbidden_write:
+            return "forbidden write";
     }
     return "unknown";
 }
 
 std::string_view exception_name(std::uint8_t code) {
     switch (code) {
-        case 1: return "illegal function";
-        case 2: return "illegal data address";
-        case 3: return "illegal data value";
-        case 4: return "device failure";
-        default: return "unknown exception";
+        case 1:
+            return "illegal function";
+        case 2:
+            return "illegal data address";
+        case 3:
+            return "illegal data value";
+        case 4:
+            return "device failure";
+        default:
+            return "unknown exception";
     }
 }
 
 namespace {
 
-std::uint16_t be16(ByteSpan b, std::size_t at) { return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]); }
+std::uint16_t be16(ByteSpan b, std::size_t at) {
+    return static_cast<std::uint16_t>(b[at] << 8 | b[at + 1]);
+}
 
 void put16(Bytes& out, std::uint16_t v) {
     out.push_back(static_cast<std::uint8_t>(v >> 8));
@@ -57,13 +72,15 @@ LengthRule length_rule(std::uint8_t function, Direction direction, std::size_t s
     switch (function) {
         case kReadHolding:
             return direction == Direction::request ? LengthRule{8, 0, 0} : LengthRule{0, 2, 5};
-        case kWriteSingle: return {8, 0, 0};
+        case kWriteSingle:
+            return {8, 0, 0};
         case kWriteMultiple:
             // A device answers in request format (pushes, NODE_INFO); an 8-byte frame is the
             // standard acknowledgement, which is accepted too.
             if (direction == Direction::response && size == 8) return {8, 0, 0};
             return {0, 6, 9};
-        default: return {0, 0, 0};
+        default:
+            return {0, 0, 0};
     }
 }
 
@@ -73,8 +90,8 @@ Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
     if (rtu.size() < 4) return frame_error(Errc::truncated, "frame of " + std::to_string(rtu.size()) + " bytes is too short", rtu);
     if (!crc_matches(rtu)) {
         char text[64];
-        std::snprintf(text, sizeof text, "CRC mismatch: frame says 0x%04X, computed 0x%04X",
-                      rtu[rtu.size() - 2] | rtu[rtu.size() - 1] << 8, crc16_modbus(rtu.first(rtu.size() - 2)));
+        std::snprintf(text, sizeof text, "CRC mismatch: frame says 0x%04X, computed 0x%04X", rtu[rtu.size() - 2] | rtu[rtu.size() - 1] << 8,
+                      crc16_modbus(rtu.first(rtu.size() - 2)));
         return frame_error(Errc::bad_crc, text, rtu);
     }
     const std::uint8_t function = rtu[1];
@@ -93,13 +110,11 @@ Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
     }
     if (rtu.size() < expected) {
         return frame_error(Errc::truncated,
-                           "frame has " + std::to_string(rtu.size()) + " bytes, its function needs " + std::to_string(expected),
-                           rtu);
+                           "frame has " + std::to_string(rtu.size()) + " bytes, its function needs " + std::to_string(expected), rtu);
     }
     if (rtu.size() > expected) {
         return frame_error(rule.count_at ? Errc::byte_count_mismatch : Errc::too_long,
-                           "frame has " + std::to_string(rtu.size()) + " bytes, its header says " + std::to_string(expected),
-                           rtu);
+                           "frame has " + std::to_string(rtu.size()) + " bytes, its header says " + std::to_string(expected), rtu);
     }
 
     Frame frame{};
@@ -163,7 +178,8 @@ Result<Bytes, Error> build_read_request(std::uint8_t slave, std::uint16_t start,
 Result<Bytes, Error> build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value) {
     const WritableRegister* writable = find_writable(reg);
     if (!writable) {
-        return fail(Error{Errc::forbidden_write, "register " + std::to_string(reg) + " is not writable (only the registers of protocol.md §8)"});
+        return fail(
+            Error{Errc::forbidden_write, "register " + std::to_string(reg) + " is not writable (only the registers of protocol.md §8)"});
     }
     if (value < writable->min || value > writable->max) {
         return fail(Error{Errc::forbidden_write, std::string(writable->key) + " (register " + std::to_string(reg) + ") takes " +

@@ -26,7 +26,9 @@ constexpr std::array<WritableRegister, 16> kWritable{{
 }};
 }  // namespace
 
-std::span<const WritableRegister> writable_registers() { return kWritable; }
+std::span<const WritableRegister> writable_registers() {
+    return kWritable;
+}
 
 const WritableRegister* find_writable(std::uint16_t reg) {
     for (const auto& w : kWritable)

@@ -12,8 +12,8 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "bluetti/log.hpp"
@@ -98,16 +98,16 @@ CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::De
             continue;
         }
         if (c.pending_lower && *value <= c.pending_value + kConfirmTolerance) {
-            log::get("ha")->warn("{}: {} went down from {} to {} on two reads in a row; accepting it as a counter reset", serial,
-                                 field.key, c.published, *value);
+            log::get("ha")->warn("{}: {} went down from {} to {} on two reads in a row; accepting it as a counter reset", serial, field.key,
+                                 c.published, *value);
             c.published = *value;
             c.pending_lower = false;
             dirty_ = true;
             ++verdict.accepted;
             continue;
         }
-        log::get("ha")->info("{}: {} read {} below the published {}; holding it back until a second read confirms it", serial,
-                             field.key, *value, c.published);
+        log::get("ha")->info("{}: {} read {} below the published {}; holding it back until a second read confirms it", serial, field.key,
+                             *value, c.published);
         c.pending_lower = true;
         c.pending_value = *value;
         field.value = as_field_value(field.value, c.published);

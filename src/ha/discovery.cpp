@@ -37,7 +37,8 @@ struct SensorClass {
 };
 
 const std::vector<SensorClass>& sensor_classes() {
-    static const std::vector<std::string_view> energy_units{"Wh", "kWh", "MWh", "GWh", "TWh", "mWh", "MJ", "GJ", "cal", "kcal", "Mcal", "Gcal"};
+    static const std::vector<std::string_view> energy_units{"Wh", "kWh", "MWh", "GWh",  "TWh",  "mWh",
+                                                            "MJ", "GJ",  "cal", "kcal", "Mcal", "Gcal"};
     static const std::vector<std::string_view> measurement{"measurement"};
     static const std::vector<SensorClass> table{
         {"apparent_power", {"VA", "kVA"}, measurement},
@@ -64,9 +65,9 @@ const std::vector<SensorClass>& sensor_classes() {
 constexpr std::string_view kPlainStateClasses[] = {"measurement", "total", "total_increasing"};
 
 constexpr std::string_view kBinarySensorClasses[] = {
-    "battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door", "garage_door", "gas", "heat", "light",
-    "lock", "moisture", "motion", "moving", "occupancy", "opening", "plug", "power", "presence", "problem", "running",
-    "safety", "smoke", "sound", "tamper", "update", "vibration", "window"};
+    "battery", "battery_charging", "carbon_monoxide", "cold",   "connectivity", "door",    "garage_door", "gas",   "heat",     "light",
+    "lock",    "moisture",         "motion",          "moving", "occupancy",    "opening", "plug",        "power", "presence", "problem",
+    "running", "safety",           "smoke",           "sound",  "tamper",       "update",  "vibration",   "window"};
 
 template <class Range>
 bool contains(const Range& range, std::string_view value) {
@@ -107,14 +108,12 @@ struct ControlRole {
     bool outlet;
 };
 constexpr ControlRole kControlRoles[] = {
-    {"ac_output_switch", false, true},        {"dc_output_switch", false, true},
-    {"dc_eco_switch", true, false},           {"dc_eco_off_time", true, false},
-    {"dc_eco_power_threshold", true, false},  {"ac_eco_switch", true, false},
-    {"ac_eco_off_time", true, false},         {"ac_eco_power_threshold", true, false},
-    {"charging_mode", false, false},          {"power_lifting", false, false},
-    {"soc_discharge_limit", true, false},     {"soc_charge_limit", true, false},
-    {"grid_charge_switch", false, false},     {"feed_in_switch", false, false},
-    {"grid_charge_power_limit", true, false}, {"feed_in_power_limit", true, false},
+    {"ac_output_switch", false, true},    {"dc_output_switch", false, true},       {"dc_eco_switch", true, false},
+    {"dc_eco_off_time", true, false},     {"dc_eco_power_threshold", true, false}, {"ac_eco_switch", true, false},
+    {"ac_eco_off_time", true, false},     {"ac_eco_power_threshold", true, false}, {"charging_mode", false, false},
+    {"power_lifting", false, false},      {"soc_discharge_limit", true, false},    {"soc_charge_limit", true, false},
+    {"grid_charge_switch", false, false}, {"feed_in_switch", false, false},        {"grid_charge_power_limit", true, false},
+    {"feed_in_power_limit", true, false},
 };
 
 const ControlRole* control_role(std::string_view key) {
@@ -153,7 +152,9 @@ constexpr DiagnosticRow kBridgeEntities[] = {
 // ---------------------------------------------------------------------------------------------
 // Names, ids and topics.
 
-bool is_id_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
+bool is_id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
 
 // Node and object ids of discovery topics: only [A-Za-z0-9_-] (§2.3).
 std::string topic_id(std::string_view text) {
@@ -166,9 +167,15 @@ std::string bridge_node(const DiscoveryOptions& o) {
     return "bluetti_bridge_" + topic_id(o.bridge_id.empty() ? std::string_view("bluetti-bridge") : std::string_view(o.bridge_id));
 }
 
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-char upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c & 0x80); }
+char lower(char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+char upper(char c) {
+    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
+bool is_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || (c & 0x80);
+}
 
 // Entity-id slug: lower case, runs of anything else as one '_', no '_' at either end.
 std::string slug(std::string_view text) {
@@ -261,8 +268,8 @@ json bridge_device(const DiscoveryOptions& o) {
 }
 
 // platform, unique_id, default_entity_id, name: the head every component starts with.
-json component_head(std::string_view platform, const std::string& id_prefix, std::string_view device_slug,
-                    std::string_view key, const std::string& name) {
+json component_head(std::string_view platform, const std::string& id_prefix, std::string_view device_slug, std::string_view key,
+                    const std::string& name) {
     json c;
     c["platform"] = platform;
     c["unique_id"] = id_prefix + std::string(key);
@@ -281,7 +288,8 @@ void put_semantics(json& c, const Semantics& s) {
 json fixed_component(const DiagnosticRow& row, const std::string& id_prefix, std::string_view device_slug, std::string_view device_name,
                      const std::string& topic, json availability) {
     const bool binary = row.key == "cloud_connected";
-    json c = component_head(binary ? "binary_sensor" : "sensor", id_prefix, device_slug, row.key, entity_name(row.name, device_name, row.key));
+    json c =
+        component_head(binary ? "binary_sensor" : "sensor", id_prefix, device_slug, row.key, entity_name(row.name, device_name, row.key));
     c["entity_category"] = "diagnostic";
     c["state_topic"] = topic;
     c["value_template"] = value_template(row.key);
@@ -314,7 +322,8 @@ std::vector<Row> all_rows(const schema::SchemaRegistry& registry) {
         for (const auto& d : b->derived) rows.push_back({b, &d.field, nullptr, n++});
     }
     // Rows without placeholders first: an exact key beats a pattern.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return !a.field->key.has_holes() && b.field->key.has_holes(); });
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row& a, const Row& b) { return !a.field->key.has_holes() && b.field->key.has_holes(); });
     return rows;
 }
 
@@ -357,7 +366,9 @@ bool is_numeric(const FieldSpec& f) {
     return !f.is_enum() && f.bit < 0 && f.type != BaseType::boolean && schema::is_integer_type(f.type);
 }
 
-bool is_bool(const FieldSpec& f) { return f.type == BaseType::boolean || f.bit >= 0; }
+bool is_bool(const FieldSpec& f) {
+    return f.type == BaseType::boolean || f.bit >= 0;
+}
 
 // Distinct option labels in code order; `writable` limits them to the whitelist range.
 json option_labels(const FieldSpec& f, const codec::WritableRegister* writable) {
@@ -416,7 +427,8 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
 // or its `controls:` list) is shown read-only.
 json control_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {
     const FieldSpec& f = *row.field;
-    const codec::WritableRegister* writable = ctx.writable_controls && ctx.writable_controls->count(key) ? codec::find_writable(key) : nullptr;
+    const codec::WritableRegister* writable =
+        ctx.writable_controls && ctx.writable_controls->count(key) ? codec::find_writable(key) : nullptr;
     json options;
     if (writable && f.is_enum()) options = option_labels(f, writable);
     const bool usable = writable && (!f.is_enum() || options.size() >= 2);

@@ -5,14 +5,18 @@
 
 namespace bluetti {
 
-void EventLoop::watch(int fd, short events, FdCallback callback) { watches_[fd] = Watch{events, std::move(callback)}; }
+void EventLoop::watch(int fd, short events, FdCallback callback) {
+    watches_[fd] = Watch{events, std::move(callback)};
+}
 
 void EventLoop::set_events(int fd, short events) {
     auto it = watches_.find(fd);
     if (it != watches_.end()) it->second.events = events;
 }
 
-void EventLoop::unwatch(int fd) { watches_.erase(fd); }
+void EventLoop::unwatch(int fd) {
+    watches_.erase(fd);
+}
 
 EventLoop::TimerId EventLoop::after(std::chrono::milliseconds delay, std::function<void()> callback) {
     return at(Clock::now() + delay, std::move(callback));

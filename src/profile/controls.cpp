@@ -38,7 +38,9 @@ const schema::FieldSpec* find_row(const schema::BlockSchema& block, std::string_
     return nullptr;
 }
 
-std::string range_text(const codec::WritableRegister& w) { return std::to_string(w.min) + ".." + std::to_string(w.max); }
+std::string range_text(const codec::WritableRegister& w) {
+    return std::to_string(w.min) + ".." + std::to_string(w.max);
+}
 }  // namespace
 
 std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, const std::vector<std::string>& keys,
@@ -113,7 +115,8 @@ Result<std::uint16_t, std::string> parse_control_value(const Control& control, s
             break;
     }
     if (*value < w.min || *value > w.max)
-        return fail(std::to_string(*value) + " is out of range " + range_text(w) + (control.field->unit.empty() ? "" : " " + control.field->unit));
+        return fail(std::to_string(*value) + " is out of range " + range_text(w) +
+                    (control.field->unit.empty() ? "" : " " + control.field->unit));
     // The discharge floor stays below the charge ceiling (protocol.md §8), against the last read.
     if (control.key == "soc_discharge_limit") {
         if (auto it = settings.find("soc_charge_limit"); it != settings.end() && *value >= it->second)

@@ -16,8 +16,8 @@ public:
     Profile parse(std::string_view text) {
         const YAML::Node root = yaml_.parse(text);
         yaml_.require_map(root, "a profile file");
-        yaml_.check_keys(root, {"model", "name", "cloud_model", "aliases", "envelope", "slave", "probe_slaves", "groups", "overrides",
-                                "controls"});
+        yaml_.check_keys(
+            root, {"model", "name", "cloud_model", "aliases", "envelope", "slave", "probe_slaves", "groups", "overrides", "controls"});
         Profile p;
         p.source = yaml_.file();
         p.model = yaml_.as_string(yaml_.required(root, "model"));

@@ -26,12 +26,24 @@ double transformed(const FieldSpec& f, std::int64_t raw) {
     double v = static_cast<double>(raw);
     for (const Transform& t : f.transforms) {
         switch (t.op) {
-            case Transform::Op::abs: v = std::fabs(v); break;
-            case Transform::Op::scale: v *= t.a; break;
-            case Transform::Op::minus: v -= t.a; break;
-            case Transform::Op::bitmask: v = static_cast<double>(saturating_integer(v) & saturating_integer(t.a)); break;
-            case Transform::Op::shift: v = static_cast<double>(saturating_integer(v) >> static_cast<int>(t.a)); break;
-            case Transform::Op::clamp: v = std::clamp(v, t.a, t.b); break;
+            case Transform::Op::abs:
+                v = std::fabs(v);
+                break;
+            case Transform::Op::scale:
+                v *= t.a;
+                break;
+            case Transform::Op::minus:
+                v -= t.a;
+                break;
+            case Transform::Op::bitmask:
+                v = static_cast<double>(saturating_integer(v) & saturating_integer(t.a));
+                break;
+            case Transform::Op::shift:
+                v = static_cast<double>(saturating_integer(v) >> static_cast<int>(t.a));
+                break;
+            case Transform::Op::clamp:
+                v = std::clamp(v, t.a, t.b);
+                break;
         }
     }
     return v * f.scale;
@@ -97,8 +109,11 @@ struct FieldDecoder {
                 }
                 return std::nullopt;
             }
-            case BaseType::bits: field.value = to_hex(bytes); return std::nullopt;
-            default: break;
+            case BaseType::bits:
+                field.value = to_hex(bytes);
+                return std::nullopt;
+            default:
+                break;
         }
 
         const std::int64_t raw = *read_integer(f.type, data, at);
@@ -163,10 +178,10 @@ Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan dat
         double count = 0;
         for (std::size_t idx : group.count_from) count += static_cast<double>(top_values[idx].value_or(0));
         counts[g] = static_cast<std::size_t>(std::clamp(count, 0.0, static_cast<double>(group.max)));
-        starts[g] = group.start_after >= 0
-                        ? starts[static_cast<std::size_t>(group.start_after)] +
-                              counts[static_cast<std::size_t>(group.start_after)] * schema.groups[static_cast<std::size_t>(group.start_after)].stride
-                        : group.start;
+        starts[g] = group.start_after >= 0 ? starts[static_cast<std::size_t>(group.start_after)] +
+                                                 counts[static_cast<std::size_t>(group.start_after)] *
+                                                     schema.groups[static_cast<std::size_t>(group.start_after)].stride
+                                           : group.start;
         for (std::size_t j = 0; j < counts[g]; ++j) {
             const std::size_t step = j * group.stride;
             const std::size_t record = starts[g] + (group.byte_swapped ? (step ^ 1u) : step);

@@ -32,7 +32,9 @@ std::optional<double> as_number(const Value& v) {
     return std::nullopt;
 }
 
-Failure<DecodeError> bad(const std::string& key, const std::string& why) { return fail(DecodeError{"cannot encode '" + key + "': " + why}); }
+Failure<DecodeError> bad(const std::string& key, const std::string& why) {
+    return fail(DecodeError{"cannot encode '" + key + "': " + why});
+}
 
 struct FieldEncoder {
     Bytes& data;
@@ -51,7 +53,8 @@ struct FieldEncoder {
             case BaseType::serial: {
                 const auto* s = std::get_if<std::string>(&value);
                 std::uint64_t v = 0;
-                if (!s || std::from_chars(s->data(), s->data() + s->size(), v).ec != std::errc{}) return bad(key, "needs a decimal serial").error;
+                if (!s || std::from_chars(s->data(), s->data() + s->size(), v).ec != std::errc{})
+                    return bad(key, "needs a decimal serial").error;
                 for (std::size_t r = 0; r < 4; ++r) {
                     data[at + 2 * r] = static_cast<std::uint8_t>(v >> (16 * r + 8));
                     data[at + 2 * r + 1] = static_cast<std::uint8_t>(v >> (16 * r));
@@ -72,7 +75,8 @@ struct FieldEncoder {
                 std::copy(bytes->begin(), bytes->end(), data.begin() + static_cast<std::ptrdiff_t>(at));
                 return std::nullopt;
             }
-            default: break;
+            default:
+                break;
         }
 
         double v;
@@ -95,10 +99,17 @@ struct FieldEncoder {
             if (!f.is_enum()) v /= f.scale;
             for (auto t = f.transforms.rbegin(); t != f.transforms.rend(); ++t) {
                 switch (t->op) {
-                    case Transform::Op::scale: v /= t->a; break;
-                    case Transform::Op::minus: v += t->a; break;
-                    case Transform::Op::shift: v = static_cast<double>(std::llround(v) << static_cast<int>(t->a)); break;
-                    default: break;  // abs, clamp, bitmask: nothing to undo; the mask is applied below
+                    case Transform::Op::scale:
+                        v /= t->a;
+                        break;
+                    case Transform::Op::minus:
+                        v += t->a;
+                        break;
+                    case Transform::Op::shift:
+                        v = static_cast<double>(std::llround(v) << static_cast<int>(t->a));
+                        break;
+                    default:
+                        break;  // abs, clamp, bitmask: nothing to undo; the mask is applied below
                 }
             }
             if (f.type == BaseType::temp40 || f.type == BaseType::temp40u8) v += 40;

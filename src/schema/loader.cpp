@@ -277,15 +277,19 @@ private:
 
     DerivedSpec derived_row(const YAML::Node& node, const BlockSchema& s) {
         yaml_.require_map(node, "a derived row");
-        yaml_.check_keys(node, {"key", "name", "op", "of", "precision", "unit", "device_class", "state_class", "entity",
-                                "entity_category", "enabled_by_default"});
+        yaml_.check_keys(node, {"key", "name", "op", "of", "precision", "unit", "device_class", "state_class", "entity", "entity_category",
+                                "enabled_by_default"});
         DerivedSpec d;
         const YAML::Node op = yaml_.required(node, "op");
         const std::string op_text = yaml_.as_string(op);
-        if (op_text == "min") d.op = DerivedSpec::Op::min;
-        else if (op_text == "max") d.op = DerivedSpec::Op::max;
-        else if (op_text == "spread") d.op = DerivedSpec::Op::spread;
-        else yaml_.fail(op, "op must be min, max or spread");
+        if (op_text == "min")
+            d.op = DerivedSpec::Op::min;
+        else if (op_text == "max")
+            d.op = DerivedSpec::Op::max;
+        else if (op_text == "spread")
+            d.op = DerivedSpec::Op::spread;
+        else
+            yaml_.fail(op, "op must be min, max or spread");
 
         const YAML::Node of = yaml_.required(node, "of");
         const std::string of_key = yaml_.as_string(of);

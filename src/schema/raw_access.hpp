@@ -12,7 +12,9 @@
 
 namespace bluetti::schema::detail {
 
-inline std::uint16_t be16(ByteSpan d, std::size_t at) { return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]); }
+inline std::uint16_t be16(ByteSpan d, std::size_t at) {
+    return static_cast<std::uint16_t>(d[at] << 8 | d[at + 1]);
+}
 
 // A transformed value as an integer for the bit transforms (truncated like a cast). A schema's scale
 // and transforms can take the value anywhere (1e300, inf, NaN), and casting a double outside int64
@@ -31,19 +33,27 @@ inline std::optional<std::int64_t> read_integer(BaseType type, ByteSpan data, st
     switch (type) {
         case BaseType::u8:
         case BaseType::boolean:
-        case BaseType::temp40u8: return data[at];
-        case BaseType::i8: return static_cast<std::int8_t>(data[at]);
+        case BaseType::temp40u8:
+            return data[at];
+        case BaseType::i8:
+            return static_cast<std::int8_t>(data[at]);
         case BaseType::u16:
         case BaseType::temp40:
-        case BaseType::bits16: return be16(data, at);
-        case BaseType::i16: return static_cast<std::int16_t>(be16(data, at));
+        case BaseType::bits16:
+            return be16(data, at);
+        case BaseType::i16:
+            return static_cast<std::int16_t>(be16(data, at));
         case BaseType::u32ws:
-        case BaseType::bits32: return static_cast<std::uint32_t>(be16(data, at + 2)) << 16 | be16(data, at);
+        case BaseType::bits32:
+            return static_cast<std::uint32_t>(be16(data, at + 2)) << 16 | be16(data, at);
         case BaseType::i32ws:
             return static_cast<std::int32_t>(static_cast<std::uint32_t>(be16(data, at + 2)) << 16 | be16(data, at));
-        case BaseType::u32be: return static_cast<std::uint32_t>(be16(data, at)) << 16 | be16(data, at + 2);
-        case BaseType::i32be: return static_cast<std::int32_t>(static_cast<std::uint32_t>(be16(data, at)) << 16 | be16(data, at + 2));
-        default: return std::nullopt;
+        case BaseType::u32be:
+            return static_cast<std::uint32_t>(be16(data, at)) << 16 | be16(data, at + 2);
+        case BaseType::i32be:
+            return static_cast<std::int32_t>(static_cast<std::uint32_t>(be16(data, at)) << 16 | be16(data, at + 2));
+        default:
+            return std::nullopt;
     }
 }
 
@@ -56,7 +66,9 @@ inline void write_integer(BaseType type, Bytes& data, std::size_t at, std::uint6
     const std::uint64_t full = width == 1 ? 0xFF : width == 2 ? 0xFFFF : 0xFFFFFFFF;
     const std::uint64_t v = ((old & ~mask) | (raw & mask)) & full;
     switch (width) {
-        case 1: data[at] = static_cast<std::uint8_t>(v); break;
+        case 1:
+            data[at] = static_cast<std::uint8_t>(v);
+            break;
         case 2:
             data[at] = static_cast<std::uint8_t>(v >> 8);
             data[at + 1] = static_cast<std::uint8_t>(v);

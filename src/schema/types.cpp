@@ -1,6 +1,6 @@
 // Name tables of the schema layer (one table per enum, house-style #18) and key templates.
-#include <array>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -19,14 +19,22 @@ struct TypeRow {
 };
 
 constexpr std::array<TypeRow, 17> kTypes{{
-    {BaseType::u8, "u8", 1, true},         {BaseType::i8, "i8", 1, true},
-    {BaseType::u16, "u16", 2, true},       {BaseType::i16, "i16", 2, true},
-    {BaseType::u32ws, "u32ws", 4, true},   {BaseType::i32ws, "i32ws", 4, true},
-    {BaseType::u32be, "u32be", 4, true},   {BaseType::i32be, "i32be", 4, true},
-    {BaseType::boolean, "bool", 1, true},  {BaseType::string, "string", 0, false},
-    {BaseType::serial, "serial", 8, false}, {BaseType::version, "version", 4, false},
-    {BaseType::temp40, "temp40", 2, true}, {BaseType::temp40u8, "temp40u8", 1, true},
-    {BaseType::bits16, "bits16", 2, true}, {BaseType::bits32, "bits32", 4, true},
+    {BaseType::u8, "u8", 1, true},
+    {BaseType::i8, "i8", 1, true},
+    {BaseType::u16, "u16", 2, true},
+    {BaseType::i16, "i16", 2, true},
+    {BaseType::u32ws, "u32ws", 4, true},
+    {BaseType::i32ws, "i32ws", 4, true},
+    {BaseType::u32be, "u32be", 4, true},
+    {BaseType::i32be, "i32be", 4, true},
+    {BaseType::boolean, "bool", 1, true},
+    {BaseType::string, "string", 0, false},
+    {BaseType::serial, "serial", 8, false},
+    {BaseType::version, "version", 4, false},
+    {BaseType::temp40, "temp40", 2, true},
+    {BaseType::temp40u8, "temp40u8", 1, true},
+    {BaseType::bits16, "bits16", 2, true},
+    {BaseType::bits32, "bits32", 4, true},
     {BaseType::bits, "bits", 0, false},
 }};
 
@@ -46,7 +54,9 @@ constexpr std::array<std::pair<EntityKind, std::string_view>, 5> kEntityKinds{{
 
 }  // namespace
 
-std::string_view to_string(BaseType type) { return row(type).name; }
+std::string_view to_string(BaseType type) {
+    return row(type).name;
+}
 
 std::optional<BaseType> base_type_from_string(std::string_view name) {
     for (const auto& r : kTypes)
@@ -59,7 +69,9 @@ std::size_t type_width(BaseType type, std::size_t length) {
     return w ? w : length;
 }
 
-bool is_integer_type(BaseType type) { return row(type).integer; }
+bool is_integer_type(BaseType type) {
+    return row(type).integer;
+}
 
 std::string_view to_string(EntityKind kind) {
     for (const auto& [k, name] : kEntityKinds)

@@ -18,9 +18,15 @@ double round_to(double v, int decimals) {
     const double p = std::pow(10.0, decimals);
     return std::round(v * p) / p;
 }
-Value integer(double v) { return static_cast<std::int64_t>(std::llround(v)); }
-Value tenths(double v) { return round_to(v, 1); }
-Value hundredths(double v) { return round_to(v, 2); }
+Value integer(double v) {
+    return static_cast<std::int64_t>(std::llround(v));
+}
+Value tenths(double v) {
+    return round_to(v, 1);
+}
+Value hundredths(double v) {
+    return round_to(v, 2);
+}
 
 // Charging status codes of block 100/6000/6100: 0 standby, 1 charging, 2 discharging.
 std::string charging_status(double battery_w) {
@@ -59,7 +65,9 @@ Battery battery_of(const BlockContext& c) {
     return b;
 }
 
-std::string zeros_hex(std::size_t bytes) { return std::string(bytes * 2, '0'); }
+std::string zeros_hex(std::size_t bytes) {
+    return std::string(bytes * 2, '0');
+}
 
 ValueMap home_data(const BlockContext& c) {
     const Snapshot& s = c.snapshot;
@@ -234,7 +242,9 @@ ValueMap pack_main_info(const BlockContext& c) {
     return v;
 }
 
-std::string pack_prefix(int pack) { return "battery_pack" + std::to_string(pack) + "_"; }
+std::string pack_prefix(int pack) {
+    return "battery_pack" + std::to_string(pack) + "_";
+}
 
 ValueMap pack_item_info(const BlockContext& c, int pack) {
     const Snapshot& s = c.snapshot;
@@ -327,17 +337,28 @@ std::string pack_serial(const DeviceIdentity& id, int pack) {
 
 ValueMap block_values(std::uint16_t block, int pack, const BlockContext& context) {
     switch (block) {
-        case 100: return home_data(context);
-        case 1100: return inverter_base_info(context);
-        case 1200: return pv_info(context);
-        case 1300: return grid_info(context);
-        case 1400: return load_info(context);
-        case 1500: return inverter_info(context);
-        case 6000: return pack_main_info(context);
-        case 6100: return pack_item_info(context, pack);
-        case 6300: return pack_cells(context, pack);
-        case 21000: return node_info(context);
-        default: return {};
+        case 100:
+            return home_data(context);
+        case 1100:
+            return inverter_base_info(context);
+        case 1200:
+            return pv_info(context);
+        case 1300:
+            return grid_info(context);
+        case 1400:
+            return load_info(context);
+        case 1500:
+            return inverter_info(context);
+        case 6000:
+            return pack_main_info(context);
+        case 6100:
+            return pack_item_info(context, pack);
+        case 6300:
+            return pack_cells(context, pack);
+        case 21000:
+            return node_info(context);
+        default:
+            return {};
     }
 }
 

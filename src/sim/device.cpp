@@ -18,26 +18,41 @@ constexpr std::uint8_t kDeviceFailure = 4;
 // the schema, and the sizes real devices answer where they are known (6100: 90, 6300: 22).
 std::uint16_t registers_of(std::uint16_t block) {
     switch (block) {
-        case 100: return 72;
-        case 1100: return 55;
-        case 1200: return 42;
-        case 1300: return 31;
-        case 1400: return 48;
-        case 1500: return 30;
-        case kBaseSettingsBlock: return kBaseSettingsRegisters;
-        case kAdvancedSettingsBlock: return kAdvancedSettingsRegisters;
-        case 6000: return 34;
-        case 6100: return 90;
-        case 6300: return 22;
-        case kNodeInfoBlock: return 2 + 8 * 2;
-        default: return 0;
+        case 100:
+            return 72;
+        case 1100:
+            return 55;
+        case 1200:
+            return 42;
+        case 1300:
+            return 31;
+        case 1400:
+            return 48;
+        case 1500:
+            return 30;
+        case kBaseSettingsBlock:
+            return kBaseSettingsRegisters;
+        case kAdvancedSettingsBlock:
+            return kAdvancedSettingsRegisters;
+        case 6000:
+            return 34;
+        case 6100:
+            return 90;
+        case 6300:
+            return 22;
+        case kNodeInfoBlock:
+            return 2 + 8 * 2;
+        default:
+            return 0;
     }
 }
 
 constexpr std::uint16_t kMeasurementBlocks[] = {100, 1100, 1200, 1300, 1400, 1500, 6000, 6100, 6300};
 constexpr std::uint16_t kPushedBlocks[] = {100, 1300};
 
-std::uint64_t device_seed(std::uint64_t seed, const std::string& sn) { return mix64(seed ^ fnv1a64(sn)); }
+std::uint64_t device_seed(std::uint64_t seed, const std::string& sn) {
+    return mix64(seed ^ fnv1a64(sn));
+}
 
 bool is_node_info_query(const codec::Frame& f) {
     return f.address == kNodeInfoBlock && f.quantity == 1 && f.data.size() == 2 && f.data[0] == 0 && f.data[1] == 1;
@@ -81,9 +96,13 @@ SimDevice::SimDevice(DeviceIdentity id, profile::Profile profile, schema::Schema
     }
 }
 
-bool SimDevice::serves_slave(std::uint8_t slave) const { return slave == profile_.slave || (id_.packs > 1 && slave == kExpansionPackSlave); }
+bool SimDevice::serves_slave(std::uint8_t slave) const {
+    return slave == profile_.slave || (id_.packs > 1 && slave == kExpansionPackSlave);
+}
 
-int SimDevice::pack_of_slave(std::uint8_t slave) const { return slave == kExpansionPackSlave && id_.packs > 1 ? 2 : 1; }
+int SimDevice::pack_of_slave(std::uint8_t slave) const {
+    return slave == kExpansionPackSlave && id_.packs > 1 ? 2 : 1;
+}
 
 bool SimDevice::has_block(std::uint16_t block, std::uint8_t slave) const {
     if (slave == profile_.slave) {
@@ -93,9 +112,13 @@ bool SimDevice::has_block(std::uint16_t block, std::uint8_t slave) const {
     return id_.packs > 1 && slave == kExpansionPackSlave && (block == 6100 || block == 6300);
 }
 
-std::uint16_t SimDevice::block_registers(std::uint16_t block) const { return registers_of(block); }
+std::uint16_t SimDevice::block_registers(std::uint16_t block) const {
+    return registers_of(block);
+}
 
-Snapshot SimDevice::snapshot() { return model_.at(clock_(), settings_.controls()); }
+Snapshot SimDevice::snapshot() {
+    return model_.at(clock_(), settings_.controls());
+}
 
 schema::ValueMap SimDevice::intended_values(std::uint16_t block, std::uint8_t slave) {
     if (block == kBaseSettingsBlock || block == kAdvancedSettingsBlock) return settings_.values(block);
@@ -133,7 +156,8 @@ bool SimDevice::is_forbidden_write(const codec::Frame& f) const {
 }
 
 SimDevice::Answer SimDevice::answer_read(const codec::Frame& f, bool short_reply) {
-    const std::string text = "FC 03 read " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
+    const std::string text =
+        "FC 03 read " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
     if (f.quantity == 0 || f.quantity > codec::kMaxReadRegisters) return exception(f.slave, f.function, kIllegalValue, text);
     if (!has_block(f.address, f.slave)) return exception(f.slave, f.function, kIllegalAddress, text + " (no such block)");
     auto data = block_data(f.address, f.slave);
@@ -142,31 +166,38 @@ SimDevice::Answer SimDevice::answer_read(const codec::Frame& f, bool short_reply
     if (short_reply) {
         const schema::BlockSchema* schema = schemas_.find(f.address);
         const std::size_t least = schema ? (schema->min_len + 1u) / 2u : 1u;
-        if (registers > least) registers = static_cast<std::size_t>(rng_.between(static_cast<std::int64_t>(least), static_cast<std::int64_t>(registers) - 1));
+        if (registers > least)
+            registers = static_cast<std::size_t>(rng_.between(static_cast<std::int64_t>(least), static_cast<std::int64_t>(registers) - 1));
     }
     auto reply = codec::build_read_reply(f.slave, ByteSpan(*data).first(registers * 2));
     if (!reply) return exception(f.slave, f.function, kDeviceFailure, text + " (simulator error: " + reply.error().message + ")");
-    return Answer{std::move(*reply), text + " → " + std::to_string(registers) + " registers" + (short_reply ? " (short-reply fault)" : ""), false};
+    return Answer{std::move(*reply), text + " → " + std::to_string(registers) + " registers" + (short_reply ? " (short-reply fault)" : ""),
+                  false};
 }
 
 SimDevice::Answer SimDevice::answer_write(ByteSpan rtu, const codec::Frame& f) {
-    const std::string text = "FC 06 write " + std::to_string(f.address) + "=" + std::to_string(f.value) + " at slave " + std::to_string(f.slave);
-    if (f.slave != profile_.slave) return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: a pack has no writable registers)");
+    const std::string text =
+        "FC 06 write " + std::to_string(f.address) + "=" + std::to_string(f.value) + " at slave " + std::to_string(f.slave);
+    if (f.slave != profile_.slave)
+        return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: a pack has no writable registers)");
     const WriteOutcome outcome = settings_.write(f.address, f.value);
     switch (outcome) {
         case WriteOutcome::written:
             ++counters_.writes;
             return Answer{Bytes(rtu.begin(), rtu.end()), text + " → echo", false};
-        case WriteOutcome::out_of_range: return exception(f.slave, f.function, kIllegalValue, text + " (out of range)");
+        case WriteOutcome::out_of_range:
+            return exception(f.slave, f.function, kIllegalValue, text + " (out of range)");
         case WriteOutcome::not_writable:
             return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: not in the write whitelist of protocol.md §8)");
-        case WriteOutcome::no_such_block: return exception(f.slave, f.function, kIllegalAddress, text + " (this model has no such block)");
+        case WriteOutcome::no_such_block:
+            return exception(f.slave, f.function, kIllegalAddress, text + " (this model has no such block)");
     }
     return exception(f.slave, f.function, kDeviceFailure, text);
 }
 
 SimDevice::Answer SimDevice::answer_write_multiple(const codec::Frame& f) {
-    const std::string text = "FC 16 write " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
+    const std::string text =
+        "FC 16 write " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
     if (f.slave != profile_.slave || !is_node_info_query(f)) {
         return exception(f.slave, f.function, f.address == kNodeInfoBlock ? kIllegalValue : kIllegalAddress,
                          text + " (FORBIDDEN: the only FC 16 allowed is the NODE_INFO query)");
@@ -181,10 +212,14 @@ SimDevice::Answer SimDevice::answer_write_multiple(const codec::Frame& f) {
 
 SimDevice::Answer SimDevice::answer(ByteSpan rtu, const codec::Frame& f, bool short_reply) {
     switch (f.kind) {
-        case codec::FrameKind::read_request: return answer_read(f, short_reply);
-        case codec::FrameKind::write_single: return answer_write(rtu, f);
-        case codec::FrameKind::write_multiple: return answer_write_multiple(f);
-        default: return Answer{std::nullopt, "not a request (ignored)", false};
+        case codec::FrameKind::read_request:
+            return answer_read(f, short_reply);
+        case codec::FrameKind::write_single:
+            return answer_write(rtu, f);
+        case codec::FrameKind::write_multiple:
+            return answer_write_multiple(f);
+        default:
+            return Answer{std::nullopt, "not a request (ignored)", false};
     }
 }
 

@@ -38,13 +38,13 @@ inline constexpr std::uint16_t kNodeInfoBlock = 21000;
 
 // Fault injection, drawn per request from the device's seeded generator (percentages 0–100).
 struct FaultConfig {
-    double drop_pct = 0;         // no answer (a write is not applied either)
-    double exception_pct = 0;    // exception 04 "device failure" (a write is not applied)
-    double bad_crc_pct = 0;      // the answer's CRC is inverted
-    double short_reply_pct = 0;  // FC 03: fewer registers than asked, but at least min_len (valid)
+    double drop_pct = 0;                 // no answer (a write is not applied either)
+    double exception_pct = 0;            // exception 04 "device failure" (a write is not applied)
+    double bad_crc_pct = 0;              // the answer's CRC is inverted
+    double short_reply_pct = 0;          // FC 03: fewer registers than asked, but at least min_len (valid)
     std::chrono::milliseconds delay{0};  // every answer is published this much later
-    bool silent = false;         // never answer (pushes stop too)
-    int lose_echoes = 0;         // the first N FC 06 writes are applied but their echo is lost
+    bool silent = false;                 // never answer (pushes stop too)
+    int lose_echoes = 0;                 // the first N FC 06 writes are applied but their echo is lost
 };
 
 struct FaultDraw {
@@ -80,8 +80,8 @@ public:
 
     // `schemas` are the built-in ones; the device applies its profile's overrides.
     static Result<std::unique_ptr<SimDevice>, std::string> create(const DeviceSpec& spec, const profile::ProfileSet& profiles,
-                                                                  const schema::SchemaRegistry& schemas, Clock clock,
-                                                                  std::uint64_t seed, FaultConfig faults = {});
+                                                                  const schema::SchemaRegistry& schemas, Clock clock, std::uint64_t seed,
+                                                                  FaultConfig faults = {});
 
     const DeviceIdentity& identity() const { return id_; }
     const profile::Profile& profile() const { return profile_; }

@@ -70,7 +70,8 @@ Result<HostPort, std::string> parse_host_port(std::string_view text) {
 
 Result<Account, std::string> parse_account(std::string_view text) {
     const auto colon = text.find(':');
-    if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) return fail(std::string("--account: expected EMAIL:PASSWORD"));
+    if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+        return fail(std::string("--account: expected EMAIL:PASSWORD"));
     return Account{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
 }
 

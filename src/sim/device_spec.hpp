@@ -16,7 +16,7 @@ namespace bluetti::sim {
 struct DeviceSpec {
     std::string profile;  // profile name: EL30V2, EL100V2, ELITE200V2, AP300, GENERIC_V2
     std::string sn;
-    std::string sub_sn;   // empty: derived from sn
+    std::string sub_sn;  // empty: derived from sn
 };
 
 // "MODEL:SN" or "MODEL:SN:SUBSN". An explicit SUBSN must be a decimal serial (no leading zero,

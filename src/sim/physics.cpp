@@ -15,7 +15,17 @@ constexpr auto kStep = std::chrono::seconds(10);
 constexpr auto kMaxCatchUp = std::chrono::hours(24 * 7);
 
 // Noise channels: one independent stream per quantity.
-enum Channel : std::uint64_t { kCloud = 1, kAcLoad, kDcLoad, kGridVoltage, kGridFrequency, kBatteryTemp, kInverterTemp, kAmbient, kInverterVoltage };
+enum Channel : std::uint64_t {
+    kCloud = 1,
+    kAcLoad,
+    kDcLoad,
+    kGridVoltage,
+    kGridFrequency,
+    kBatteryTemp,
+    kInverterTemp,
+    kAmbient,
+    kInverterVoltage
+};
 
 double seconds_of(TimePoint t) {
     return static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count()) / 1000.0;
@@ -75,7 +85,8 @@ double PowerModel::pv_available_w(TimePoint t) const {
 
 double PowerModel::ac_demand_w(TimePoint t) const {
     const double s = seconds_of(t);
-    const double w = 325 + 200 * std::sin(2 * std::numbers::pi * s / 3600 + phase(seed_, kAcLoad)) + 75 * smooth_noise(seed_, kAcLoad, s, 120);
+    const double w =
+        325 + 200 * std::sin(2 * std::numbers::pi * s / 3600 + phase(seed_, kAcLoad)) + 75 * smooth_noise(seed_, kAcLoad, s, 120);
     return std::clamp(w, 50.0, 600.0);
 }
 
@@ -85,7 +96,9 @@ double PowerModel::dc_demand_w(TimePoint t) const {
     return std::clamp(w, 5.0, 60.0);
 }
 
-double PowerModel::grid_voltage_v(TimePoint t) const { return 230.0 + 3.0 * smooth_noise(seed_, kGridVoltage, seconds_of(t), 30); }
+double PowerModel::grid_voltage_v(TimePoint t) const {
+    return 230.0 + 3.0 * smooth_noise(seed_, kGridVoltage, seconds_of(t), 30);
+}
 
 double PowerModel::grid_frequency_hz(TimePoint t) const {
     return 50.0 + 0.1 * smooth_noise(seed_, kGridFrequency, seconds_of(t), 20);
@@ -151,9 +164,12 @@ void PowerModel::step(TimePoint from, std::chrono::milliseconds dt, const Contro
     // Grid charging with hysteresis: on at floor + 10 %, off again 30 % higher (or at the ceiling).
     const double start = floor + 10.0;
     const double stop = std::min(ceiling, start + 30.0);
-    if (!c.grid_charge) grid_charging_ = false;
-    else if (!grid_charging_ && soc_ <= start) grid_charging_ = true;
-    else if (grid_charging_ && soc_ >= stop) grid_charging_ = false;
+    if (!c.grid_charge)
+        grid_charging_ = false;
+    else if (!grid_charging_ && soc_ <= start)
+        grid_charging_ = true;
+    else if (grid_charging_ && soc_ >= stop)
+        grid_charging_ = false;
 }
 
 Snapshot PowerModel::at(TimePoint t, const Controls& c) {
@@ -175,8 +191,10 @@ Snapshot PowerModel::at(TimePoint t, const Controls& c) {
     s.grid_frequency_hz = grid_frequency_hz(t);
     const double secs = seconds_of(t);
     s.inverter_voltage_v = 230.0 + 0.5 * smooth_noise(seed_, kInverterVoltage, secs, 30);
-    s.battery_temperature_c = std::clamp(24 + 8 * std::fabs(s.flows.battery_w) / rating_.max_charge_w + 1.5 * smooth_noise(seed_, kBatteryTemp, secs, 600), 20.0, 35.0);
-    s.inverter_temperature_c = std::clamp(26 + 6 * (s.flows.ac_load_w + s.flows.dc_load_w) / 660 + 1.5 * smooth_noise(seed_, kInverterTemp, secs, 600), 20.0, 35.0);
+    s.battery_temperature_c = std::clamp(
+        24 + 8 * std::fabs(s.flows.battery_w) / rating_.max_charge_w + 1.5 * smooth_noise(seed_, kBatteryTemp, secs, 600), 20.0, 35.0);
+    s.inverter_temperature_c = std::clamp(
+        26 + 6 * (s.flows.ac_load_w + s.flows.dc_load_w) / 660 + 1.5 * smooth_noise(seed_, kInverterTemp, secs, 600), 20.0, 35.0);
     s.ambient_temperature_c = std::clamp(23 + 2 * smooth_noise(seed_, kAmbient, secs, 1800), 20.0, 35.0);
     return s;
 }

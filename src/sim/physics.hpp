@@ -18,11 +18,11 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 // What a model of station can do.
 struct Rating {
-    double pv_peak_w = 1000;         // solar input at solar noon on a clear day
-    double battery_wh = 1024;        // usable capacity of all packs together
-    double max_charge_w = 1000;      // battery charge limit (turbo)
-    double max_discharge_w = 1800;   // battery discharge limit
-    double pv_string_voltage = 80;   // nominal string voltage while the sun is up
+    double pv_peak_w = 1000;        // solar input at solar noon on a clear day
+    double battery_wh = 1024;       // usable capacity of all packs together
+    double max_charge_w = 1000;     // battery charge limit (turbo)
+    double max_discharge_w = 1800;  // battery discharge limit
+    double pv_string_voltage = 80;  // nominal string voltage while the sun is up
     int pv_strings = 2;
 };
 
@@ -44,12 +44,12 @@ struct Controls {
 
 // Instantaneous power flows in W (battery_w > 0 = charging).
 struct Flows {
-    double pv_w = 0;              // solar power used (curtailed when it has nowhere to go)
+    double pv_w = 0;  // solar power used (curtailed when it has nowhere to go)
     double ac_load_w = 0;
     double dc_load_w = 0;
-    double grid_charge_w = 0;     // grid power into the battery
-    double grid_passthrough_w = 0;// grid power straight to the loads
-    double feed_in_w = 0;         // power exported to the grid
+    double grid_charge_w = 0;       // grid power into the battery
+    double grid_passthrough_w = 0;  // grid power straight to the loads
+    double feed_in_w = 0;           // power exported to the grid
     double battery_w = 0;
     double grid_w() const { return grid_charge_w + grid_passthrough_w - feed_in_w; }  // + = import
 };
@@ -89,10 +89,10 @@ public:
     Snapshot at(TimePoint t, const Controls& controls);
 
     // The environment at t, independent of the battery: pure functions of (seed, t).
-    double pv_available_w(TimePoint t) const;  // 0 at night, peak at local solar noon
-    double ac_demand_w(TimePoint t) const;     // 50–600 W
-    double dc_demand_w(TimePoint t) const;     // 5–60 W
-    double grid_voltage_v(TimePoint t) const;  // 230 ± 3 V
+    double pv_available_w(TimePoint t) const;     // 0 at night, peak at local solar noon
+    double ac_demand_w(TimePoint t) const;        // 50–600 W
+    double dc_demand_w(TimePoint t) const;        // 5–60 W
+    double grid_voltage_v(TimePoint t) const;     // 230 ± 3 V
     double grid_frequency_hz(TimePoint t) const;  // 50.0 ± 0.1 Hz
 
     const Rating& rating() const { return rating_; }

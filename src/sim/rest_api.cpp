@@ -23,7 +23,9 @@ RestResponse json_response(int status, const json& body) {
     return r;
 }
 
-RestResponse error(int status, long long code, const std::string& msg) { return json_response(status, json{{"code", code}, {"msg", msg}}); }
+RestResponse error(int status, long long code, const std::string& msg) {
+    return json_response(status, json{{"code", code}, {"msg", msg}});
+}
 
 const std::string* header(const RestRequest& request, const std::string& name) {
     auto it = request.headers.find(name);
@@ -46,15 +48,9 @@ cloud::AppIdentity app_of(const RestRequest& request) {
 }  // namespace
 
 json home_device_record(const DeviceIdentity& device, const std::optional<std::string>& iot_server) {
-    return json{{"sn", device.sn},
-                {"subSn", device.sub_sn},
-                {"model", device.model_code},
-                {"name", device.sn},
-                {"factoryProtocolVer", "2015"},
-                {"iotSrvIp", iot_server ? json(*iot_server) : json(nullptr)},
-                {"iotConnSecret", nullptr},
-                {"sessionState", "Online"},
-                {"packNum", device.packs}};
+    return json{{"sn", device.sn},          {"subSn", device.sub_sn},       {"model", device.model_code},
+                {"name", device.sn},        {"factoryProtocolVer", "2015"}, {"iotSrvIp", iot_server ? json(*iot_server) : json(nullptr)},
+                {"iotConnSecret", nullptr}, {"sessionState", "Online"},     {"packNum", device.packs}};
 }
 
 RestApi::RestApi(RestConfig config, std::function<std::uint64_t()> now_ms, std::uint64_t seed)
@@ -82,7 +78,8 @@ RestResponse RestApi::handle(const RestRequest& request) {
     const std::string* token = header(request, "authorization");
     if (!token || !token_valid(*token)) return error(401, 401, "token expired");
 
-    if (request.method == "GET" && request.path == kBasicGet) return json_response(200, json{{"code", 0}, {"msg", "ok"}, {"data", {{"uid", config_.uid}}}});
+    if (request.method == "GET" && request.path == kBasicGet)
+        return json_response(200, json{{"code", 0}, {"msg", "ok"}, {"data", {{"uid", config_.uid}}}});
     if (request.method == "GET" && request.path == kHomeDevices) {
         json records = json::array();
         for (const DeviceIdentity& d : config_.devices) records.push_back(home_device_record(d, config_.iot_server));
@@ -109,9 +106,8 @@ RestResponse RestApi::login(const RestRequest& request) {
     std::lock_guard lock(mutex_);
     const std::string token = "eyJ" + random_text(17) + "." + random_text(24) + "." + random_text(43);
     tokens_[token] = now_ms_() + static_cast<std::uint64_t>(config_.token_ttl_s) * 1000;
-    return json_response(200, json{{"code", 0},
-                                   {"msg", "ok"},
-                                   {"data", {{"token", token}, {"refresh", random_text(48)}, {"ttl", config_.token_ttl_s}}}});
+    return json_response(
+        200, json{{"code", 0}, {"msg", "ok"}, {"data", {{"token", token}, {"refresh", random_text(48)}, {"ttl", config_.token_ttl_s}}}});
 }
 
 RestResponse RestApi::server_time(const RestRequest& request, const std::string& token) {

@@ -27,18 +27,18 @@ inline constexpr std::int64_t kDefaultTokenTtlSeconds = 2'678'400;  // 31 days, 
 inline constexpr std::string_view kDefaultUid = "1234567890123456789";
 
 struct RestConfig {
-    Account account;                     // the one account that can log in
-    std::string uid{kDefaultUid};        // data.uid of basic/get, input of the PFX TOTP
-    std::string pfx;                     // the PKCS#12 bytes served by /cert/app/v1/pfx
-    std::string pfx_password;            // hidden in X-Signature, checked via x-app-resource
+    Account account;                        // the one account that can log in
+    std::string uid{kDefaultUid};           // data.uid of basic/get, input of the PFX TOTP
+    std::string pfx;                        // the PKCS#12 bytes served by /cert/app/v1/pfx
+    std::string pfx_password;               // hidden in X-Signature, checked via x-app-resource
     std::optional<std::string> iot_server;  // iotSrvIp of every device record (null when unset)
     std::int64_t token_ttl_s = kDefaultTokenTtlSeconds;
     std::vector<DeviceIdentity> devices;
 };
 
 struct RestRequest {
-    std::string method;  // GET, POST
-    std::string path;    // without the query
+    std::string method;                          // GET, POST
+    std::string path;                            // without the query
     std::map<std::string, std::string> headers;  // names in lower case
     std::map<std::string, std::string> form;     // application/x-www-form-urlencoded fields
 };
@@ -64,7 +64,7 @@ private:
     RestConfig config_;
     std::function<std::uint64_t()> now_ms_;
     std::mutex mutex_;
-    Rng rng_;                                     // guarded by mutex_
+    Rng rng_;                                      // guarded by mutex_
     std::map<std::string, std::uint64_t> tokens_;  // token → expiry (ms); guarded by mutex_
 
     RestResponse login(const RestRequest& request);

@@ -40,7 +40,9 @@ RestRequest to_request(const httplib::Request& req) {
 
 RestServer::RestServer(std::shared_ptr<RestApi> api) : api_(std::move(api)), impl_(std::make_unique<Impl>()) {}
 
-RestServer::~RestServer() { stop(); }
+RestServer::~RestServer() {
+    stop();
+}
 
 bool RestServer::start(const std::string& cert_file, const std::string& key_file, int port, std::string& error) {
     impl_->server = std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str());

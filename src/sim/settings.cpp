@@ -20,24 +20,15 @@ struct Row {
 };
 
 constexpr std::array<Row, 19> kRows{{
-    {2010, "inverter_switch", Kind::boolean, 1},
-    {2011, "ac_output_switch", Kind::boolean, 1},
-    {2012, "dc_output_switch", Kind::boolean, 1},
-    {2014, "dc_eco_switch", Kind::boolean, 0},
-    {2015, "dc_eco_off_time", Kind::number, 2},
-    {2016, "dc_eco_power_threshold", Kind::number, 10},
-    {2017, "ac_eco_switch", Kind::boolean, 0},
-    {2018, "ac_eco_off_time", Kind::number, 2},
-    {2019, "ac_eco_power_threshold", Kind::number, 25},
-    {2020, "charging_mode", Kind::charging_mode, 0},
-    {2021, "power_lifting", Kind::boolean, 0},
-    {2022, "soc_discharge_limit", Kind::number, 10},
-    {2023, "soc_charge_limit", Kind::number, 100},
-    {2207, "grid_charge_switch", Kind::boolean, 1},
-    {2208, "feed_in_switch", Kind::boolean, 0},
-    {2213, "grid_charge_power_limit", Kind::number, 1000},
-    {2214, "ac_input_current_limit", Kind::number, 10},
-    {2215, "feed_in_power_limit", Kind::number, 800},
+    {2010, "inverter_switch", Kind::boolean, 1},         {2011, "ac_output_switch", Kind::boolean, 1},
+    {2012, "dc_output_switch", Kind::boolean, 1},        {2014, "dc_eco_switch", Kind::boolean, 0},
+    {2015, "dc_eco_off_time", Kind::number, 2},          {2016, "dc_eco_power_threshold", Kind::number, 10},
+    {2017, "ac_eco_switch", Kind::boolean, 0},           {2018, "ac_eco_off_time", Kind::number, 2},
+    {2019, "ac_eco_power_threshold", Kind::number, 25},  {2020, "charging_mode", Kind::charging_mode, 0},
+    {2021, "power_lifting", Kind::boolean, 0},           {2022, "soc_discharge_limit", Kind::number, 10},
+    {2023, "soc_charge_limit", Kind::number, 100},       {2207, "grid_charge_switch", Kind::boolean, 1},
+    {2208, "feed_in_switch", Kind::boolean, 0},          {2213, "grid_charge_power_limit", Kind::number, 1000},
+    {2214, "ac_input_current_limit", Kind::number, 10},  {2215, "feed_in_power_limit", Kind::number, 800},
     {2216, "ac_output_current_limit", Kind::number, 10},
 }};
 
@@ -46,12 +37,17 @@ constexpr std::uint16_t kSocChargeLimit = 2023;
 
 std::string_view charging_mode_label(std::uint16_t code) {
     switch (code) {
-        case 0: return "standard";
-        case 1: return "silent";
-        case 2: return "turbo";
+        case 0:
+            return "standard";
+        case 1:
+            return "silent";
+        case 2:
+            return "turbo";
         case 3:
-        case 4: return "custom";
-        default: return {};
+        case 4:
+            return "custom";
+        default:
+            return {};
     }
 }
 
@@ -65,10 +61,14 @@ std::uint16_t block_of(std::uint16_t reg) {
 
 std::string_view to_string(WriteOutcome outcome) {
     switch (outcome) {
-        case WriteOutcome::written: return "written";
-        case WriteOutcome::out_of_range: return "out of range";
-        case WriteOutcome::not_writable: return "not writable";
-        case WriteOutcome::no_such_block: return "no such block";
+        case WriteOutcome::written:
+            return "written";
+        case WriteOutcome::out_of_range:
+            return "out of range";
+        case WriteOutcome::not_writable:
+            return "not writable";
+        case WriteOutcome::no_such_block:
+            return "no such block";
     }
     return "?";
 }
@@ -114,8 +114,12 @@ schema::ValueMap SettingsFile::values(std::uint16_t block) const {
         if (block_of(row.reg) != block) continue;
         const std::uint16_t v = get(row.reg);
         switch (row.kind) {
-            case Kind::boolean: out[std::string(row.key)] = v != 0; break;
-            case Kind::number: out[std::string(row.key)] = static_cast<std::int64_t>(v); break;
+            case Kind::boolean:
+                out[std::string(row.key)] = v != 0;
+                break;
+            case Kind::number:
+                out[std::string(row.key)] = static_cast<std::int64_t>(v);
+                break;
             case Kind::charging_mode:
                 if (auto label = charging_mode_label(v); !label.empty()) out[std::string(row.key)] = std::string(label);
                 break;
@@ -135,9 +139,15 @@ Controls SettingsFile::controls() const {
     c.grid_charge_limit_w = get(2213);
     c.feed_in_limit_w = get(2215);
     switch (get(2020)) {
-        case 1: c.charge_factor = 0.4; break;
-        case 2: c.charge_factor = 1.0; break;
-        default: c.charge_factor = 0.7; break;
+        case 1:
+            c.charge_factor = 0.4;
+            break;
+        case 2:
+            c.charge_factor = 1.0;
+            break;
+        default:
+            c.charge_factor = 0.7;
+            break;
     }
     return c;
 }

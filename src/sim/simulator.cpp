@@ -27,7 +27,9 @@ namespace {
 constexpr auto kReconnectDelay = std::chrono::seconds(1);
 constexpr auto kStatusEvery = std::chrono::seconds(10);
 
-std::shared_ptr<spdlog::logger> logger() { return log::get("sim"); }
+std::shared_ptr<spdlog::logger> logger() {
+    return log::get("sim");
+}
 
 std::string random_client_id() {
     std::random_device rd;
@@ -231,7 +233,8 @@ void Simulator::become_ready() {
         if (rest_) text += "rest_port=" + std::to_string(rest_->port()) + "\n";
         const std::string temp = o_.ready_file + ".tmp";
         std::ofstream(temp) << text;
-        if (std::rename(temp.c_str(), o_.ready_file.c_str()) != 0) logger()->error("cannot write {}: {}", o_.ready_file, std::strerror(errno));
+        if (std::rename(temp.c_str(), o_.ready_file.c_str()) != 0)
+            logger()->error("cannot write {}: {}", o_.ready_file, std::strerror(errno));
     }
     logger()->info("ready: {} device(s) subscribed{}", devices_.size(),
                    rest_ ? ", REST on https://127.0.0.1:" + std::to_string(rest_->port()) : std::string());

@@ -10,11 +10,16 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     if (ec != std::errc{} || end == text.data()) return std::nullopt;
     const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
     std::uint64_t factor;
-    if (unit == "ms") factor = 1;
-    else if (unit == "s") factor = 1000;
-    else if (unit == "m") factor = 60'000;
-    else if (unit == "h") factor = 3'600'000;
-    else return std::nullopt;
+    if (unit == "ms")
+        factor = 1;
+    else if (unit == "s")
+        factor = 1000;
+    else if (unit == "m")
+        factor = 60'000;
+    else if (unit == "h")
+        factor = 3'600'000;
+    else
+        return std::nullopt;
     if (number > (std::uint64_t{1} << 40) / factor) return std::nullopt;
     return std::chrono::milliseconds(number * factor);
 }

@@ -41,7 +41,9 @@ std::string YamlReader::where(const YAML::Node& node) const {
     return file_ + ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
 }
 
-void YamlReader::fail(const YAML::Node& node, const std::string& message) const { throw YamlError(where(node) + ": " + message); }
+void YamlReader::fail(const YAML::Node& node, const std::string& message) const {
+    throw YamlError(where(node) + ": " + message);
+}
 
 void YamlReader::require_map(const YAML::Node& node, std::string_view what) const {
     if (!node.IsMap()) fail(node, std::string(what) + " must be a mapping");

@@ -249,10 +249,11 @@ TEST_CASE("config: defaults") {
 
 TEST_CASE("config: controls true, false, or a list of keys") {
     TempDir dir;
-    const auto c = load_ok(dir,
-                           "cloud:\n  email: me@example.com\n  password: pw\ndevices:\n  - serial: A1\n  - serial: A2\n    controls: false\n"
-                           "  - serial: A3\n    controls: [soc_discharge_limit, ac_output_switch]\n",
-                           env());
+    const auto c =
+        load_ok(dir,
+                "cloud:\n  email: me@example.com\n  password: pw\ndevices:\n  - serial: A1\n  - serial: A2\n    controls: false\n"
+                "  - serial: A3\n    controls: [soc_discharge_limit, ac_output_switch]\n",
+                env());
     REQUIRE(c.devices.size() == 3);
     CHECK(c.devices[0].controls);
     CHECK_FALSE(c.devices[0].control_keys.has_value());

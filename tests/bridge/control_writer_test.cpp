@@ -36,7 +36,8 @@ struct Fixture {
         };
         hooks.settings = [this] { return settings; };
         writer = std::make_unique<ControlWriter>(clock, "TEST", std::move(hooks));
-        writer->set_controls(profile::resolve_controls(schemas, {"ac_output_switch", "dc_output_switch", "soc_charge_limit", "soc_discharge_limit"}));
+        writer->set_controls(
+            profile::resolve_controls(schemas, {"ac_output_switch", "dc_output_switch", "soc_charge_limit", "soc_discharge_limit"}));
     }
     // The device echoes the latest write; the re-read that follows completes.
     void confirm_latest() {
@@ -55,7 +56,8 @@ TEST_CASE("control writer: invalid commands are refused with the reason and send
     CHECK(f.writer->command("soc_charge_limit", "150") == std::optional<std::string>("soc_charge_limit: 150 is out of range 1..100 %"));
     CHECK(f.writer->command("soc_discharge_limit", "100") ==
           std::optional<std::string>("soc_discharge_limit: 100 % is not below the charge limit (100 %)"));
-    CHECK(f.writer->command("charging_mode", "turbo") == std::optional<std::string>("charging_mode is not a control enabled for this device"));
+    CHECK(f.writer->command("charging_mode", "turbo") ==
+          std::optional<std::string>("charging_mode is not a control enabled for this device"));
     CHECK(f.writer->command("power_off", "ON") == std::optional<std::string>("power_off is not a control"));
     CHECK(f.writes.empty());
     CHECK(f.writer->stats().rejected == 5);
@@ -129,5 +131,6 @@ TEST_CASE("control writer: controls taken away drop their pending commands") {
     f.confirm_latest();
     CHECK(f.writes.size() == 1);
     CHECK_FALSE(f.writer->busy());
-    CHECK(f.writer->command("ac_output_switch", "ON") == std::optional<std::string>("ac_output_switch is not a control enabled for this device"));
+    CHECK(f.writer->command("ac_output_switch", "ON") ==
+          std::optional<std::string>("ac_output_switch is not a control enabled for this device"));
 }

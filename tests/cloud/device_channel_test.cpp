@@ -18,7 +18,9 @@ const char* kG11Push =
     "01F80F00000000B9000000100514001F3E01F3000000000021000000000000000000000000000000000001035209080025035E000000000000000000000000000000"
     "000000000000000000000000002B07";
 
-Bytes v2_reply(const Bytes& rtu) { return codec::wrap(codec::Envelope::v2, 0, rtu); }
+Bytes v2_reply(const Bytes& rtu) {
+    return codec::wrap(codec::Envelope::v2, 0, rtu);
+}
 
 struct Fixture {
     test::ManualScheduler clock;
@@ -45,7 +47,6 @@ struct Fixture {
         channel->set_anomaly_handler([this](const std::string& a) { anomalies.push_back(a); });
     }
 };
-
 
 }  // namespace
 

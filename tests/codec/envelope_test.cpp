@@ -42,7 +42,8 @@ TEST_CASE("unwrap failures name the problem and carry the payload hex") {
         {"too short", "01 F8", Errc::truncated, "too short"},
         {"bad CRC in a v2 payload", "01F80F00000000C0000001032001F400000000000000000000000000000000000000000000000104AC090000345175",
          Errc::bad_crc, "CRC mismatch: frame says 0x7551, computed 0x7451"},
-        {"bare frame with another slave's CRC", "01 03 05 14 00 10 05 1F", Errc::bad_crc, "CRC mismatch: frame says 0x1F05, computed 0xCE04"},
+        {"bare frame with another slave's CRC", "01 03 05 14 00 10 05 1F", Errc::bad_crc,
+         "CRC mismatch: frame says 0x1F05, computed 0xCE04"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.name);

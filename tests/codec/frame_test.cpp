@@ -1,5 +1,5 @@
-#include "bluetti/codec/crc.hpp"
 #include "bluetti/codec/frame.hpp"
+#include "bluetti/codec/crc.hpp"
 #include "support.hpp"
 
 using namespace bluetti;
@@ -25,7 +25,8 @@ TEST_CASE("parse_frame reads every frame kind the device sends") {
     }
     SUBCASE("FC 16 push in request format") {
         const Bytes rtu = test::hex(
-            "00100514001F3E01F3000000000021000000000000000000000000000000000001035209080025035E000000000000000000000000000000000000000000000000"
+            "00100514001F3E01F3000000000021000000000000000000000000000000000001035209080025035E00000000000000000000000000000000000000000000"
+            "0000"
             "000000002B07");
         auto f = parse_frame(rtu, Direction::response);
         REQUIRE_MESSAGE(f.ok(), f.error().message);
@@ -88,7 +89,8 @@ TEST_CASE("parse_frame failure rows") {
         {"truncated: FC 03 reply cut inside its data", with_crc("00 03 08 00 01 00 02"), Errc::truncated, "needs 13"},
         {"bad CRC", test::hex("00 03 02 00 01 00 00"), Errc::bad_crc, "CRC mismatch"},
         {"wrong function", with_crc("00 04 02 00 01"), Errc::wrong_function, "0x04"},
-        {"byte count mismatch: more data than the count says", with_crc("00 03 02 00 01 00 02"), Errc::byte_count_mismatch, "header says 7"},
+        {"byte count mismatch: more data than the count says", with_crc("00 03 02 00 01 00 02"), Errc::byte_count_mismatch,
+         "header says 7"},
         {"byte count mismatch: FC 16 count vs quantity", with_crc("00 10 05 14 00 02 02 00 01"), Errc::byte_count_mismatch, "quantity 2"},
         {"odd length", with_crc("00 03 03 00 01 02"), Errc::odd_length, "odd"},
         {"too long: FC 06 with a trailing byte", with_crc("00 06 07 DB 00 01 00"), Errc::too_long, "header says 8"},

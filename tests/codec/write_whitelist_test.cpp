@@ -1,7 +1,7 @@
 // No path can build an FC 06 frame for a register outside protocol.md §8, or a value outside its
 // range: the builder is the last point before bytes exist, and it checks every call.
-#include "bluetti/codec/frame.hpp"
 #include "bluetti/codec/write_whitelist.hpp"
+#include "bluetti/codec/frame.hpp"
 #include "support.hpp"
 
 using namespace bluetti;

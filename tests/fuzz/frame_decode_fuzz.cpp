@@ -12,8 +12,8 @@
 
 namespace {
 struct Fixture {
-    bluetti::schema::SchemaRegistry registry = *bluetti::schema::SchemaRegistry::builtin()->with_overrides(
-        bluetti::profile::ProfileSet::builtin()->find("AP300")->overrides);
+    bluetti::schema::SchemaRegistry registry =
+        *bluetti::schema::SchemaRegistry::builtin()->with_overrides(bluetti::profile::ProfileSet::builtin()->find("AP300")->overrides);
     std::vector<const bluetti::schema::BlockSchema*> schemas = registry.all();
 };
 }  // namespace

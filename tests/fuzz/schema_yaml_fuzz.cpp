@@ -18,9 +18,9 @@ struct Patterns {
     Patterns() {
         for (auto& p : full) p.resize(kBlockBytes);
         for (std::size_t i = 0; i < kBlockBytes; ++i) {
-            full[0][i] = 0x00;                                       // all zero: absent temps, zero counts
-            full[1][i] = 0xFF;                                       // all ones: maximal counts, negative signed
-            full[2][i] = static_cast<std::uint8_t>(i);               // a ramp: every offset distinct
+            full[0][i] = 0x00;                                            // all zero: absent temps, zero counts
+            full[1][i] = 0xFF;                                            // all ones: maximal counts, negative signed
+            full[2][i] = static_cast<std::uint8_t>(i);                    // a ramp: every offset distinct
             full[3][i] = static_cast<std::uint8_t>(i % 2 ? 0x80 : 0x03);  // small counts, sign bits set
         }
     }

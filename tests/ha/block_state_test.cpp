@@ -50,10 +50,16 @@ TEST_CASE("block_state: absent keys omitted, excluded keys dropped") {
         std::vector<std::string> missing;
     };
     const Case cases[] = {
-        {"G10", {}, {"battery_pack1_soc", "battery_pack1_firmware_bms_version"}, {"battery_pack1_voltage", "battery_pack1_soh", "battery_pack1_temperature"}},
+        {"G10",
+         {},
+         {"battery_pack1_soc", "battery_pack1_firmware_bms_version"},
+         {"battery_pack1_voltage", "battery_pack1_soh", "battery_pack1_temperature"}},
         {"G1", {}, {"grid_phase1_voltage"}, {"grid_phase1_apparent_power", "grid_phase2_voltage"}},
         {"G1", {"grid_frequency", "grid_phase1_current"}, {"grid_phase1_voltage"}, {"grid_frequency", "grid_phase1_current"}},
-        {"G6", {"battery_pack{n}_cell{i}_voltage"}, {"battery_pack1_cell_voltage_min"}, {"battery_pack1_cell1_voltage", "battery_pack1_cell16_voltage"}},
+        {"G6",
+         {"battery_pack{n}_cell{i}_voltage"},
+         {"battery_pack1_cell_voltage_min"},
+         {"battery_pack1_cell1_voltage", "battery_pack1_cell16_voltage"}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.vector);

@@ -38,7 +38,9 @@ schema::DecodedBlock block_of(const Specs& s, schema::Value energy, schema::Valu
     return b;
 }
 
-double energy_of(const schema::DecodedBlock& b) { return std::get<double>(b.fields[0].value); }
+double energy_of(const schema::DecodedBlock& b) {
+    return std::get<double>(b.fields[0].value);
+}
 
 // A fresh directory under the system temp dir, removed at the end of the test.
 struct TempDir {

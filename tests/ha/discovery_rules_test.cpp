@@ -43,28 +43,36 @@ const std::vector<Combo> kCombos = {
     {"", "", {"total_increasing", "total", "measurement"}},  // counters without unit (§7), plain values
 };
 
-const std::set<std::string> kDeviceKeys = {"identifiers", "connections", "manufacturer", "model", "model_id", "name",
-                                           "serial_number", "sw_version", "hw_version", "via_device", "suggested_area",
-                                           "configuration_url"};
+const std::set<std::string> kDeviceKeys = {"identifiers", "connections", "manufacturer",   "model",
+                                           "model_id",    "name",        "serial_number",  "sw_version",
+                                           "hw_version",  "via_device",  "suggested_area", "configuration_url"};
 const std::set<std::string> kOriginKeys = {"name", "sw_version", "support_url"};
 const std::set<std::string> kPlatforms = {"sensor", "binary_sensor", "switch", "select", "number"};
-const std::set<std::string> kSharedKeys = {"availability", "availability_mode", "availability_template", "availability_topic",
-                                           "payload_available", "payload_not_available", "state_topic", "command_topic",
-                                           "qos", "encoding"};
+const std::set<std::string> kSharedKeys = {"availability",
+                                           "availability_mode",
+                                           "availability_template",
+                                           "availability_topic",
+                                           "payload_available",
+                                           "payload_not_available",
+                                           "state_topic",
+                                           "command_topic",
+                                           "qos",
+                                           "encoding"};
 // Abbreviations and deprecated keys we promise never to send (full key names only).
-const std::set<std::string> kForbiddenKeys = {"p",   "uniq_id", "stat_t", "cmd_t", "val_tpl", "dev_cla", "unit_of_meas",
-                                              "stat_cla", "avty", "avty_t", "avty_mode", "ent_cat", "en", "obj_id",
-                                              "object_id", "def_ent_id", "dev", "o", "cmps", "~", "retain"};
+const std::set<std::string> kForbiddenKeys = {"p",         "uniq_id",    "stat_t", "cmd_t",     "val_tpl", "dev_cla", "unit_of_meas",
+                                              "stat_cla",  "avty",       "avty_t", "avty_mode", "ent_cat", "en",      "obj_id",
+                                              "object_id", "def_ent_id", "dev",    "o",         "cmps",    "~",       "retain"};
 const std::set<std::string> kBinaryClasses = {"battery", "battery_charging", "connectivity", "plug", "power", "problem", "running"};
-const std::set<std::string> kDiagnosticKeys = {"rssi", "last_seen", "polls", "timeouts", "crc_errors", "exceptions", "latency_ms", "write_failures"};
+const std::set<std::string> kDiagnosticKeys = {"rssi",       "last_seen",  "polls",      "timeouts",
+                                               "crc_errors", "exceptions", "latency_ms", "write_failures"};
 
 struct Expect {
     std::string prefix = "homeassistant";
     std::string base = "bluetti";
-    std::string node;             // bluetti_<serial> or bluetti_bridge_<id>
-    std::string unique_prefix;    // bluetti_<serial>_
+    std::string node;           // bluetti_<serial> or bluetti_bridge_<id>
+    std::string unique_prefix;  // bluetti_<serial>_
     std::string device_name;
-    std::string via_device;       // "" for the bridge
+    std::string via_device;  // "" for the bridge
     bool station = true;
 };
 
@@ -85,9 +93,7 @@ struct Checker {
         }
         return true;
     }
-    static bool command_topic_ok(const std::string& t) {
-        return subscribe_topic_ok(t) && t.find_first_of("+#") == std::string::npos;
-    }
+    static bool command_topic_ok(const std::string& t) { return subscribe_topic_ok(t) && t.find_first_of("+#") == std::string::npos; }
     static bool only(const std::string& text, std::string_view allowed) {
         return !text.empty() && text.find_first_not_of(allowed) == std::string::npos;
     }
@@ -210,7 +216,8 @@ struct Checker {
             problem(where, "name '" + c["name"].get<std::string>() + "' starts with the device name");
         }
         const std::string entity_id = c.value("default_entity_id", "");
-        if (entity_id.rfind(platform + ".", 0) != 0 || !only(entity_id.substr(platform.size() + 1), "abcdefghijklmnopqrstuvwxyz0123456789_"))
+        if (entity_id.rfind(platform + ".", 0) != 0 ||
+            !only(entity_id.substr(platform.size() + 1), "abcdefghijklmnopqrstuvwxyz0123456789_"))
             problem(where, "bad default_entity_id " + entity_id);
 
         check_availability(where, c, id);
@@ -273,8 +280,14 @@ struct Checker {
         if (!discovery_topic_ok(m.topic)) problem(where, "topic HA never receives or ignores");
         const json payload = json::parse(m.payload, nullptr, false);
         if (payload.is_discarded() || !payload.is_object()) return problem(where, "payload is not a JSON object");
-        if (!payload.contains("device")) problem(where, "no device"); else check_device(where, payload["device"]);
-        if (!payload.contains("origin")) problem(where, "no origin"); else check_origin(where, payload["origin"]);
+        if (!payload.contains("device"))
+            problem(where, "no device");
+        else
+            check_device(where, payload["device"]);
+        if (!payload.contains("origin"))
+            problem(where, "no origin");
+        else
+            check_origin(where, payload["origin"]);
 
         if (mode == ha::DiscoveryMode::device) {
             if (m.topic != expect.prefix + "/device/" + expect.node + "/config") problem(where, "not the device topic");
@@ -286,14 +299,16 @@ struct Checker {
                 for (const std::string& k : kSharedKeys)
                     if (payload.contains(k) && !merged.contains(k)) merged[k] = payload[k];
                 // a component that sets availability_topic while the top level has availability: both (rejected)
-                if (component.contains("availability_topic") && payload.contains("availability")) merged["availability"] = payload["availability"];
+                if (component.contains("availability_topic") && payload.contains("availability"))
+                    merged["availability"] = payload["availability"];
                 check_entity(where + " " + id, id, merged);
             }
         } else {
             const std::string platform = payload.value("platform", "");
             const auto levels = levels_of(m.topic);
             const std::string id = levels.size() >= 2 ? levels[levels.size() - 2] : "";
-            if (m.topic != expect.prefix + "/" + platform + "/" + expect.node + "/" + id + "/config") problem(where, "topic does not match platform/node/key");
+            if (m.topic != expect.prefix + "/" + platform + "/" + expect.node + "/" + id + "/config")
+                problem(where, "topic does not match platform/node/key");
             check_entity(where, id, payload);
         }
     }
@@ -338,7 +353,8 @@ TEST_CASE("discovery payloads of every built-in profile follow Home Assistant's 
                     const auto messages = ha::station_discovery(options, station, entities);
 
                     Checker checker;
-                    checker.expect = {prefix, base, "bluetti_2345EB200XXXXXXX", "bluetti_2345EB200XXXXXXX_", station.name, "bluetti_bridge_pi", true};
+                    checker.expect = {
+                        prefix, base, "bluetti_2345EB200XXXXXXX", "bluetti_2345EB200XXXXXXX_", station.name, "bluetti_bridge_pi", true};
                     for (const auto& m : messages) checker.check_message(m, mode.mode);
                     for (const auto& problem : checker.problems) FAIL_CHECK(problem);
                     CHECK(checker.problems.empty());
@@ -346,10 +362,12 @@ TEST_CASE("discovery payloads of every built-in profile follow Home Assistant's 
                     CHECK(messages.size() == (mode.mode == ha::DiscoveryMode::device ? 1u : entities.size()));
 
                     // the station's controls come and go with `controls`; diagnostics are always there
-                    const bool has_switch = std::any_of(entities.begin(), entities.end(), [](const ha::Entity& e) { return e.platform == "switch"; });
+                    const bool has_switch =
+                        std::any_of(entities.begin(), entities.end(), [](const ha::Entity& e) { return e.platform == "switch"; });
                     CHECK(has_switch == controls);
                     for (const std::string& diag : kDiagnosticKeys)
-                        if (controls || diag != "write_failures") CHECK(std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == diag; }));
+                        if (controls || diag != "write_failures")
+                            CHECK(std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == diag; }));
 
                     // deterministic: the same input gives byte-identical payloads
                     const auto again = ha::station_discovery(options, station, ha::station_entities(options, station, input));
@@ -390,7 +408,8 @@ TEST_CASE("the bridge device follows Home Assistant's rules") {
             CHECK(messages.size() == (mode.mode == ha::DiscoveryMode::device ? 1u : 4u));
 
             const json first = json::parse(messages.front().payload);
-            CHECK(first["device"] == json{{"identifiers", {c.node}}, {"name", "Bluetti bridge"}, {"manufacturer", "bluetti-bridge"}, {"sw_version", "0.1.0"}});
+            CHECK(first["device"] ==
+                  json{{"identifiers", {c.node}}, {"name", "Bluetti bridge"}, {"manufacturer", "bluetti-bridge"}, {"sw_version", "0.1.0"}});
             if (mode.mode == ha::DiscoveryMode::device) {
                 const json& comps = first["components"];
                 CHECK(comps["cloud_connected"]["platform"] == "binary_sensor");
@@ -414,13 +433,14 @@ TEST_CASE("discovery: mode none publishes nothing; excluded keys and entity-none
     ha::DiscoveryOptions options;
     const ha::StationInfo station = station_for(*test::profiles().find("AP300"), "2616113487436");
     const std::set<std::string> keys = test::station_keys("AP300");
-    const ha::EntityInput input{&test::registry_for("AP300"), keys, {"pack_soc", "battery_pack{n}_cell{i}_voltage"}, true, test::controls_for("AP300")};
+    const ha::EntityInput input{
+        &test::registry_for("AP300"), keys, {"pack_soc", "battery_pack{n}_cell{i}_voltage"}, true, test::controls_for("AP300")};
     const auto entities = ha::station_entities(options, station, input);
     auto has = [&](const std::string& key) {
         return std::any_of(entities.begin(), entities.end(), [&](const ha::Entity& e) { return e.key == key; });
     };
     CHECK(has("ac_output_power"));
-    CHECK_FALSE(has("pack_soc"));                      // excluded by key
+    CHECK_FALSE(has("pack_soc"));                     // excluded by key
     CHECK_FALSE(has("battery_pack2_cell7_voltage"));  // excluded by row template
     CHECK(has("battery_pack2_cell_voltage_min"));
     CHECK_FALSE(has("pack_aging_bits"));  // entity none: state topic only
@@ -437,9 +457,14 @@ TEST_CASE("the rule checker itself catches each kind of mistake") {
     const ha::StationInfo station = station_for(*test::profiles().find("EL100V2"), "2345EB200XXXXXXX");
     ha::DiscoveryOptions options;
     options.bridge_id = "pi";
-    const ha::EntityInput input{&test::registry_for("EL100V2"), {"pack_soc", "pv_energy", "ac_output_switch", "charging_status"}, {}, true, test::controls_for("EL100V2")};
+    const ha::EntityInput input{&test::registry_for("EL100V2"),
+                                {"pack_soc", "pv_energy", "ac_output_switch", "charging_status"},
+                                {},
+                                true,
+                                test::controls_for("EL100V2")};
     const ha::Message good = ha::station_discovery(options, station, ha::station_entities(options, station, input)).at(0);
-    const Expect expect{"homeassistant", "bluetti", "bluetti_2345EB200XXXXXXX", "bluetti_2345EB200XXXXXXX_", station.name, "bluetti_bridge_pi", true};
+    const Expect expect{"homeassistant",     "bluetti", "bluetti_2345EB200XXXXXXX", "bluetti_2345EB200XXXXXXX_", station.name,
+                        "bluetti_bridge_pi", true};
 
     struct Mutation {
         const char* name;
@@ -454,11 +479,15 @@ TEST_CASE("the rule checker itself catches each kind of mistake") {
         {"unit not fitting", [](json& p, std::string&) { p["components"]["pack_soc"]["unit_of_measurement"] = "V"; }},
         {"impossible state class", [](json& p, std::string&) { p["components"]["pv_energy"]["state_class"] = "measurement"; }},
         {"both availability forms", [](json& p, std::string&) { p["components"]["pack_soc"]["availability_topic"] = "bluetti/x"; }},
-        {"wildcard command topic", [](json& p, std::string&) { p["components"]["ac_output_switch"]["command_topic"] = "bluetti/+/set/ac_output_switch"; }},
-        {"duplicate unique_id", [](json& p, std::string&) { p["components"]["pv_energy"]["unique_id"] = "bluetti_2345EB200XXXXXXX_pack_soc"; }},
-        {"name starting with the device name", [&](json& p, std::string&) { p["components"]["pack_soc"]["name"] = station.name + " battery"; }},
+        {"wildcard command topic",
+         [](json& p, std::string&) { p["components"]["ac_output_switch"]["command_topic"] = "bluetti/+/set/ac_output_switch"; }},
+        {"duplicate unique_id",
+         [](json& p, std::string&) { p["components"]["pv_energy"]["unique_id"] = "bluetti_2345EB200XXXXXXX_pack_soc"; }},
+        {"name starting with the device name",
+         [&](json& p, std::string&) { p["components"]["pack_soc"]["name"] = station.name + " battery"; }},
         {"abbreviated key", [](json& p, std::string&) { p["components"]["pack_soc"]["stat_t"] = "x"; }},
-        {"zero default in a template", [](json& p, std::string&) { p["components"]["pack_soc"]["value_template"] = "{{ value_json.pack_soc | float(0) }}"; }},
+        {"zero default in a template",
+         [](json& p, std::string&) { p["components"]["pack_soc"]["value_template"] = "{{ value_json.pack_soc | float(0) }}"; }},
         {"component id with a space", [](json& p, std::string&) { p["components"]["pack soc"] = p["components"]["pack_soc"]; }},
         {"illegal node id", [](json&, std::string& topic) { topic = "homeassistant/device/bluetti 2345/config"; }},
         {"wrong availability mode", [](json& p, std::string&) { p["availability_mode"] = "latest"; }},

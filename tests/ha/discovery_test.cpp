@@ -138,46 +138,86 @@ TEST_CASE("entities: platform and semantics per kind of row") {
     const json c = components_of("AP300", {"2616113487436", "Apex", "Apex 300", "AP300", ""});
     struct Row {
         const char* key;
-        json subset;          // keys that must have these values
+        json subset;                      // keys that must have these values
         std::vector<const char*> absent;  // keys that must not be there
     };
     const Row rows[] = {
-        {"charging_mode", {{"platform", "select"}, {"options", {"standard", "silent", "turbo"}}, {"command_topic", "bluetti/2616113487436/set/charging_mode"},
-                           {"state_topic", "bluetti/2616113487436/inv_base_settings"}}, {"entity_category", "unit_of_measurement"}},
-        {"soc_charge_limit", {{"platform", "number"}, {"min", 1}, {"max", 100}, {"step", 1}, {"mode", "box"}, {"unit_of_measurement", "%"},
-                              {"entity_category", "config"}, {"command_topic", "bluetti/2616113487436/set/soc_charge_limit"}}, {}},
-        {"grid_charge_power_limit", {{"platform", "number"}, {"min", 300}, {"max", 6000}, {"unit_of_measurement", "W"}, {"entity_category", "config"},
-                                     {"state_topic", "bluetti/2616113487436/inv_adv_settings"}}, {}},
-        {"dc_eco_off_time", {{"platform", "number"}, {"min", 1}, {"max", 4}, {"unit_of_measurement", "h"}, {"entity_category", "config"}}, {}},
-        {"ac_output_switch", {{"platform", "switch"}, {"device_class", "outlet"}, {"payload_on", "ON"}, {"payload_off", "OFF"}}, {"entity_category"}},
+        {"charging_mode",
+         {{"platform", "select"},
+          {"options", {"standard", "silent", "turbo"}},
+          {"command_topic", "bluetti/2616113487436/set/charging_mode"},
+          {"state_topic", "bluetti/2616113487436/inv_base_settings"}},
+         {"entity_category", "unit_of_measurement"}},
+        {"soc_charge_limit",
+         {{"platform", "number"},
+          {"min", 1},
+          {"max", 100},
+          {"step", 1},
+          {"mode", "box"},
+          {"unit_of_measurement", "%"},
+          {"entity_category", "config"},
+          {"command_topic", "bluetti/2616113487436/set/soc_charge_limit"}},
+         {}},
+        {"grid_charge_power_limit",
+         {{"platform", "number"},
+          {"min", 300},
+          {"max", 6000},
+          {"unit_of_measurement", "W"},
+          {"entity_category", "config"},
+          {"state_topic", "bluetti/2616113487436/inv_adv_settings"}},
+         {}},
+        {"dc_eco_off_time",
+         {{"platform", "number"}, {"min", 1}, {"max", 4}, {"unit_of_measurement", "h"}, {"entity_category", "config"}},
+         {}},
+        {"ac_output_switch",
+         {{"platform", "switch"}, {"device_class", "outlet"}, {"payload_on", "ON"}, {"payload_off", "OFF"}},
+         {"entity_category"}},
         {"dc_output_switch", {{"platform", "switch"}, {"device_class", "outlet"}, {"name", "DC output"}}, {"entity_category"}},
         {"grid_charge_switch", {{"platform", "switch"}, {"device_class", "switch"}}, {"entity_category"}},
         {"dc_eco_switch", {{"platform", "switch"}, {"device_class", "switch"}, {"entity_category", "config"}}, {}},
-        {"charging_status", {{"platform", "sensor"}, {"device_class", "enum"},
-                             {"options", {"standby", "charging", "discharging", "idle", "charging_ac", "charging_pv"}}},
+        {"charging_status",
+         {{"platform", "sensor"},
+          {"device_class", "enum"},
+          {"options", {"standby", "charging", "discharging", "idle", "charging_ac", "charging_pv"}}},
          {"unit_of_measurement", "state_class", "suggested_display_precision"}},
         {"bms_charging_status", {{"device_class", "enum"}, {"entity_category", "diagnostic"}}, {"state_class"}},
-        {"battery_pack2_cell11_voltage", {{"platform", "sensor"}, {"name", "Pack 2 cell 11 voltage"}, {"unit_of_measurement", "V"},
-                                          {"device_class", "voltage"}, {"suggested_display_precision", 3}, {"entity_category", "diagnostic"},
-                                          {"state_topic", "bluetti/2616113487436/pack_cells"}}, {"enabled_by_default"}},
-        {"battery_pack1_ntc3_temperature", {{"name", "Pack 1 NTC 3 temperature"}, {"unit_of_measurement", "°C"}}, {"suggested_display_precision"}},
+        {"battery_pack2_cell11_voltage",
+         {{"platform", "sensor"},
+          {"name", "Pack 2 cell 11 voltage"},
+          {"unit_of_measurement", "V"},
+          {"device_class", "voltage"},
+          {"suggested_display_precision", 3},
+          {"entity_category", "diagnostic"},
+          {"state_topic", "bluetti/2616113487436/pack_cells"}},
+         {"enabled_by_default"}},
+        {"battery_pack1_ntc3_temperature",
+         {{"name", "Pack 1 NTC 3 temperature"}, {"unit_of_measurement", "°C"}},
+         {"suggested_display_precision"}},
         {"inverter_power", {{"enabled_by_default", false}, {"device_class", "power"}}, {"suggested_display_precision"}},
         {"pv_energy", {{"device_class", "energy"}, {"state_class", "total_increasing"}, {"suggested_display_precision", 1}}, {}},
         {"bms_charge_energy", {{"state_class", "total_increasing"}, {"suggested_display_precision", 1}, {"enabled_by_default", false}}, {}},
         {"pack_voltage", {{"suggested_display_precision", 2}}, {}},  // AP300: 0.01 V override
         {"rated_voltage", {{"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"entity_category", "diagnostic"}}, {"state_class"}},
         {"bms_soh", {{"unit_of_measurement", "%"}, {"state_class", "measurement"}}, {"device_class"}},
-        {"firmware_arm_version", {{"name", "Firmware arm"}, {"entity_category", "diagnostic"}}, {"unit_of_measurement", "state_class", "device_class"}},
+        {"firmware_arm_version",
+         {{"name", "Firmware arm"}, {"entity_category", "diagnostic"}},
+         {"unit_of_measurement", "state_class", "device_class"}},
         {"firmware_dc_hub_version", {{"name", "Firmware dc_hub"}}, {}},
-        {"battery_pack2_firmware_bms_version", {{"name", "Pack 2 firmware bms"}, {"state_topic", "bluetti/2616113487436/pack_item_info"}}, {}},
+        {"battery_pack2_firmware_bms_version",
+         {{"name", "Pack 2 firmware bms"}, {"state_topic", "bluetti/2616113487436/pack_item_info"}},
+         {}},
         {"device_serial", {{"entity_category", "diagnostic"}}, {"unit_of_measurement", "suggested_display_precision"}},
         {"rssi", {{"device_class", "signal_strength"}, {"unit_of_measurement", "dBm"}, {"state_class", "measurement"}}, {}},
         {"last_seen", {{"device_class", "timestamp"}, {"entity_category", "diagnostic"}}, {"unit_of_measurement", "state_class"}},
         {"polls", {{"state_class", "total_increasing"}}, {"device_class", "unit_of_measurement"}},
         {"crc_errors", {{"state_class", "total_increasing"}, {"name", "CRC errors"}}, {"device_class"}},
         {"exceptions", {{"state_class", "total_increasing"}}, {"device_class"}},
-        {"latency_ms", {{"device_class", "duration"}, {"unit_of_measurement", "ms"}, {"state_class", "measurement"},
-                        {"availability", {{{"topic", "bluetti/bridge/availability"}}}}}, {}},
+        {"latency_ms",
+         {{"device_class", "duration"},
+          {"unit_of_measurement", "ms"},
+          {"state_class", "measurement"},
+          {"availability", {{{"topic", "bluetti/bridge/availability"}}}}},
+         {}},
     };
     for (const Row& row : rows) {
         CAPTURE(row.key);
@@ -209,13 +249,13 @@ TEST_CASE("entities: names never start with the station name; entity ids from th
     };
     const Case cases[] = {
         {"Garage Elite 100", "pack_soc", "Battery", "sensor.garage_elite_100_pack_soc"},
-        {"Battery", "pack_soc", "Pack soc", "sensor.battery_pack_soc"},             // name = station name: the key's words
-        {"Battery", "pack_voltage", "Voltage", "sensor.battery_pack_voltage"},      // "Battery voltage" minus "Battery"
-        {"battery", "bms_soh", "Health", "sensor.battery_bms_soh"},                 // case-insensitive
-        {"Bat", "pack_voltage", "Battery voltage", "sensor.bat_pack_voltage"},      // not a whole word: kept
+        {"Battery", "pack_soc", "Pack soc", "sensor.battery_pack_soc"},         // name = station name: the key's words
+        {"Battery", "pack_voltage", "Voltage", "sensor.battery_pack_voltage"},  // "Battery voltage" minus "Battery"
+        {"battery", "bms_soh", "Health", "sensor.battery_bms_soh"},             // case-insensitive
+        {"Bat", "pack_voltage", "Battery voltage", "sensor.bat_pack_voltage"},  // not a whole word: kept
         {"Solar", "pv_power", "Power", "sensor.solar_pv_power"},
         {"  My--Station!! ", "pv_power", "Solar power", "sensor.my_station_pv_power"},
-        {"", "pv_power", "Solar power", "sensor.bluetti_apex_300_pv_power"},        // no name: BLUETTI <model>
+        {"", "pv_power", "Solar power", "sensor.bluetti_apex_300_pv_power"},  // no name: BLUETTI <model>
         {"Signal", "rssi", "Strength", "sensor.signal_rssi"},
     };
     for (const Case& c : cases) {
@@ -243,23 +283,29 @@ TEST_CASE("entities: a station without schemas or present keys still has its dia
         CHECK(e.component["state_topic"] == "bluetti/2345EB200XXXXXXX/diagnostics");
     }
     // unknown keys (no schema row) are ignored; a station with writable controls also counts failed writes
-    const ha::EntityInput input{&test::registry_for("EL100V2"), {"no_such_key", "pack_soc_extra", "battery_pack1_cell_voltage"}, {}, true, test::controls_for("EL100V2")};
+    const ha::EntityInput input{&test::registry_for("EL100V2"),
+                                {"no_such_key", "pack_soc_extra", "battery_pack1_cell_voltage"},
+                                {},
+                                true,
+                                test::controls_for("EL100V2")};
     const auto with_controls = ha::station_entities(pi_options(), station, input);
     REQUIRE(with_controls.size() == 8);
     CHECK(with_controls.back().key == "write_failures");
 }
 
 TEST_CASE("entities: sorted by block and row, cells in natural order") {
-    const ha::EntityInput input{&test::registry_for("AP300"),
-                                {"battery_pack1_cell10_voltage", "battery_pack1_cell2_voltage", "pack_soc", "grid_frequency", "ac_output_switch"},
-                                {},
-                                true,
-                                test::controls_for("AP300")};
+    const ha::EntityInput input{
+        &test::registry_for("AP300"),
+        {"battery_pack1_cell10_voltage", "battery_pack1_cell2_voltage", "pack_soc", "grid_frequency", "ac_output_switch"},
+        {},
+        true,
+        test::controls_for("AP300")};
     const auto entities = ha::station_entities(pi_options(), garage_elite(), input);
     std::vector<std::string> keys;
     for (const auto& e : entities) keys.push_back(e.key);
     keys.resize(5);
-    CHECK(keys == std::vector<std::string>{"pack_soc", "grid_frequency", "ac_output_switch", "battery_pack1_cell2_voltage", "battery_pack1_cell10_voltage"});
+    CHECK(keys == std::vector<std::string>{"pack_soc", "grid_frequency", "ac_output_switch", "battery_pack1_cell2_voltage",
+                                           "battery_pack1_cell10_voltage"});
 }
 
 TEST_CASE("state_topic: <base>/<serial>/<name>") {
@@ -274,8 +320,13 @@ TEST_CASE("device block: sw_version only when known, BLUETTI <model> without a n
     const ha::EntityInput input{};
     const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, input));
     const json device = json::parse(messages.at(0).payload)["device"];
-    CHECK(device == json{{"identifiers", {"bluetti_2616113487436"}}, {"name", "BLUETTI Apex 300"}, {"manufacturer", "BLUETTI"},
-                         {"model", "Apex 300"}, {"model_id", "AP300"}, {"serial_number", "2616113487436"}, {"via_device", "bluetti_bridge_pi"}});
+    CHECK(device == json{{"identifiers", {"bluetti_2616113487436"}},
+                         {"name", "BLUETTI Apex 300"},
+                         {"manufacturer", "BLUETTI"},
+                         {"model", "Apex 300"},
+                         {"model_id", "AP300"},
+                         {"serial_number", "2616113487436"},
+                         {"via_device", "bluetti_bridge_pi"}});
 }
 
 TEST_CASE("entities: a user schema's rows never produce a combination HA rejects") {
@@ -301,10 +352,12 @@ fields:
     REQUIRE_MESSAGE(parsed.ok(), parsed.error().message);
     schema::SchemaRegistry registry;
     REQUIRE_FALSE(registry.add(std::move(*parsed)).has_value());
-    const std::set<std::string> keys = {"odd_power", "odd_voltage", "odd_class", "odd_energy", "odd_text",
+    const std::set<std::string> keys = {"odd_power",      "odd_voltage",   "odd_class",    "odd_energy", "odd_text",
                                         "mystery_switch", "mystery_level", "mystery_mode", "odd_flag"};
     const ha::StationInfo station = garage_elite();
-    const auto messages = ha::station_discovery(pi_options(), station, ha::station_entities(pi_options(), station, {&registry, keys, {}, true, {"mystery_switch", "mystery_level", "mystery_mode"}}));
+    const auto messages = ha::station_discovery(
+        pi_options(), station,
+        ha::station_entities(pi_options(), station, {&registry, keys, {}, true, {"mystery_switch", "mystery_level", "mystery_mode"}}));
     const json c = json::parse(messages.at(0).payload)["components"];
 
     struct Row {

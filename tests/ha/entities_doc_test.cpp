@@ -17,20 +17,24 @@ namespace {
 constexpr std::string_view kBegin = "<!-- entities:begin -->";
 constexpr std::string_view kEnd = "<!-- entities:end -->";
 
-std::string docs_path() { return std::string(BLUETTI_TEST_DATA) + "/../../docs/entities.md"; }
+std::string docs_path() {
+    return std::string(BLUETTI_TEST_DATA) + "/../../docs/entities.md";
+}
 
 std::string cell(const nlohmann::ordered_json& c, const char* key) {
     if (!c.contains(key)) return "";
     return c[key].is_string() ? c[key].get<std::string>() : c[key].dump();
 }
 
-std::string code(const std::string& text) { return text.empty() ? "" : "`" + text + "`"; }
+std::string code(const std::string& text) {
+    return text.empty() ? "" : "`" + text + "`";
+}
 
 // One table line for one entity (or one state-only row).
 std::string line(const std::string& key, const std::string& name, const std::string& platform, const std::string& unit,
                  const std::string& device_class, const std::string& state_class, const std::string& block, const std::string& enabled) {
-    return "| " + code(key) + " | " + name + " | " + platform + " | " + unit + " | " + device_class + " | " + state_class + " | " +
-           block + " | " + enabled + " |\n";
+    return "| " + code(key) + " | " + name + " | " + platform + " | " + unit + " | " + device_class + " | " + state_class + " | " + block +
+           " | " + enabled + " |\n";
 }
 
 std::string platform_cell(const nlohmann::ordered_json& c) {
@@ -58,8 +62,9 @@ std::string generate_table() {
     REQUIRE(registry.ok());
     const ha::DiscoveryOptions options;
     const ha::StationInfo station{"SERIAL", "Station", "Model", "MODEL", ""};
-    std::string out = "| key | name | platform | unit | device class | state class | block | enabled by default |\n"
-                      "|---|---|---|---|---|---|---|---|\n";
+    std::string out =
+        "| key | name | platform | unit | device class | state class | block | enabled by default |\n"
+        "|---|---|---|---|---|---|---|---|\n";
     for (const schema::BlockSchema* b : registry->all()) {
         const std::string block = std::to_string(b->block) + " " + code(b->state_topic);
         std::vector<const schema::FieldSpec*> rows;
@@ -118,7 +123,8 @@ TEST_CASE("docs/entities.md: the entity table matches the built-in schemas") {
         MESSAGE("rewrote the entity table of " << path);
         return;
     }
-    FAIL_CHECK("docs/entities.md is out of date with the built-in schemas. Regenerate it with:\n"
-               "  BLUETTI_UPDATE_DOCS=1 <build>/tests/unit_tests -tc='docs/entities.md*'\n"
-               "and review the diff.");
+    FAIL_CHECK(
+        "docs/entities.md is out of date with the built-in schemas. Regenerate it with:\n"
+        "  BLUETTI_UPDATE_DOCS=1 <build>/tests/unit_tests -tc='docs/entities.md*'\n"
+        "and review the diff.");
 }

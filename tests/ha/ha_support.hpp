@@ -50,13 +50,19 @@ inline schema::Value sample_value(const schema::FieldSpec& f) {
     if (f.is_enum()) return f.options.front().label;
     if (f.type == BaseType::boolean || f.bit >= 0) return true;
     switch (f.type) {
-        case BaseType::string: return std::string("AB12CD34EF56").substr(0, f.length);
-        case BaseType::serial: return std::string("2616113487436");
-        case BaseType::version: return std::string("2204.15");
-        case BaseType::bits: return std::string(f.length * 2u, 'a');
+        case BaseType::string:
+            return std::string("AB12CD34EF56").substr(0, f.length);
+        case BaseType::serial:
+            return std::string("2616113487436");
+        case BaseType::version:
+            return std::string("2204.15");
+        case BaseType::bits:
+            return std::string(f.length * 2u, 'a');
         case BaseType::temp40:
-        case BaseType::temp40u8: return std::int64_t{27};
-        default: break;
+        case BaseType::temp40u8:
+            return std::int64_t{27};
+        default:
+            break;
     }
     double scale = f.scale;
     for (const auto& t : f.transforms)

@@ -21,9 +21,10 @@ profile::Control control(const std::string& key) {
 
 TEST_CASE("controls: resolved from keys on the whitelist with a schema row; the rest refused with a reason") {
     std::vector<std::string> rejected;
-    const auto c = profile::resolve_controls(registry(), {"ac_output_switch", "charging_mode", "soc_charge_limit", "grid_charge_power_limit",
-                                                          "power_off", "pack_soc", "ac_output_switch"},
-                                             &rejected);
+    const auto c = profile::resolve_controls(
+        registry(),
+        {"ac_output_switch", "charging_mode", "soc_charge_limit", "grid_charge_power_limit", "power_off", "pack_soc", "ac_output_switch"},
+        &rejected);
     REQUIRE(c.size() == 4);
     CHECK(c[0].kind == profile::Control::Kind::switch_);
     CHECK(c[0].limits->reg == 2011);

@@ -13,7 +13,7 @@ TEST_CASE("built-in profiles: the four models and the generic fallback") {
         REQUIRE(set->find(model) != nullptr);
     }
     CHECK(set->find("AP300")->cloud_model == "AP300");
-    CHECK(set->find("ELITE200V2")->cloud_model.empty());  // unknown: from the device list
+    CHECK(set->find("ELITE200V2")->cloud_model.empty());   // unknown: from the device list
     CHECK(set->find("Elite 100 V2")->model == "EL100V2");  // alias, case-insensitive
     CHECK(set->find("el30v2")->model == "EL30V2");
     CHECK(set->find("XYZ") == nullptr);
@@ -50,7 +50,8 @@ TEST_CASE("every profile polls known blocks with their overrides applied") {
             CAPTURE(key);
             bool found = false;
             for (int block : {2000, 2200})
-                for (const auto& f : applied->find(static_cast<std::uint16_t>(block))->fields) found = found || (f.key.text == key && f.entity == schema::EntityKind::control);
+                for (const auto& f : applied->find(static_cast<std::uint16_t>(block))->fields)
+                    found = found || (f.key.text == key && f.entity == schema::EntityKind::control);
             CHECK(found);
         }
     }

@@ -62,7 +62,8 @@ TEST_CASE("golden vectors: replies decode to the listed values") {
         CHECK(frame->slave == v["slave"].get<int>());
 
         if (frame->kind == codec::FrameKind::exception) {  // G5
-            CHECK(v["decoded"] == nlohmann::json{{"slave", frame->slave}, {"function", frame->function}, {"exception", frame->exception_code}});
+            CHECK(v["decoded"] ==
+                  nlohmann::json{{"slave", frame->slave}, {"function", frame->function}, {"exception", frame->exception_code}});
             continue;
         }
         if (frame->kind == codec::FrameKind::write_single) {  // G7: the echo equals the request

@@ -34,16 +34,21 @@ TEST_CASE("schema errors carry file:line:column") {
         {"unknown type", h + "fields:\n  - {key: a, offset: 0, type: u17}\n", "bad.yaml:7:31: unknown type 'u17'"},
         {"unknown field key", h + "fields:\n  - {key: a, offset: 0, type: u16, sclae: 2}\n", "bad.yaml:7:36: unknown key 'sclae'"},
         {"offset not a number", h + "fields:\n  - {key: a, offset: zero, type: u16}\n", "bad.yaml:7:22: expected an integer, got 'zero'"},
-        {"bad key text", h + "fields:\n  - {key: Bad-Key, offset: 0, type: u16}\n", "bad.yaml:7:11: key 'Bad-Key' must be lower snake_case"},
+        {"bad key text", h + "fields:\n  - {key: Bad-Key, offset: 0, type: u16}\n",
+         "bad.yaml:7:11: key 'Bad-Key' must be lower snake_case"},
         {"undefined placeholder", h + "fields:\n  - {key: \"cell{i}_v\", offset: 0, type: u16}\n", "placeholder {i}, which is not defined"},
         {"string without length", h + "fields:\n  - {key: a, offset: 0, type: string}\n", "bad.yaml:7:31: type string needs a length"},
-        {"bad transform", h + "fields:\n  - {key: a, offset: 0, type: u16, transforms: [double]}\n", "bad.yaml:7:49: unknown transform 'double'"},
+        {"bad transform", h + "fields:\n  - {key: a, offset: 0, type: u16, transforms: [double]}\n",
+         "bad.yaml:7:49: unknown transform 'double'"},
         {"duplicate key", h + "fields:\n  - {key: a, offset: 0, type: u16}\n  - {key: a, offset: 2, type: u16}\n",
          "bad.yaml:8:11: key 'a' is defined twice"},
-        {"count of an unknown field", h + "fields: []\ngroups:\n  - {id: g, index: i, count: nope, max: 2, start: 0, stride: 2, fields: []}\n",
+        {"count of an unknown field",
+         h + "fields: []\ngroups:\n  - {id: g, index: i, count: nope, max: 2, start: 0, stride: 2, fields: []}\n",
          "count refers to 'nope'"},
-        {"min_len above read", "block: 1\nname: X\nstate_topic: x\nread: 2\nmin_len: 10\nfields: []\n", "bad.yaml:5:10: min_len 10 is more than the 4 bytes"},
-        {"bad entity", h + "fields:\n  - {key: a, offset: 0, type: u16, entity: shown}\n", "entity must be sensor, off, diag, control or none"},
+        {"min_len above read", "block: 1\nname: X\nstate_topic: x\nread: 2\nmin_len: 10\nfields: []\n",
+         "bad.yaml:5:10: min_len 10 is more than the 4 bytes"},
+        {"bad entity", h + "fields:\n  - {key: a, offset: 0, type: u16, entity: shown}\n",
+         "entity must be sensor, off, diag, control or none"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.name);
@@ -74,13 +79,14 @@ TEST_CASE("bit transforms of a value scaled outside int64 saturate") {
 TEST_CASE("group counts from count fields scaled out of range stay within max") {
     // Was: two count fields of 255 * 1e308 = inf, llround -> INT64_MIN each, summed in int64
     // (UBSan: signed integer overflow, in decode.cpp and likewise in encode.cpp).
-    auto s = parse_schema(std::string(kHeader) +
-                              "fields:\n"
-                              "  - {key: c, offset: 0, type: u8, scale: 1e308}\n"
-                              "  - {key: d, offset: 1, type: u8, scale: 1e308}\n"
-                              "groups:\n"
-                              "  - {id: g, index: i, count: [c, d], max: 2, start: 2, stride: 2, fields: [{key: \"v{i}\", offset: 0, type: u16}]}\n",
-                          "t.yaml");
+    auto s = parse_schema(
+        std::string(kHeader) +
+            "fields:\n"
+            "  - {key: c, offset: 0, type: u8, scale: 1e308}\n"
+            "  - {key: d, offset: 1, type: u8, scale: 1e308}\n"
+            "groups:\n"
+            "  - {id: g, index: i, count: [c, d], max: 2, start: 2, stride: 2, fields: [{key: \"v{i}\", offset: 0, type: u16}]}\n",
+        "t.yaml");
     REQUIRE_MESSAGE(s.ok(), s.error().message);
     const auto d = decode(*s, bluetti::test::hex("FFFF 0001 0002 0003"));
     REQUIRE(d.ok());

@@ -1,7 +1,7 @@
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <unistd.h>
 
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
@@ -24,7 +24,8 @@ TEST_CASE("the built-in registry has the twelve blocks of protocol.md") {
 TEST_CASE("a key used by another block is refused") {
     auto r = SchemaRegistry::builtin();
     REQUIRE(r.ok());
-    auto s = parse_schema("block: 9000\nname: X\nstate_topic: x\nread: 1\nmin_len: 2\nfields:\n  - {key: pack_soc, offset: 0, type: u16}\n", "dup.yaml");
+    auto s = parse_schema("block: 9000\nname: X\nstate_topic: x\nread: 1\nmin_len: 2\nfields:\n  - {key: pack_soc, offset: 0, type: u16}\n",
+                          "dup.yaml");
     REQUIRE(s.ok());
     auto error = r->add(std::move(*s));
     REQUIRE(error.has_value());
@@ -59,7 +60,7 @@ TEST_CASE("overrides change a field's scale and precision, and unknown keys are 
     CHECK(field.scale == doctest::Approx(0.01));
     CHECK(field.precision == 2);
     CHECK(r->find(100)->fields.front().scale == doctest::Approx(0.1));  // the original is untouched
-    CHECK(changed->find(1300) == r->find(1300));                       // unchanged blocks are shared
+    CHECK(changed->find(1300) == r->find(1300));                        // unchanged blocks are shared
 
     auto bad = r->with_overrides({{"pack_voltag", FieldOverride{0.01, {}, {}, {}}}});
     REQUIRE_FALSE(bad.ok());
@@ -71,8 +72,8 @@ TEST_CASE("an override scaling both count fields of block 1200 out of range deco
     // 1e308 makes pv_dc_string_count and pv_ac_string_count inf; their int64 sum overflowed.
     auto r = SchemaRegistry::builtin();
     REQUIRE(r.ok());
-    auto changed = r->with_overrides({{"pv_dc_string_count", FieldOverride{1e308, {}, {}, {}}},
-                                      {"pv_ac_string_count", FieldOverride{1e308, {}, {}, {}}}});
+    auto changed = r->with_overrides(
+        {{"pv_dc_string_count", FieldOverride{1e308, {}, {}, {}}}, {"pv_ac_string_count", FieldOverride{1e308, {}, {}, {}}}});
     REQUIRE(changed.ok());
     const bluetti::Bytes data(250, 0xFF);
     const auto d = decode(*changed->find(1200), data);

@@ -16,13 +16,19 @@ Value sample(const FieldSpec& f) {
     if (f.is_enum()) return f.options.front().label;
     if (f.type == BaseType::boolean || f.bit >= 0) return true;
     switch (f.type) {
-        case BaseType::string: return std::string("AB12CD34EF56").substr(0, f.length);
-        case BaseType::serial: return std::string("2616113487436");
-        case BaseType::version: return std::string("2204.15");
-        case BaseType::bits: return std::string(f.length * 2, 'a');
+        case BaseType::string:
+            return std::string("AB12CD34EF56").substr(0, f.length);
+        case BaseType::serial:
+            return std::string("2616113487436");
+        case BaseType::version:
+            return std::string("2204.15");
+        case BaseType::bits:
+            return std::string(f.length * 2, 'a');
         case BaseType::temp40:
-        case BaseType::temp40u8: return std::int64_t{27};
-        default: break;
+        case BaseType::temp40u8:
+            return std::int64_t{27};
+        default:
+            break;
     }
     double scale = f.scale;
     for (const auto& t : f.transforms)
@@ -52,7 +58,8 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
         for (const GroupSpec& g : s->groups) {
             if (g.key_from) {
                 // name every record from the names table; the count is how many there are
-                for (std::size_t c : g.count_from) values[expand(s->fields[c].key, top)] = static_cast<std::int64_t>(g.key_from->names.size());
+                for (std::size_t c : g.count_from)
+                    values[expand(s->fields[c].key, top)] = static_cast<std::int64_t>(g.key_from->names.size());
                 for (const EnumOption& name : g.key_from->names) {
                     Bindings b = top;
                     b.bind(g.key_from->placeholder, name.label);

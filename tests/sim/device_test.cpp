@@ -84,8 +84,8 @@ TEST_CASE("every block of every profile reads back as the values the device mean
         auto d = make_device(p->model, clock);
         for (const std::uint16_t block : kReadBlocks) {
             if (!d->has_block(block, d->slave())) continue;
-            check_read(*d, block, d->slave(), d->block_registers(block), true);      // the whole block
-            check_read(*d, block, d->slave(), profile_read(*d, block), false);       // the profile's read
+            check_read(*d, block, d->slave(), d->block_registers(block), true);  // the whole block
+            check_read(*d, block, d->slave(), profile_read(*d, block), false);   // the profile's read
             clock.advance(std::chrono::seconds(7));
         }
         if (d->identity().packs > 1) {  // AP300: the B300 expansion pack at slave 51 is pack 2
@@ -167,7 +167,8 @@ TEST_CASE("a whitelisted write changes the next 2000 read and is echoed") {
         CHECK(d->counters().forbidden_writes == 0);
     }
     SUBCASE("out of range: exception 03, nothing changes") {
-        for (const auto& [reg, value] : {std::pair<std::uint16_t, std::uint16_t>{2015, 9}, {2020, 4}, {2023, 101}, {2213, 100}, {2011, 2}}) {
+        for (const auto& [reg, value] :
+             {std::pair<std::uint16_t, std::uint16_t>{2015, 9}, {2020, 4}, {2023, 101}, {2213, 100}, {2011, 2}}) {
             CAPTURE(reg);
             const std::uint16_t before = d->settings().get(reg);
             CHECK(exception_code(d->handle(v2(reg, write_frame(0, reg, value)))) == 3);
@@ -255,7 +256,9 @@ TEST_CASE("NODE_INFO: the AP300 answers with G8's structure, other models with e
     CHECK(reply.frame.slave == 0);
     CHECK(reply.frame.address == 21000);
     CHECK(reply.frame.quantity == 18);  // 2 + 8 per node
-    CHECK(to_hex(reply.unwrapped.rtu.first(7)) == "001052080012" "24");
+    CHECK(to_hex(reply.unwrapped.rtu.first(7)) ==
+          "001052080012"
+          "24");
     // records as in G8: version 1, count, then group/slave/slave_group/parent, status, serial, model
     CHECK(to_hex(reply.frame.data.first(4)) == "00010002");
     CHECK(to_hex(reply.frame.data.subspan(4, 6)) == "000000000001");

@@ -34,7 +34,8 @@ void write(SimDevice& d, std::uint16_t reg, std::uint16_t value) {
 }  // namespace
 
 TEST_CASE("solar power follows the day and peaks near the rating") {
-    for (const auto& [profile, peak] : std::map<std::string, double>{{"EL30V2", 400}, {"EL100V2", 1000}, {"ELITE200V2", 2000}, {"AP300", 2000}}) {
+    for (const auto& [profile, peak] :
+         std::map<std::string, double>{{"EL30V2", 400}, {"EL100V2", 1000}, {"ELITE200V2", 2000}, {"AP300", 2000}}) {
         CAPTURE(profile);
         const PowerModel model(rating_for(profile, 1), 3, local_time(2026, 6, 21, 0));
         CHECK(model.pv_available_w(local_time(2026, 6, 21, 2)) == 0.0);
@@ -98,7 +99,7 @@ TEST_CASE("SOC rises while charging from the sun") {
 TEST_CASE("SOC falls while discharging at night and stops at the discharge limit") {
     TestClock clock{local_time(2026, 6, 21, 21, 0)};
     auto d = make_device("EL100V2", clock);
-    write(*d, 2207, 0);  // no grid charging: the battery carries the load
+    write(*d, 2207, 0);   // no grid charging: the battery carries the load
     write(*d, 2022, 20);  // discharge limit 20 %
     const double start = read_value(*d, 100, "pack_soc");
     double last = d->snapshot().soc;
@@ -139,10 +140,11 @@ TEST_CASE("energy counters never decrease") {
     auto d = make_device("AP300", clock);
     write(*d, 2208, 1);  // feed-in on, so the export counter moves too
     const std::vector<std::pair<std::uint16_t, std::string>> counters{
-        {100, "dc_output_energy"},    {100, "ac_output_energy"},    {100, "pv_energy"},         {100, "grid_charge_energy"},
-        {100, "feed_in_energy"},      {100, "pv_to_ac_energy"},     {100, "pack_discharge_energy"}, {1200, "pv_input_energy"},
-        {1300, "grid_import_energy"}, {1300, "grid_export_energy"}, {1400, "dc_load_energy"},   {1400, "ac_load_energy"},
-        {1500, "inverter_energy"},    {6000, "bms_charge_energy"},  {6000, "bms_discharge_energy"}};
+        {100, "dc_output_energy"},      {100, "ac_output_energy"},   {100, "pv_energy"},
+        {100, "grid_charge_energy"},    {100, "feed_in_energy"},     {100, "pv_to_ac_energy"},
+        {100, "pack_discharge_energy"}, {1200, "pv_input_energy"},   {1300, "grid_import_energy"},
+        {1300, "grid_export_energy"},   {1400, "dc_load_energy"},    {1400, "ac_load_energy"},
+        {1500, "inverter_energy"},      {6000, "bms_charge_energy"}, {6000, "bms_discharge_energy"}};
     std::map<std::string, double> first, last;
     for (const auto& [block, key] : counters) first[key] = last[key] = read_value(*d, block, key);
     for (int step = 0; step < 48 * 12; ++step) {

@@ -21,7 +21,9 @@ struct Fixture {
     std::uint64_t now = kStart;
     RestApi api;
 
-    Fixture() : api(config(), [this] { return now; }, 42) {}
+    Fixture()
+        : api(
+              config(), [this] { return now; }, 42) {}
 
     static RestConfig config() {
         RestConfig c;
@@ -79,7 +81,8 @@ TEST_CASE("login: the right account gets a token, anything else code 20003015") 
     CHECK(json::parse(bad.body)["msg"] == "username or password incorrect");
 
     RestRequest wrong_pass_open = f.request("POST", "/accessToken");
-    wrong_pass_open.form = {{"username", "me@example.com"}, {"password", cloud::login_password_hash("correct horse")},
+    wrong_pass_open.form = {{"username", "me@example.com"},
+                            {"password", cloud::login_password_hash("correct horse")},
                             {"passOpen", cloud::login_pass_open("other")}};
     CHECK(json::parse(f.api.handle(wrong_pass_open).body)["code"] == 20003015);
     RestRequest wrong_user = f.request("POST", "/accessToken");
@@ -114,8 +117,14 @@ TEST_CASE("homeDevices: one record per device") {
     REQUIRE(r.status == 200);
     const json data = json::parse(r.body)["data"];
     REQUIRE(data.size() == 2);
-    CHECK(data[0] == json{{"sn", "AP3002616113487436"}, {"subSn", "2616113487436"}, {"model", "AP300"}, {"name", "AP3002616113487436"},
-                          {"factoryProtocolVer", "2015"}, {"iotSrvIp", nullptr}, {"iotConnSecret", nullptr}, {"sessionState", "Online"},
+    CHECK(data[0] == json{{"sn", "AP3002616113487436"},
+                          {"subSn", "2616113487436"},
+                          {"model", "AP300"},
+                          {"name", "AP3002616113487436"},
+                          {"factoryProtocolVer", "2015"},
+                          {"iotSrvIp", nullptr},
+                          {"iotConnSecret", nullptr},
+                          {"sessionState", "Online"},
                           {"packNum", 2}});
     CHECK(data[1]["packNum"] == 1);
     CHECK(home_device_record(Fixture::config().devices[0], std::string("127.0.0.1:8883"))["iotSrvIp"] == "127.0.0.1:8883");

@@ -76,7 +76,9 @@ inline Bytes write_frame(std::uint8_t slave, std::uint16_t reg, std::uint16_t va
                 static_cast<std::uint8_t>(value)});
 }
 
-inline Bytes v2(std::uint16_t reg, const Bytes& frame) { return codec::wrap(codec::Envelope::v2, reg, frame); }
+inline Bytes v2(std::uint16_t reg, const Bytes& frame) {
+    return codec::wrap(codec::Envelope::v2, reg, frame);
+}
 
 // A reply payload with its RTU frame (CRC checked) parsed as a device's answer. It owns the bytes
 // its spans point into, so it can outlive the Exchange it came from; it can be moved, not copied.

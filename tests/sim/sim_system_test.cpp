@@ -11,8 +11,8 @@
 
 #include <iostream>
 #include <map>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "bluetti/cloud/auth.hpp"
 #include "bluetti/codec/crc.hpp"
@@ -151,7 +151,8 @@ TEST_CASE("bluetti-sim answers a V2 read of block 100 on a real broker") {
     CHECK(soc <= 100);
 
     // a write the bridge must never send: exception 02, and the sim says so at exit
-    REQUIRE(bridge.publish("SUB/EL100V2/1234567890123", codec::wrap(codec::Envelope::v2, 2013, frame({0x00, 0x06, 0x07, 0xDD, 0x00, 0x01}))));
+    REQUIRE(
+        bridge.publish("SUB/EL100V2/1234567890123", codec::wrap(codec::Envelope::v2, 2013, frame({0x00, 0x06, 0x07, 0xDD, 0x00, 0x01}))));
     auto refused = bridge.wait_message("PUB/EL100V2/1234567890123", kTimeout);
     REQUIRE(refused.has_value());
     const Parsed e = parse(*refused);
@@ -179,10 +180,34 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
     REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
 
     Sim sim;
-    sim.start(dir, {"--broker", broker.address(), "--ca", certs.ca_cert, "--cert", certs.client_cert, "--key", certs.client_key,
-                    "--device", "AP300:AP3002616113487436:2616113487436", "--push-every", "1", "--kick-every", "1", "--kick-client-id",
-                    "bridge-under-test", "--rest-port", "0", "--rest-cert", certs.server_cert, "--rest-key", certs.server_key, "--account",
-                    "me@example.com:correct horse", "--pfx", certs.pkcs12, "--pfx-password", certs.pkcs12_password});
+    sim.start(dir, {"--broker",
+                    broker.address(),
+                    "--ca",
+                    certs.ca_cert,
+                    "--cert",
+                    certs.client_cert,
+                    "--key",
+                    certs.client_key,
+                    "--device",
+                    "AP300:AP3002616113487436:2616113487436",
+                    "--push-every",
+                    "1",
+                    "--kick-every",
+                    "1",
+                    "--kick-client-id",
+                    "bridge-under-test",
+                    "--rest-port",
+                    "0",
+                    "--rest-cert",
+                    certs.server_cert,
+                    "--rest-key",
+                    certs.server_key,
+                    "--account",
+                    "me@example.com:correct horse",
+                    "--pfx",
+                    certs.pkcs12,
+                    "--pfx-password",
+                    certs.pkcs12_password});
     const auto rest_port = ready_file_value(sim.ready_text, "rest_port");
     REQUIRE(rest_port.has_value());
     CHECK(std::stoi(*rest_port) > 0);
@@ -220,8 +245,8 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
         CHECK(broker.log_text().find("Client bridge-under-test already connected, closing old connection") != std::string::npos);
     }
     SUBCASE("the broker refuses an expired client certificate and one from another CA") {
-        for (const auto& [cert, key] : {std::pair{certs.expired_client_cert, certs.expired_client_key},
-                                        std::pair{certs.other_client_cert, certs.other_client_key}}) {
+        for (const auto& [cert, key] :
+             {std::pair{certs.expired_client_cert, certs.expired_client_key}, std::pair{certs.other_client_cert, certs.other_client_key}}) {
             CAPTURE(cert);
             MqttTestClient stranger;
             cloud::MqttOptions o = tls;
@@ -271,7 +296,8 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
         CHECK(pfx->get_header_value("Content-Type") == "application/octet-stream");
         CHECK(pfx->body == read_text_file(certs.pkcs12));
 
-        auto unauthorized = client.Get("/api/bluuc/uc/v1/basic/get", httplib::Headers{{"x-app-key", app.app_key}, {"x-app-ver", app.app_version}, {"x-os", app.os}});
+        auto unauthorized = client.Get("/api/bluuc/uc/v1/basic/get",
+                                       httplib::Headers{{"x-app-key", app.app_key}, {"x-app-ver", app.app_version}, {"x-os", app.os}});
         REQUIRE(unauthorized);
         CHECK(unauthorized->status == 401);
         // the log names requests, never the password or the token

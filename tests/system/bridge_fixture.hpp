@@ -34,15 +34,18 @@ struct Bridge {
     ChildProcess process;
     std::string config_file;
     // `device_extra`: more keys of the device entry, each line indented by four spaces.
-    void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name, const std::string& device_extra = "") {
+    void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name,
+                      const std::string& device_extra = "") {
         config_file = dir.file("config.yaml");
         write_text_file(dir.file("password"), kPassword + "\n");
-        write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " + cloud.api() +
-                                         "\n  broker: " + cloud.broker.address() + "\n  ca_file: " + certificates().ca_cert +
+        write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " +
+                                         cloud.api() + "\n  broker: " + cloud.broker.address() + "\n  ca_file: " + certificates().ca_cert +
                                          "\n  reconnect_delay: 1s\n  request_timeout: 2s\n  retry: {attempts: 2, initial_delay: 500ms}\n"
-                                         "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.broker.port()) +
+                                         "homeassistant:\n  broker: mqtt://127.0.0.1:" +
+                                         std::to_string(local.broker.port()) +
                                          "\n  client_id: bridge-under-test\n  state_delay: 1s\n"
-                                         "devices:\n  - serial: \"" + kSerial + "\"\n    model: EL100V2\n    name: " + name +
+                                         "devices:\n  - serial: \"" +
+                                         kSerial + "\"\n    model: EL100V2\n    name: " + name +
                                          "\n    poll: {core: 2s, battery: 4s, settings: 4s, info: 10s}\n" + device_extra +
                                          "state_dir: " + dir.file("state") + "\n");
     }
@@ -55,7 +58,7 @@ struct Bridge {
 };
 
 inline std::optional<MqttMessage> wait_topic(MqttTestClient& c, const std::string& topic, const std::function<bool(const std::string&)>& ok,
-                                      std::chrono::milliseconds timeout = kTimeout) {
+                                             std::chrono::milliseconds timeout = kTimeout) {
     return c.wait_message([&](const MqttMessage& m) { return m.topic == topic && ok(m.text()); }, timeout);
 }
 

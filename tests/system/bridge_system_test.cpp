@@ -19,8 +19,9 @@ namespace {
 // detail; this re-checks what the running bridge really published).
 void check_device_config(const json& c, const std::string& serial) {
     REQUIRE(c.is_object());
-    const std::set<std::string> device_keys{"identifiers", "connections", "manufacturer", "model", "model_id", "name", "serial_number",
-                                            "sw_version", "hw_version", "via_device", "suggested_area", "configuration_url"};
+    const std::set<std::string> device_keys{"identifiers", "connections", "manufacturer",   "model",
+                                            "model_id",    "name",        "serial_number",  "sw_version",
+                                            "hw_version",  "via_device",  "suggested_area", "configuration_url"};
     for (const auto& [k, v] : c["device"].items()) CHECK_MESSAGE(device_keys.count(k), "device key " << k);
     CHECK(c["device"]["identifiers"][0] == "bluetti_" + serial);
     CHECK(c["device"]["manufacturer"] == "BLUETTI");
@@ -50,7 +51,8 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     Cloud cloud;
     Local local(cloud.dir);
     // A stale config of ours from an earlier run, and one of another producer.
-    REQUIRE(local.ha.publish("homeassistant/device/bluetti_GONE123/config", R"({"origin":{"name":"bluetti-bridge"},"device":{"identifiers":["bluetti_GONE123"]}})", kTimeout, 1, true));
+    REQUIRE(local.ha.publish("homeassistant/device/bluetti_GONE123/config",
+                             R"({"origin":{"name":"bluetti-bridge"},"device":{"identifiers":["bluetti_GONE123"]}})", kTimeout, 1, true));
     REQUIRE(local.ha.publish("homeassistant/device/zigbee_lamp/config", R"({"origin":{"name":"zigbee2mqtt"}})", kTimeout, 1, true));
 
     Bridge bridge;
@@ -126,22 +128,23 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
 
     // Stale config of ours cleared; the other producer's untouched.
     CHECK(wait_topic(local.ha, "homeassistant/device/bluetti_GONE123/config", [](const std::string& t) { return t.empty(); }));
-    CHECK_FALSE(wait_topic(local.ha, "homeassistant/device/zigbee_lamp/config", [](const std::string& t) { return t.empty(); },
-                           std::chrono::seconds(1)));
+    CHECK_FALSE(wait_topic(
+        local.ha, "homeassistant/device/zigbee_lamp/config", [](const std::string& t) { return t.empty(); }, std::chrono::seconds(1)));
 
     // Home Assistant's birth: configs again.
     while (local.ha.wait_message(config_topic, std::chrono::milliseconds(10))) {
     }
     REQUIRE(local.ha.publish("homeassistant/status", "online"));
-    CHECK(wait_topic(local.ha, config_topic, [](const std::string& t) { return !t.empty(); }, std::chrono::seconds(10)));
+    CHECK(wait_topic(
+        local.ha, config_topic, [](const std::string& t) { return !t.empty(); }, std::chrono::seconds(10)));
 
     // The device stops answering: offline; it answers again: online.
     cloud.sim.stop();
-    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "offline"; },
-                     std::chrono::seconds(40)));
+    CHECK(wait_topic(
+        local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "offline"; }, std::chrono::seconds(40)));
     cloud.start_sim({});
-    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "online"; },
-                     std::chrono::seconds(40)));
+    CHECK(wait_topic(
+        local.ha, "bluetti/" + kSerial + "/availability", [](const std::string& t) { return t == "online"; }, std::chrono::seconds(40)));
 
     // SIGHUP: a new name, and an invalid file that is rejected while the old config keeps running.
     bridge.write_config(cloud, local, cloud.dir, "Workshop Elite");
@@ -163,7 +166,8 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     REQUIRE(cloud.broker.restart(cloud.dir.path(), error));
     while (local.ha.wait_message("bluetti/" + kSerial + "/home_data", std::chrono::milliseconds(10))) {
     }
-    CHECK(wait_topic(local.ha, "bluetti/" + kSerial + "/home_data", [](const std::string&) { return true; }, std::chrono::seconds(60)));
+    CHECK(wait_topic(
+        local.ha, "bluetti/" + kSerial + "/home_data", [](const std::string&) { return true; }, std::chrono::seconds(60)));
 
     // SIGTERM: offline published, exit 0.
     REQUIRE(bridge.process.signal(SIGTERM));

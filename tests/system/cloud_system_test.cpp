@@ -29,8 +29,22 @@ std::string pkcs12_without_ca(const TempDir& dir, const std::string& cert, const
 }
 
 std::vector<std::string> cert_mode(const Cloud& c, const std::string& p12, const std::string& ca) {
-    std::vector<std::string> a{"--cert", p12, "--password", certificates().pkcs12_password, "--mqtt-username", "tid:test", "--mqtt-password",
-                               "x", "--model", "EL100V2", "--sn", c.devices[0].sn, "--sub-sn", c.devices[0].sn, "--broker", c.broker.address()};
+    std::vector<std::string> a{"--cert",
+                               p12,
+                               "--password",
+                               certificates().pkcs12_password,
+                               "--mqtt-username",
+                               "tid:test",
+                               "--mqtt-password",
+                               "x",
+                               "--model",
+                               "EL100V2",
+                               "--sn",
+                               c.devices[0].sn,
+                               "--sub-sn",
+                               c.devices[0].sn,
+                               "--broker",
+                               c.broker.address()};
     if (!ca.empty()) a.insert(a.end(), {"--ca-file", ca});
     return a;
 }
@@ -101,7 +115,7 @@ TEST_CASE("certificate mode: no REST call, same values") {
     const auto j = json_lines(r.output).at(0);
     CHECK(j["fields"]["device_serial"] == "2345000000002");
     CHECK(j["request_hex"].get<std::string>().rfind("01f80f0064", 0) == 0);  // V2 envelope, register 100
-    CHECK(cloud.sim.stderr_text().find("REST POST") == std::string::npos);  // no login, no certificate download
+    CHECK(cloud.sim.stderr_text().find("REST POST") == std::string::npos);   // no login, no certificate download
     CHECK(cloud.sim.stderr_text().find("REST GET") == std::string::npos);
 }
 

@@ -23,7 +23,8 @@ std::size_t count_of(const std::string& text, const std::string& what) {
 std::string setting(MqttTestClient& ha, const std::string& key, const std::string& want) {
     auto m = wait_topic(ha, "bluetti/" + kSerial + "/inv_base_settings", [&](const std::string& t) {
         auto j = json::parse(t, nullptr, false);
-        return !j.is_discarded() && j.contains(key) && (want.empty() || (j[key].is_string() ? j[key].get<std::string>() : j[key].dump()) == want);
+        return !j.is_discarded() && j.contains(key) &&
+               (want.empty() || (j[key].is_string() ? j[key].get<std::string>() : j[key].dump()) == want);
     });
     if (!m) return "";
     auto j = json::parse(m->text());
@@ -76,11 +77,11 @@ TEST_CASE("controls: HA commands write through the device, confirmed; invalid an
     // Refused before anything is sent: out of range, not an integer, across the limits, not enabled,
     // not a control at all.
     for (const auto& [key, payload] : std::vector<std::pair<std::string, std::string>>{{"soc_charge_limit", "150"},
-                                                                                         {"soc_charge_limit", "80.5"},
-                                                                                         {"soc_discharge_limit", "95"},
-                                                                                         {"dc_output_switch", "OFF"},
-                                                                                         {"power_off", "ON"},
-                                                                                         {"factory_reset", "ON"}})
+                                                                                       {"soc_charge_limit", "80.5"},
+                                                                                       {"soc_discharge_limit", "95"},
+                                                                                       {"dc_output_switch", "OFF"},
+                                                                                       {"power_off", "ON"},
+                                                                                       {"factory_reset", "ON"}})
         REQUIRE(local.ha.publish("bluetti/" + kSerial + "/set/" + key, payload));
     auto diagnostics = wait_topic(local.ha, "bluetti/" + kSerial + "/diagnostics", [](const std::string& t) {
         auto j = json::parse(t, nullptr, false);
@@ -130,7 +131,8 @@ TEST_CASE("controls: HA commands write through the device, confirmed; invalid an
     for (const char* forbidden : {"2013", "2206", "2233", "2012"}) {
         auto r = with({"--register", forbidden, "--value", "1"});
         CHECK(r.status == 2);
-        CHECK_MESSAGE(r.output.find(std::string("register ") + forbidden + " is not a control enabled for EL100V2") != std::string::npos, r.output);
+        CHECK_MESSAGE(r.output.find(std::string("register ") + forbidden + " is not a control enabled for EL100V2") != std::string::npos,
+                      r.output);
     }
     const std::string final_log = cloud.sim.stderr_text();
     CHECK(final_log.find("write 2013") == std::string::npos);

@@ -9,10 +9,10 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <sstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,11 +79,17 @@ public:
     }
 
     void start_sim(const std::vector<std::string>& flags) {
-        std::vector<std::string> args{"--broker", broker.address(), "--ca", certificates().ca_cert, "--cert", certificates().client_cert,
-                                      "--key", certificates().client_key, "--rest-port", "0", "--rest-cert", certificates().server_cert,
-                                      "--rest-key", certificates().server_key, "--account", kEmail + ":" + kPassword, "--pfx",
-                                      certificates().pkcs12, "--pfx-password", certificates().pkcs12_password, "--ready-file",
-                                      dir.file("sim.ready")};
+        std::vector<std::string> args{"--broker",       broker.address(),
+                                      "--ca",           certificates().ca_cert,
+                                      "--cert",         certificates().client_cert,
+                                      "--key",          certificates().client_key,
+                                      "--rest-port",    "0",
+                                      "--rest-cert",    certificates().server_cert,
+                                      "--rest-key",     certificates().server_key,
+                                      "--account",      kEmail + ":" + kPassword,
+                                      "--pfx",          certificates().pkcs12,
+                                      "--pfx-password", certificates().pkcs12_password,
+                                      "--ready-file",   dir.file("sim.ready")};
         for (const auto& d : devices) args.insert(args.end(), {"--device", d.arg()});
         args.insert(args.end(), flags.begin(), flags.end());
         ChildOptions o;
@@ -92,7 +98,8 @@ public:
         std::filesystem::remove(dir.file("sim.ready"));
         REQUIRE_MESSAGE(sim.start(BLUETTI_SIM_BINARY, args, o, error), error);
         auto ready = wait_for_file(
-            dir.file("sim.ready"), [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kTimeout, [this] { return sim.running(); });
+            dir.file("sim.ready"), [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kTimeout,
+            [this] { return sim.running(); });
         REQUIRE_MESSAGE(ready.has_value(), "bluetti-sim did not get ready: " << sim.describe());
         const auto port = ready_file_value(*ready, "rest_port");
         REQUIRE_MESSAGE(port.has_value(), *ready);
@@ -103,7 +110,8 @@ public:
 
     // Global flags of bluetti-cli in account mode.
     std::vector<std::string> account_flags() const {
-        return {"--email", kEmail, "--password", kPassword, "--api", api(), "--ca-file", certificates().ca_cert, "--broker", broker.address()};
+        return {"--email", kEmail,      "--password",           kPassword,  "--api",
+                api(),     "--ca-file", certificates().ca_cert, "--broker", broker.address()};
     }
 };
 

@@ -74,11 +74,11 @@ struct WriteConfirmation {
 };
 
 struct ChannelStats {
-    std::uint64_t requests = 0;     // sends, retries included
+    std::uint64_t requests = 0;  // sends, retries included
     std::uint64_t replies = 0;
     std::uint64_t timeouts = 0;
     std::uint64_t retries = 0;
-    std::uint64_t bad_frames = 0;   // CRC or framing errors
+    std::uint64_t bad_frames = 0;  // CRC or framing errors
     std::uint64_t exceptions = 0;
     std::uint64_t unsolicited = 0;  // stray frames that answered nothing
     std::uint64_t pushes = 0;

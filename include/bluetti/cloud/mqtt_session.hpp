@@ -83,8 +83,8 @@ private:
     int watched_fd_ = -1;
     bool connected_ = false;
     bool want_disconnect_ = false;
-    bool in_callback_ = false;        // inside a libmosquitto callback: no re-entrant calls
-    bool pending_disconnect_ = false; // a disconnect asked for from a callback
+    bool in_callback_ = false;         // inside a libmosquitto callback: no re-entrant calls
+    bool pending_disconnect_ = false;  // a disconnect asked for from a callback
 
     void pump();  // before every poll: watch the current socket, run misc (keep-alive)
     void on_readable(short revents);

@@ -14,11 +14,11 @@
 namespace bluetti::cloud {
 
 struct TlsOptions {
-    std::string host;          // checked against the server certificate
-    std::string ca_file;       // extra trust anchors (PEM)
+    std::string host;     // checked against the server certificate
+    std::string ca_file;  // extra trust anchors (PEM)
     bool use_system_store = true;
-    bool insecure = false;     // skip server verification (loudly logged by the caller)
-    int security_level = 0;    // OpenSSL @SECLEVEL: the broker's keys are small (protocol.md §1.10)
+    bool insecure = false;   // skip server verification (loudly logged by the caller)
+    int security_level = 0;  // OpenSSL @SECLEVEL: the broker's keys are small (protocol.md §1.10)
 };
 
 class TlsContext {
@@ -26,7 +26,7 @@ public:
     // Parses the PKCS#12 (loading OpenSSL's legacy provider for RC2/3DES bundles) and builds the
     // context. Errors say which: wrong password, legacy provider missing, unreadable bundle, CA file.
     static Result<std::unique_ptr<TlsContext>, std::string> from_pkcs12(ByteSpan pkcs12, const std::string& password,
-                                                                         const TlsOptions& options);
+                                                                        const TlsOptions& options);
     ~TlsContext();
     TlsContext(const TlsContext&) = delete;
     TlsContext& operator=(const TlsContext&) = delete;

@@ -31,8 +31,8 @@ Bytes wrap(Envelope envelope, std::uint16_t reg, ByteSpan rtu);
 
 struct Unwrapped {
     Envelope envelope;
-    ByteSpan rtu;               // slave … CRC, CRC already checked
-    std::optional<int> rssi;    // V2 header byte 7 as signed dBm, when non-zero
+    ByteSpan rtu;             // slave … CRC, CRC already checked
+    std::optional<int> rssi;  // V2 header byte 7 as signed dBm, when non-zero
 };
 
 // Finds the envelope by CRC. On failure the error names the most plausible reading of the payload

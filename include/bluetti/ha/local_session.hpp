@@ -75,7 +75,7 @@ private:
     EventLoop::TimerId retry_timer_ = 0, states_timer_ = 0, scan_timer_ = 0, birth_timer_ = 0;
     std::map<std::string, std::map<std::string, std::string>> discovery_;  // owner -> topic -> payload
     std::map<std::string, std::string> retained_;                          // topic -> payload
-    std::set<std::string> seen_configs_;  // our retained configs found on the broker at start-up
+    std::set<std::string> seen_configs_;                                   // our retained configs found on the broker at start-up
     bool scan_done_ = false;
     std::optional<std::set<std::string>> pending_cleanup_;
     EventLoop::Clock::time_point last_birth_burst_{};

@@ -32,9 +32,9 @@ struct PollGroup {
 };
 
 struct Profile {
-    std::string model;         // the config's `model` (EL100V2 …)
-    std::string display_name;  // marketing name (Elite 100 V2), Home Assistant's device model
-    std::string cloud_model;   // topic model code; empty = take it from the device list
+    std::string model;                 // the config's `model` (EL100V2 …)
+    std::string display_name;          // marketing name (Elite 100 V2), Home Assistant's device model
+    std::string cloud_model;           // topic model code; empty = take it from the device list
     std::vector<std::string> aliases;  // device-record model codes and names that select this profile
     codec::Envelope envelope = codec::Envelope::v2;
     std::uint8_t slave = 0;

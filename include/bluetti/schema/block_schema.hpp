@@ -13,18 +13,23 @@
 namespace bluetti::schema {
 
 enum class BaseType : std::uint8_t {
-    u8, i8, u16, i16,
-    u32ws, i32ws,   // word-swapped: low register first
-    u32be, i32be,   // plain big-endian (profile overrides only)
-    boolean,        // one byte, non-zero = true
-    string,         // `length` bytes, byte-swapped per register, NUL-trimmed
-    serial,         // 4 registers, least significant first, decimal string
-    version,        // u32ws / 100 as "x.yy"
-    temp40,         // u16 raw - 40 °C, raw 0 = absent
-    temp40u8,       // u8 raw - 40 °C, raw 0 = absent
-    bits16,         // u16 bitmap as an integer
-    bits32,         // u32ws bitmap as an integer
-    bits,           // `length` raw bytes as lower-case hex
+    u8,
+    i8,
+    u16,
+    i16,
+    u32ws,
+    i32ws,  // word-swapped: low register first
+    u32be,
+    i32be,     // plain big-endian (profile overrides only)
+    boolean,   // one byte, non-zero = true
+    string,    // `length` bytes, byte-swapped per register, NUL-trimmed
+    serial,    // 4 registers, least significant first, decimal string
+    version,   // u32ws / 100 as "x.yy"
+    temp40,    // u16 raw - 40 °C, raw 0 = absent
+    temp40u8,  // u8 raw - 40 °C, raw 0 = absent
+    bits16,    // u16 bitmap as an integer
+    bits32,    // u32ws bitmap as an integer
+    bits,      // `length` raw bytes as lower-case hex
 };
 
 std::string_view to_string(BaseType type);
@@ -87,7 +92,7 @@ struct FieldSpec {
     std::uint16_t length = 0;  // string and bits only
     std::vector<Transform> transforms;
     double scale = 1.0;
-    int precision = 0;  // decimals published; 0 = integer
+    int precision = 0;                // decimals published; 0 = integer
     bool precision_explicit = false;  // written in the schema, not derived from the scale
     std::vector<EnumOption> options;
     int bit = -1;
@@ -110,17 +115,17 @@ struct KeyFrom {
     std::uint16_t offset = 0;
     BaseType type = BaseType::u16;
     std::vector<EnumOption> names;
-    Template fallback;           // "module{value}"
-    std::string placeholder;     // "module"
+    Template fallback;        // "module{value}"
+    std::string placeholder;  // "module"
 };
 
 struct GroupSpec {
     std::string id;
-    std::string index;                   // placeholder name for the 1-based record number
-    std::vector<std::size_t> count_from; // indexes into BlockSchema::fields, summed
+    std::string index;                    // placeholder name for the 1-based record number
+    std::vector<std::size_t> count_from;  // indexes into BlockSchema::fields, summed
     std::uint16_t max = 0;
     std::uint16_t start = 0;
-    int start_after = -1;                // index of an earlier group, or -1
+    int start_after = -1;  // index of an earlier group, or -1
     std::uint16_t stride = 0;
     bool byte_swapped = false;
     std::optional<KeyFrom> key_from;

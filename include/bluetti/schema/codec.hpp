@@ -29,7 +29,6 @@ using ValueMap = std::map<std::string, Value, std::less<>>;
 // Writes each present value of `values` (keyed like decode's output) into `registers` registers of
 // block data. Fields sharing bytes (nibbles, flag bits) are merged. Unknown keys and absent values
 // are skipped; a value that does not fit its type is an error naming the key.
-Result<Bytes, DecodeError> encode(const BlockSchema& schema, const ValueMap& values, std::size_t registers,
-                                  DecodeOptions options = {});
+Result<Bytes, DecodeError> encode(const BlockSchema& schema, const ValueMap& values, std::size_t registers, DecodeOptions options = {});
 
 }  // namespace bluetti::schema

@@ -13,7 +13,9 @@ namespace bluetti::schema {
 // absent | integer | number | boolean | text
 using Value = std::variant<std::monostate, std::int64_t, double, bool, std::string>;
 
-inline bool is_absent(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+inline bool is_absent(const Value& v) {
+    return std::holds_alternative<std::monostate>(v);
+}
 
 struct DecodedField {
     std::string key;

@@ -78,7 +78,9 @@ ChildProcess::~ChildProcess() {
     if (pid_ > 0 && running()) stop();
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept { *this = std::move(other); }
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept {
+    *this = std::move(other);
+}
 
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     if (this != &other) {
@@ -93,7 +95,8 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
     return *this;
 }
 
-bool ChildProcess::start(const std::string& program, const std::vector<std::string>& args, const ChildOptions& options, std::string& error) {
+bool ChildProcess::start(const std::string& program, const std::vector<std::string>& args, const ChildOptions& options,
+                         std::string& error) {
     if (pid_ > 0 && running()) {
         error = "ChildProcess::start: " + program_ + " is still running";
         return false;
@@ -158,7 +161,9 @@ bool ChildProcess::reap(int options) {
     return r < 0;  // not our child any more (ECHILD): treat as gone
 }
 
-bool ChildProcess::running() { return pid_ > 0 && !reap(WNOHANG); }
+bool ChildProcess::running() {
+    return pid_ > 0 && !reap(WNOHANG);
+}
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
     if (pid_ <= 0) return status_;
@@ -170,7 +175,9 @@ std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
     return status_;
 }
 
-bool ChildProcess::signal(int signo) { return running() && ::kill(pid_, signo) == 0; }
+bool ChildProcess::signal(int signo) {
+    return running() && ::kill(pid_, signo) == 0;
+}
 
 int ChildProcess::stop(std::chrono::milliseconds grace) {
     if (pid_ <= 0) return -1;
@@ -184,7 +191,9 @@ int ChildProcess::stop(std::chrono::milliseconds grace) {
     return status_.value_or(-1);
 }
 
-std::string ChildProcess::stderr_text() const { return stderr_file_.empty() ? std::string() : read_text_file(stderr_file_); }
+std::string ChildProcess::stderr_text() const {
+    return stderr_file_.empty() ? std::string() : read_text_file(stderr_file_);
+}
 
 std::string ChildProcess::describe(std::size_t tail_lines) const {
     std::ostringstream out;

@@ -24,10 +24,10 @@
 namespace bluetti::systest {
 
 struct ChildOptions {
-    std::string stdout_file;           // empty: /dev/null
-    std::string stderr_file;           // empty: the test's own stderr
-    std::vector<std::string> env;      // "NAME=value" added to (or replacing in) the test's environment
-    std::string working_directory;     // empty: the test's
+    std::string stdout_file;        // empty: /dev/null
+    std::string stderr_file;        // empty: the test's own stderr
+    std::vector<std::string> env;   // "NAME=value" added to (or replacing in) the test's environment
+    std::string working_directory;  // empty: the test's
 };
 
 class ChildProcess {

@@ -16,14 +16,18 @@ constexpr int kAttempts = 5;
 
 Mosquitto::Mosquitto(MosquittoOptions options) : options_(std::move(options)) {}
 
-Mosquitto::~Mosquitto() { stop(); }
+Mosquitto::~Mosquitto() {
+    stop();
+}
 
 std::string Mosquitto::binary() {
     const char* env = std::getenv("BLUETTI_MOSQUITTO");
     return env && *env ? env : "/usr/sbin/mosquitto";
 }
 
-bool Mosquitto::available() { return ::access(binary().c_str(), X_OK) == 0; }
+bool Mosquitto::available() {
+    return ::access(binary().c_str(), X_OK) == 0;
+}
 
 std::string Mosquitto::config_text(int port) const {
     std::ostringstream c;
@@ -78,7 +82,9 @@ bool Mosquitto::start(const std::string& work_dir, std::string& error, std::chro
     return false;
 }
 
-int Mosquitto::stop() { return process_.stop(); }
+int Mosquitto::stop() {
+    return process_.stop();
+}
 
 bool Mosquitto::restart(const std::string& work_dir, std::string& error, std::chrono::milliseconds timeout) {
     process_.stop();
@@ -98,6 +104,8 @@ bool Mosquitto::restart(const std::string& work_dir, std::string& error, std::ch
     return false;
 }
 
-std::string Mosquitto::log_text() const { return log_file_.empty() ? std::string() : read_text_file(log_file_); }
+std::string Mosquitto::log_text() const {
+    return log_file_.empty() ? std::string() : read_text_file(log_file_);
+}
 
 }  // namespace bluetti::systest

@@ -27,8 +27,8 @@ struct MosquittoOptions {
     std::string ca_file;    // TLS: the CA that signs accepted client certificates
     std::string cert_file;  // TLS: the server certificate (for 127.0.0.1 / localhost)
     std::string key_file;
-    bool require_certificate = true;  // TLS: clients must present a certificate from ca_file
-    bool verbose_log = false;         // log_type all (every packet)
+    bool require_certificate = true;        // TLS: clients must present a certificate from ca_file
+    bool verbose_log = false;               // log_type all (every packet)
     std::vector<std::string> extra_config;  // lines appended to mosquitto.conf (ACLs, password_file, …)
 };
 

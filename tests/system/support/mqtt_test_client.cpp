@@ -31,7 +31,9 @@ MqttTestClient::MqttTestClient() : session_(loop_, "test") {
     });
 }
 
-MqttTestClient::~MqttTestClient() { disconnect(); }
+MqttTestClient::~MqttTestClient() {
+    disconnect();
+}
 
 bool MqttTestClient::connect(const cloud::MqttOptions& options, std::chrono::milliseconds timeout, std::string& error) {
     connect_rc_ = 1;
@@ -57,7 +59,8 @@ bool MqttTestClient::publish(const std::string& topic, ByteSpan payload, std::ch
     return last_puback_mid_ == mid;
 }
 
-bool MqttTestClient::publish(const std::string& topic, const std::string& payload, std::chrono::milliseconds timeout, int qos, bool retain) {
+bool MqttTestClient::publish(const std::string& topic, const std::string& payload, std::chrono::milliseconds timeout, int qos,
+                             bool retain) {
     return publish(topic, ByteSpan(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()), timeout, qos, retain);
 }
 
@@ -94,6 +97,8 @@ void MqttTestClient::run_for(std::chrono::milliseconds duration) {
     loop_.run_until([] { return false; }, duration);
 }
 
-void MqttTestClient::disconnect() { session_.disconnect(); }
+void MqttTestClient::disconnect() {
+    session_.disconnect();
+}
 
 }  // namespace bluetti::systest

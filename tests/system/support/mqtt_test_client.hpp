@@ -42,8 +42,8 @@ public:
     // Subscribes and waits for the SUBACK; false when refused (granted QoS ≥ 0x80) or timed out.
     bool subscribe(const std::string& topic, std::chrono::milliseconds timeout, int qos = 1);
     // Publishes and waits until libmosquitto has handed it over (PUBACK for QoS 1).
-    bool publish(const std::string& topic, ByteSpan payload, std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                 int qos = 1, bool retain = false);
+    bool publish(const std::string& topic, ByteSpan payload, std::chrono::milliseconds timeout = std::chrono::seconds(10), int qos = 1,
+                 bool retain = false);
     bool publish(const std::string& topic, const std::string& payload, std::chrono::milliseconds timeout = std::chrono::seconds(10),
                  int qos = 1, bool retain = false);
 

@@ -17,9 +17,15 @@ namespace {
 std::string ca_config(const std::string& dir, const std::string& name) {
     return "[ca]\ndefault_ca = ca_default\n"
            "[ca_default]\n"
-           "database = " + dir + "/" + name + ".index\n"
-           "new_certs_dir = " + dir + "\n"
-           "serial = " + dir + "/" + name + ".serial\n"
+           "database = " +
+           dir + "/" + name +
+           ".index\n"
+           "new_certs_dir = " +
+           dir +
+           "\n"
+           "serial = " +
+           dir + "/" + name +
+           ".serial\n"
            "default_md = sha256\n"
            "policy = policy_any\n"
            "unique_subject = no\n"
@@ -91,7 +97,9 @@ std::string TestCertificates::openssl() {
     return env && *env ? env : "openssl";
 }
 
-bool TestCertificates::available() { return run_command(openssl(), {"version"}).status == 0; }
+bool TestCertificates::available() {
+    return run_command(openssl(), {"version"}).status == 0;
+}
 
 bool TestCertificates::generate(const std::string& dir, const CertificateOptions& options, std::string& error) {
     std::error_code ec;
@@ -118,7 +126,8 @@ bool TestCertificates::generate(const std::string& dir, const CertificateOptions
 
     if (options.expired_client) {
         const auto y2020 = std::chrono::system_clock::from_time_t(1577836800);  // 2020-01-01T00:00:00Z
-        if (!pki.make_leaf("ca", "expired-client", options.client_cn, "client_ext", y2020, y2020 + std::chrono::hours(24), error)) return false;
+        if (!pki.make_leaf("ca", "expired-client", options.client_cn, "client_ext", y2020, y2020 + std::chrono::hours(24), error))
+            return false;
         expired_client_cert = pki.path("expired-client.crt");
         expired_client_key = pki.path("expired-client.key");
     }
@@ -133,8 +142,8 @@ bool TestCertificates::generate(const std::string& dir, const CertificateOptions
         other_client_key = pki.path("other-client.key");
     }
     if (options.pkcs12) {
-        if (!pki.run({"pkcs12", "-export", "-legacy", "-in", client_cert, "-inkey", client_key, "-certfile", ca_cert, "-name", options.client_cn,
-                      "-out", pki.path("client.p12"), "-passout", "pass:" + options.pkcs12_password},
+        if (!pki.run({"pkcs12", "-export", "-legacy", "-in", client_cert, "-inkey", client_key, "-certfile", ca_cert, "-name",
+                      options.client_cn, "-out", pki.path("client.p12"), "-passout", "pass:" + options.pkcs12_password},
                      error)) {
             error += " (the legacy provider of OpenSSL 3 is needed: libssl3 ships it as ossl-modules/legacy.so)";
             return false;
