@@ -6,7 +6,7 @@ BLUETTI_BUILD_PACKAGES=(
   libmosquitto-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libsystemd-dev doctest-dev libcli11-dev libcpp-httplib-dev
 )
-BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl)
+BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl git clang-format)
 
 ensure_packages() {
   local missing=()
