@@ -14,6 +14,7 @@
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "schema/sample_value.hpp"
 #include "support.hpp"
 
 namespace bluetti::test {
@@ -42,33 +43,6 @@ inline const schema::SchemaRegistry& registry_for(const std::string& model) {
 inline std::set<std::string> controls_for(const std::string& model) {
     const profile::Profile* p = profiles().find(model);
     return p ? std::set<std::string>(p->controls.begin(), p->controls.end()) : std::set<std::string>{};
-}
-
-// A value the row can carry: raw 7 through its scale, or a sample of its kind.
-inline schema::Value sample_value(const schema::FieldSpec& f) {
-    using schema::BaseType;
-    if (f.is_enum()) return f.options.front().label;
-    if (f.type == BaseType::boolean || f.bit >= 0) return true;
-    switch (f.type) {
-        case BaseType::string:
-            return std::string("AB12CD34EF56").substr(0, f.length);
-        case BaseType::serial:
-            return std::string("2616113487436");
-        case BaseType::version:
-            return std::string("2204.15");
-        case BaseType::bits:
-            return std::string(f.length * 2u, 'a');
-        case BaseType::temp40:
-        case BaseType::temp40u8:
-            return std::int64_t{27};
-        default:
-            break;
-    }
-    double scale = f.scale;
-    for (const auto& t : f.transforms)
-        if (t.op == schema::Transform::Op::scale) scale *= t.a;
-    if (f.precision == 0) return static_cast<std::int64_t>(std::llround(7 * scale));
-    return 7 * scale;
 }
 
 // Every field of `s` decoded from sample data: groups filled to their maximum, key_from groups with

@@ -4,38 +4,13 @@
 
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "schema/sample_value.hpp"
 #include "support.hpp"
 
 using namespace bluetti;
 using namespace bluetti::schema;
 
 namespace {
-
-// A value the row can carry exactly: raw 7 through the row's scale, or a sample of its kind.
-Value sample(const FieldSpec& f) {
-    if (f.is_enum()) return f.options.front().label;
-    if (f.type == BaseType::boolean || f.bit >= 0) return true;
-    switch (f.type) {
-        case BaseType::string:
-            return std::string("AB12CD34EF56").substr(0, f.length);
-        case BaseType::serial:
-            return std::string("2616113487436");
-        case BaseType::version:
-            return std::string("2204.15");
-        case BaseType::bits:
-            return std::string(f.length * 2, 'a');
-        case BaseType::temp40:
-        case BaseType::temp40u8:
-            return std::int64_t{27};
-        default:
-            break;
-    }
-    double scale = f.scale;
-    for (const auto& t : f.transforms)
-        if (t.op == Transform::Op::scale) scale *= t.a;
-    if (f.precision == 0) return static_cast<std::int64_t>(std::llround(7 * scale));
-    return 7 * scale;
-}
 
 bool same(const Value& a, const Value& b) {
     if (const auto* x = std::get_if<double>(&a))
@@ -54,7 +29,7 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
         Bindings top;
         top.bind("n", "2");
         ValueMap values;
-        for (const FieldSpec& f : s->fields) values[expand(f.key, top)] = sample(f);
+        for (const FieldSpec& f : s->fields) values[expand(f.key, top)] = test::sample_value(f);
         for (const GroupSpec& g : s->groups) {
             if (g.key_from) {
                 // name every record from the names table; the count is how many there are
@@ -63,7 +38,7 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
                 for (const EnumOption& name : g.key_from->names) {
                     Bindings b = top;
                     b.bind(g.key_from->placeholder, name.label);
-                    for (const FieldSpec& f : g.fields) values[expand(f.key, b)] = sample(f);
+                    for (const FieldSpec& f : g.fields) values[expand(f.key, b)] = test::sample_value(f);
                 }
                 continue;
             }
@@ -71,7 +46,7 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
                 const std::string index = std::to_string(i);
                 Bindings b = top;
                 b.bind(g.index, index);
-                for (const FieldSpec& f : g.fields) values[expand(f.key, b)] = sample(f);
+                for (const FieldSpec& f : g.fields) values[expand(f.key, b)] = test::sample_value(f);
             }
         }
 
