@@ -384,12 +384,16 @@ std::optional<Duration> parse_config_duration(const std::string& text) {
 Result<Config, std::string> load_config(const std::string& path, const ConfigEnvironment& env) {
     auto text = read_file(path);
     if (!text) return fail(path + ": cannot read: " + reason(text.error()));
+    return parse_config(*text, path, env);
+}
+
+Result<Config, std::string> parse_config(std::string_view text, const std::string& path, const ConfigEnvironment& env) {
     Config config;
     config.file = path;
     Parser parser(path, env);
     YAML::Node doc;
     try {
-        doc = util::YamlReader(path).parse(*text);
+        doc = util::YamlReader(path).parse(text);
     } catch (const util::YamlError& e) {
         return fail(std::string(e.what()));
     } catch (const YAML::Exception& e) {

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bluetti/ha/discovery.hpp"
@@ -105,6 +106,10 @@ struct ConfigEnvironment {
 
 // Loads and validates; every error is "file:line:column: message" (one per line when several).
 Result<Config, std::string> load_config(const std::string& path, const ConfigEnvironment& env = {});
+
+// The same for text already in memory (`path` names it in errors); files the config refers to,
+// such as password_file, are still read.
+Result<Config, std::string> parse_config(std::string_view text, const std::string& path, const ConfigEnvironment& env = {});
 
 // "10s", "500ms", "2m", "1h" (also used by the CLI).
 std::optional<Duration> parse_config_duration(const std::string& text);
