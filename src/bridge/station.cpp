@@ -270,7 +270,9 @@ void Station::handle_block(cloud::BlockData data) {
                 }
         }
     }
-    announce(false);
+    // Discovery depends only on the keys seen and the firmware version (and on the setup, which
+    // reconfigure() announces itself): rebuilding it for every block cost most of a poll's CPU.
+    if (present_keys_.size() != announced_key_count_ || sw_version_ != announced_sw_version_) announce(false);
 
     const std::string topic = ha::state_topic(discovery_, setup_.serial, data.decoded.schema->state_topic);
     std::string payload = ha::block_state(data.decoded, setup_.exclude);
@@ -332,6 +334,8 @@ void Station::announce(bool force) {
     const auto messages = discovery_messages();
     std::string fingerprint;
     for (const auto& m : messages) fingerprint += m.topic + '\n' + m.payload + '\n';
+    announced_key_count_ = present_keys_.size();
+    announced_sw_version_ = sw_version_;
     if (!force && fingerprint == announced_) return;
     announced_ = fingerprint;
     local_.set_discovery(setup_.serial, messages);

@@ -88,7 +88,9 @@ private:
     int consecutive_failures_ = 0;
     std::optional<EventLoop::Clock::time_point> last_data_;
     std::set<std::string> present_keys_;
-    std::string announced_;  // the discovery payloads last published, to publish only changes
+    std::string announced_;                // the discovery payloads last published, to publish only changes
+    std::size_t announced_key_count_ = 0;  // present_keys_.size() at the last announce()
+    std::string announced_sw_version_;     // sw_version_ at the last announce()
     std::string sw_version_;
     std::vector<std::uint8_t> pack_slaves_;  // pack 1 = own slave, then expansions (NODE_INFO)
     std::uint8_t slave_ = 0;
