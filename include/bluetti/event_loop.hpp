@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 namespace bluetti {
@@ -65,7 +66,11 @@ private:
         FdCallback callback;
     };
     std::map<int, Watch> watches_;
-    std::multimap<Clock::time_point, std::pair<TimerId, std::function<void()>>> timers_;
+    using Timers = std::multimap<Clock::time_point, std::pair<TimerId, std::function<void()>>>;
+    Timers timers_;
+    // Where each pending timer sits in timers_, so cancel() is O(log n): every block read arms and
+    // cancels a timer, and a linear search made that O(devices).
+    std::unordered_map<TimerId, Timers::iterator> timer_index_;
     std::vector<std::pair<HookId, std::function<void()>>> hooks_;  // removed ones are empty until swept
     HookId next_hook_ = 1;
     std::vector<pollfd> pollfds_;

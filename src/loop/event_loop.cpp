@@ -24,17 +24,15 @@ EventLoop::TimerId EventLoop::after(std::chrono::milliseconds delay, std::functi
 
 EventLoop::TimerId EventLoop::at(Clock::time_point when, std::function<void()> callback) {
     const TimerId id = next_timer_++;
-    timers_.emplace(when, std::make_pair(id, std::move(callback)));
+    timer_index_.emplace(id, timers_.emplace(when, std::make_pair(id, std::move(callback))));
     return id;
 }
 
 void EventLoop::cancel(TimerId id) {
-    for (auto it = timers_.begin(); it != timers_.end(); ++it) {
-        if (it->second.first == id) {
-            timers_.erase(it);
-            return;
-        }
-    }
+    auto it = timer_index_.find(id);
+    if (it == timer_index_.end()) return;  // already run or cancelled
+    timers_.erase(it->second);
+    timer_index_.erase(it);
 }
 
 EventLoop::HookId EventLoop::before_poll(std::function<void()> hook) {
@@ -51,13 +49,14 @@ void EventLoop::remove_hook(HookId id) {
 
 void EventLoop::run_due_timers() {
     const auto now = Clock::now();
-    // Take the due ones out first: a callback may add or cancel timers.
-    std::vector<std::function<void()>> due;
+    // One at a time, each taken out before it runs: a callback may add timers (those are due after
+    // `now`, so this ends) or cancel one that is due in this very pass, which then must not run.
     while (!timers_.empty() && timers_.begin()->first <= now) {
-        due.push_back(std::move(timers_.begin()->second.second));
+        auto callback = std::move(timers_.begin()->second.second);
+        timer_index_.erase(timers_.begin()->second.first);
         timers_.erase(timers_.begin());
+        callback();
     }
-    for (auto& callback : due) callback();
 }
 
 void EventLoop::run_once(std::chrono::milliseconds max_wait) {

@@ -1,9 +1,12 @@
 // EventLoop's before-poll hooks: a hook's owner can remove it at any time, even from inside a hook.
+// Its timers: cancelled ones never run, whenever they are cancelled (before, from another timer
+// due in the same pass, after they ran), and cancelling one never touches another.
 #include "bluetti/event_loop.hpp"
 
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <vector>
 
 using namespace bluetti;
 using namespace std::chrono_literals;
@@ -33,4 +36,32 @@ TEST_CASE("event loop: hooks run before every pass until removed, also when remo
     loop.remove_hook(ha);
     loop.run_once(0ms);
     CHECK(a == 2);
+}
+
+TEST_CASE("event loop: a cancelled timer never runs, and cancelling touches only that timer") {
+    EventLoop loop;
+    std::vector<int> ran;
+    const auto past = EventLoop::Clock::now() - 1s;
+    EventLoop::TimerId second = 0;
+    const auto first = loop.at(past, [&] {
+        ran.push_back(1);
+        loop.cancel(second);  // due in the same pass, not run yet
+    });
+    second = loop.at(past + 1ms, [&] { ran.push_back(2); });
+    const auto third = loop.at(past + 2ms, [&] { ran.push_back(3); });
+    const auto fourth = loop.at(past + 2ms, [&] { ran.push_back(4); });  // same time as the third
+    const auto later = loop.after(1h, [&] { ran.push_back(5); });
+    loop.cancel(third);
+    loop.run_once(0ms);
+    CHECK(ran == std::vector<int>{1, 4});
+    loop.cancel(first);  // already ran: nothing happens
+    loop.cancel(fourth);
+    loop.cancel(12345);  // never existed
+    loop.cancel(later);
+    loop.run_once(0ms);
+    CHECK(ran == std::vector<int>{1, 4});
+    bool fired = false;
+    loop.after(0ms, [&] { fired = true; });
+    loop.run_once(0ms);
+    CHECK(fired);
 }
