@@ -10,7 +10,7 @@ void PollScheduler::add_device(const std::string& device, const std::vector<Grou
     // Stagger the first polls by a millisecond per group so "most overdue" keeps the given order.
     auto due = now - std::chrono::milliseconds(static_cast<long long>(groups.size()));
     for (const auto& g : groups) {
-        d.groups.push_back(Group{g, due});
+        d.groups.push_back(Group{g, due, due});
         due += std::chrono::milliseconds(1);
     }
     devices_[device] = std::move(d);
@@ -31,6 +31,7 @@ void PollScheduler::update_intervals(const std::string& device, const std::vecto
             g.due = last_run + s.interval;
         }
     }
+    refresh(it->second);
 }
 
 void PollScheduler::polled(const std::string& device, const std::string& group, Clock::time_point now) {
@@ -38,11 +39,14 @@ void PollScheduler::polled(const std::string& device, const std::string& group, 
     if (it == devices_.end()) return;
     for (auto& g : it->second.groups)
         if (g.schedule.name == group) g.due = now + g.schedule.interval;
+    refresh(it->second);
 }
 
 void PollScheduler::pushed(const std::string& device, std::uint16_t block, Clock::time_point now) {
     auto it = devices_.find(device);
-    if (it != devices_.end()) it->second.last_push[block] = now;
+    if (it == devices_.end()) return;
+    it->second.last_push[block] = now;
+    refresh(it->second);
 }
 
 void PollScheduler::request_now(const std::string& device, const std::string& group, Clock::time_point now) {
@@ -50,6 +54,7 @@ void PollScheduler::request_now(const std::string& device, const std::string& gr
     if (it == devices_.end()) return;
     for (auto& g : it->second.groups)
         if (g.schedule.name == group) g.due = std::min(g.due, now);
+    refresh(it->second);
 }
 
 Clock::time_point PollScheduler::effective_due(const Device& d, const Group& g) const {
@@ -63,16 +68,22 @@ Clock::time_point PollScheduler::effective_due(const Device& d, const Group& g) 
     return std::max(g.due, oldest + g.schedule.interval);
 }
 
+void PollScheduler::refresh(Device& d) const {
+    for (auto& g : d.groups) g.effective = effective_due(d, g);
+}
+
 std::optional<DuePoll> PollScheduler::next(Clock::time_point now, const std::function<bool(const std::string&)>& busy) {
     std::optional<DuePoll> best;
     Clock::duration best_overdue{};
     Clock::time_point best_served{};
     std::uint64_t best_order = 0;
     for (auto& [name, d] : devices_) {
-        if (busy(name)) continue;
+        std::optional<bool> device_busy;  // asked only of devices with a group due
         for (const auto& g : d.groups) {
-            const auto due = effective_due(d, g);
+            const auto due = g.effective;
             if (due > now) continue;
+            if (!device_busy) device_busy = busy(name);
+            if (*device_busy) break;
             const auto overdue = now - due;
             const bool better =
                 !best || overdue > best_overdue ||
@@ -89,7 +100,8 @@ std::optional<DuePoll> PollScheduler::next(Clock::time_point now, const std::fun
         Device& d = devices_[best->device];
         d.last_served = now;
         // A group skipped because pushes kept it fresh moves its own due time along.
-        for (auto& g : d.groups) g.due = std::max(g.due, std::min(effective_due(d, g), now));
+        for (auto& g : d.groups) g.due = std::max(g.due, std::min(g.effective, now));
+        refresh(d);
     }
     return best;
 }
@@ -97,10 +109,8 @@ std::optional<DuePoll> PollScheduler::next(Clock::time_point now, const std::fun
 std::optional<Clock::time_point> PollScheduler::next_due() const {
     std::optional<Clock::time_point> earliest;
     for (const auto& [name, d] : devices_)
-        for (const auto& g : d.groups) {
-            const auto due = effective_due(d, g);
-            if (!earliest || due < *earliest) earliest = due;
-        }
+        for (const auto& g : d.groups)
+            if (!earliest || g.effective < *earliest) earliest = g.effective;
     return earliest;
 }
 

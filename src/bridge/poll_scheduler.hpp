@@ -53,6 +53,7 @@ private:
     struct Group {
         GroupSchedule schedule;
         Clock::time_point due;
+        Clock::time_point effective;  // effective_due(), kept current by refresh(): next() reads it
     };
     struct Device {
         std::vector<Group> groups;
@@ -65,6 +66,9 @@ private:
 
     // The due time of a group, pushed back when pushes refreshed all its blocks.
     Clock::time_point effective_due(const Device& d, const Group& g) const;
+    // Recomputes every group's `effective` after its due time or the device's pushes changed:
+    // next() and next_due() run after every poll over every device, so they only compare times.
+    void refresh(Device& d) const;
 };
 
 }  // namespace bluetti::bridge
