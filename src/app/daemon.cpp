@@ -121,7 +121,7 @@ void Daemon::start_local() {
             sd_notify(0, "READY=1");
             log::get("app")->info("ready: configuration loaded, local broker connected");
         }
-        local_->set_discovery("bridge", ha::bridge_discovery(discovery_));
+        local_->set_discovery("bridge", [this] { return ha::bridge_discovery(discovery_); });
         for (auto& [serial, station] : stations_) station->announce(true);
         publish_bridge_state();
     });
@@ -343,16 +343,21 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, model);
         p = &profiles_.find_or_generic(model);
     }
-    auto schemas = base_schemas_.with_overrides(p->overrides);
-    if (!schemas) {
-        log::get("config")->error("{}: {}", p->source, schemas.error().message);
-        return;
+    auto& shared = profile_schemas_[p];
+    if (!shared) {
+        auto schemas = base_schemas_.with_overrides(p->overrides);
+        if (!schemas) {
+            profile_schemas_.erase(p);
+            log::get("config")->error("{}: {}", p->source, schemas.error().message);
+            return;
+        }
+        shared = std::make_shared<const schema::SchemaRegistry>(std::move(*schemas));
     }
     bridge::StationSetup s;
     s.serial = serial;
     s.model_id = topic_model;
     s.profile = p;
-    s.schemas = std::move(*schemas);
+    s.schemas = shared;
     s.control_keys = device && device->control_keys ? *device->control_keys : p->controls;
     if (device) {
         s.name = device->name;

@@ -37,6 +37,8 @@ private:
     Config config_;
     profile::ProfileSet profiles_;
     schema::SchemaRegistry base_schemas_;
+    // base_schemas_ with each profile's overrides, built once and shared by that profile's stations.
+    std::map<const profile::Profile*, std::shared_ptr<const schema::SchemaRegistry>> profile_schemas_;
     ha::DiscoveryOptions discovery_;
     std::unique_ptr<ha::CounterGuard> counters_;
     std::unique_ptr<ha::LocalSession> local_;

@@ -28,7 +28,7 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
                  ha::LocalSession& local, ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
     : loop_(loop), setup_(std::move(setup)), local_(local), counters_(counters), discovery_(discovery) {
     channel_options.envelope = setup_.profile->envelope;
-    channel_ = std::make_unique<cloud::DeviceChannel>(loop_, setup_.schemas, channel_options, std::move(sender));
+    channel_ = std::make_unique<cloud::DeviceChannel>(loop_, *setup_.schemas, channel_options, std::move(sender));
     // Where to look for the device (protocol.md §7.3): the configured slave only, else the profile's
     // slave, then its probe list, then the V1 envelope.
     if (setup_.slave) {
@@ -71,7 +71,7 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
 void Station::apply_controls() {
     std::vector<std::string> rejected;
     auto controls =
-        profile::resolve_controls(setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
+        profile::resolve_controls(*setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
     for (const auto& r : rejected) log::get("bridge")->warn("{}: control {}", setup_.serial, r);
     channel_->set_writable(profile::control_registers(controls));
     writer_->set_controls(std::move(controls));
@@ -108,6 +108,7 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
 }
 
 Station::~Station() {
+    local_.forget_source(setup_.serial);
     if (silence_timer_) loop_.cancel(silence_timer_);
 }
 
@@ -217,7 +218,7 @@ void Station::handle_nodes(const cloud::BlockData& data) {
 }
 
 std::string Station::state_name(std::uint16_t block) const {
-    const auto* s = setup_.schemas.find(block);
+    const auto* s = setup_.schemas->find(block);
     return s ? s->state_topic : std::to_string(block);
 }
 
@@ -322,7 +323,7 @@ ha::StationInfo Station::info() const {
 
 std::vector<ha::Message> Station::discovery_messages() const {
     ha::EntityInput input;
-    input.schemas = &setup_.schemas;
+    input.schemas = setup_.schemas.get();
     input.present_keys = present_keys_;
     input.exclude = setup_.exclude;
     input.controls = setup_.controls;
@@ -331,14 +332,11 @@ std::vector<ha::Message> Station::discovery_messages() const {
 }
 
 void Station::announce(bool force) {
-    const auto messages = discovery_messages();
-    std::string fingerprint;
-    for (const auto& m : messages) fingerprint += m.topic + '\n' + m.payload + '\n';
     announced_key_count_ = present_keys_.size();
     announced_sw_version_ = sw_version_;
-    if (!force && fingerprint == announced_) return;
-    announced_ = fingerprint;
-    local_.set_discovery(setup_.serial, messages);
+    // The session builds the configs when it sends them and sends only those that changed.
+    local_.set_discovery(
+        setup_.serial, [this] { return discovery_messages(); }, force);
     local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online_ ? "online" : "offline");
 }
 

@@ -31,7 +31,9 @@ struct StationSetup {
     std::string name;      // Home Assistant device name
     std::string model_id;  // cloud model code
     const profile::Profile* profile = nullptr;
-    schema::SchemaRegistry schemas;                         // with the profile's overrides
+    // With the profile's overrides; one registry shared by every station of the profile (a copy is
+    // ~24 kB, a thousand of them most of the daemon's heap).
+    std::shared_ptr<const schema::SchemaRegistry> schemas;
     std::optional<std::uint8_t> slave;                      // configured: no probing
     std::map<std::string, std::chrono::milliseconds> poll;  // interval overrides
     std::set<std::string> exclude;
@@ -60,7 +62,8 @@ public:
     void poll(const std::string& group, std::function<void()> done);
     // The cloud session went down or came back.
     void link_changed(bool up);
-    // Publishes discovery (when the entity set changed or `force`), availability and diagnostics.
+    // Queues discovery with the local session (sent when it changed, all of it with `force`) and
+    // publishes availability.
     void announce(bool force);
     std::vector<ha::Message> discovery_messages() const;
     // Keys seen present, restored from the state directory across restarts.
@@ -88,7 +91,6 @@ private:
     int consecutive_failures_ = 0;
     std::optional<EventLoop::Clock::time_point> last_data_;
     std::set<std::string> present_keys_;
-    std::string announced_;                // the discovery payloads last published, to publish only changes
     std::size_t announced_key_count_ = 0;  // present_keys_.size() at the last announce()
     std::string announced_sw_version_;     // sw_version_ at the last announce()
     std::string sw_version_;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bluetti/fnv1a.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti::ha {
@@ -16,11 +17,14 @@ LocalSession::LocalSession(EventLoop& loop, LocalOptions options) : loop_(loop),
     };
     h.on_disconnect = [this](int, const std::string& reason) { schedule_reconnect("connection lost: " + reason); };
     h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) { on_message(topic, payload, retained); };
+    h.on_publish = [this](int mid) {
+        if (configs_in_flight_.erase(mid) && !config_queue_.empty()) schedule_drain();
+    };
     session_.set_handlers(std::move(h));
 }
 
 LocalSession::~LocalSession() {
-    for (auto t : {retry_timer_, states_timer_, scan_timer_, birth_timer_})
+    for (auto t : {retry_timer_, states_timer_, scan_timer_, birth_timer_, drain_timer_})
         if (t) loop_.cancel(t);
 }
 
@@ -57,6 +61,7 @@ void LocalSession::schedule_reconnect(const std::string& why) {
 
 void LocalSession::on_connect() {
     failures_ = 0;
+    configs_in_flight_.clear();  // a new libmosquitto client: nothing of the old one is in flight
     ever_connected_ = true;
     log::get("local")->info("connected to the local broker {}:{}", options_.host, options_.port);
     session_.publish(bridge_availability_topic(), std::string("online"), 1, true);
@@ -81,12 +86,17 @@ void LocalSession::on_connect() {
 
 void LocalSession::run_cleanup() {
     if (!scan_done_ || !pending_cleanup_) return;
+    // What every owner produces now, including owners still waiting in the queue: clearing a config
+    // that is about to be published would make HA delete the entity (and its user settings).
+    std::set<std::string> current;
+    for (const auto& [owner, configs] : discovery_) {
+        for (const auto& [topic, hash] : configs.sent) current.insert(topic);
+        if (configs.queued && configs.source)
+            for (const auto& m : configs.source()) current.insert(m.topic);
+    }
     std::size_t cleared = 0;
     for (const auto& topic : seen_configs_) {
-        if (pending_cleanup_->count(topic)) continue;
-        bool current = false;
-        for (const auto& [owner, configs] : discovery_) current = current || configs.count(topic);
-        if (current) continue;
+        if (pending_cleanup_->count(topic) || current.count(topic)) continue;
         session_.publish(topic, std::string(), 1, true);
         ++cleared;
         log::get("ha")->info("removed stale discovery config {}", topic);
@@ -147,30 +157,78 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
 }
 
 void LocalSession::publish_all_configs() {
-    for (const auto& [owner, configs] : discovery_)
-        for (const auto& [topic, payload] : configs) session_.publish(topic, payload, 1, true);
+    for (const auto& [owner, configs] : discovery_) queue_owner(owner, true);
 }
 
 void LocalSession::publish_all_retained() {
     for (const auto& [topic, payload] : retained_) session_.publish(topic, payload, 1, true);
 }
 
-void LocalSession::set_discovery(const std::string& owner, const std::vector<Message>& messages) {
-    auto& current = discovery_[owner];
-    std::map<std::string, std::string> next;
-    for (const auto& m : messages) next[m.topic] = m.payload;
-    for (const auto& [topic, payload] : current)
-        if (!next.count(topic) && session_.connected()) session_.publish(topic, std::string(), 1, true);
-    for (const auto& [topic, payload] : next) {
-        auto it = current.find(topic);
-        if ((it == current.end() || it->second != payload) && session_.connected()) session_.publish(topic, payload, 1, true);
-    }
-    current = std::move(next);
+void LocalSession::set_discovery(const std::string& owner, DiscoverySource source, bool force) {
+    discovery_[owner].source = std::move(source);
+    queue_owner(owner, force);
+}
+
+void LocalSession::forget_source(const std::string& owner) {
+    auto it = discovery_.find(owner);
+    if (it != discovery_.end()) it->second.source = nullptr;  // drain_configs() skips it
 }
 
 void LocalSession::remove_owner(const std::string& owner) {
-    set_discovery(owner, {});
-    discovery_.erase(owner);
+    auto it = discovery_.find(owner);
+    if (it == discovery_.end()) return;
+    if (session_.connected())
+        for (const auto& [topic, hash] : it->second.sent) session_.publish(topic, std::string(), 1, true);
+    discovery_.erase(it);
+    std::erase(config_queue_, owner);
+}
+
+void LocalSession::queue_owner(const std::string& owner, bool force) {
+    auto& configs = discovery_[owner];
+    configs.force = configs.force || force;
+    if (!configs.queued) {
+        configs.queued = true;
+        config_queue_.push_back(owner);
+    }
+    schedule_drain();
+}
+
+void LocalSession::schedule_drain() {
+    if (drain_timer_ || !session_.connected()) return;
+    drain_timer_ = loop_.after(milliseconds(0), [this] {
+        drain_timer_ = 0;
+        drain_configs();
+    });
+}
+
+void LocalSession::drain_configs() {
+    while (session_.connected() && !config_queue_.empty() && configs_in_flight_.size() < options_.config_window) {
+        const std::string owner = std::move(config_queue_.front());
+        config_queue_.pop_front();
+        auto it = discovery_.find(owner);
+        if (it == discovery_.end()) continue;
+        it->second.queued = false;
+        if (it->second.source) publish_owner(owner, it->second);
+    }
+}
+
+void LocalSession::publish_owner(const std::string& owner, OwnerConfigs& configs) {
+    auto track = [this](const std::string& topic, const std::string& payload) {
+        const int mid = session_.publish(topic, payload, 1, true);
+        if (mid >= 0) configs_in_flight_.insert(mid);
+    };
+    std::map<std::string, std::uint64_t> next;
+    for (const auto& m : configs.source()) {
+        const std::uint64_t hash = fnv1a64(m.payload);
+        next[m.topic] = hash;
+        auto was = configs.sent.find(m.topic);
+        if (configs.force || was == configs.sent.end() || was->second != hash) track(m.topic, m.payload);
+    }
+    for (const auto& [topic, hash] : configs.sent)
+        if (!next.count(topic)) track(topic, std::string());
+    log::get("ha")->debug("{}: {} discovery config(s) current", owner, next.size());
+    configs.sent = std::move(next);
+    configs.force = false;
 }
 
 void LocalSession::publish_retained(const std::string& topic, const std::string& payload, bool force) {
@@ -182,7 +240,7 @@ void LocalSession::publish_retained(const std::string& topic, const std::string&
 
 void LocalSession::stop() {
     stopping_ = true;
-    for (auto* t : {&retry_timer_, &states_timer_, &scan_timer_, &birth_timer_}) {
+    for (auto* t : {&retry_timer_, &states_timer_, &scan_timer_, &birth_timer_, &drain_timer_}) {
         if (*t) loop_.cancel(*t);
         *t = 0;
     }

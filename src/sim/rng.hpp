@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "bluetti/fnv1a.hpp"
+
 namespace bluetti::sim {
 
 // SplitMix64 finaliser: a good 64-bit mix of any integer.
@@ -19,14 +21,7 @@ inline std::uint64_t mix64(std::uint64_t x) {
 }
 
 // FNV-1a 64 of a text (serial numbers → sub-serials, per-device seeds).
-inline std::uint64_t fnv1a64(std::string_view text) {
-    std::uint64_t h = 0xCBF29CE484222325ull;
-    for (const char c : text) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 0x100000001B3ull;
-    }
-    return h;
-}
+using bluetti::fnv1a64;
 
 // SplitMix64 as a generator: tiny, fast, and plenty for fault draws.
 class Rng {

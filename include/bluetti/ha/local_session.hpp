@@ -2,12 +2,22 @@
 // Connects with the will `offline` on <base>/bridge/availability, publishes `online`, subscribes to
 // Home Assistant's birth topic and to the command topics, and re-sends everything it owns on every
 // (re)connect and on HA's `online` (configs at once, debounced to once per 30 s; states after a
-// delay, so HA has subscribed first). It remembers every retained message it published, so a
-// broker without persistence is refilled. At start-up it lists our retained discovery configs and
-// clears those the current configuration no longer produces.
+// delay, so HA has subscribed first). It remembers every retained state it published, so a broker
+// without persistence is refilled. At start-up it lists our retained discovery configs and clears
+// those the current configuration no longer produces.
+//
+// Discovery configs are the bulk of what the bridge sends (tens of kB per device), so they are not
+// kept: each owner registers a source that builds them, and only a 64-bit fingerprint per topic is
+// remembered to send nothing that did not change. Owners whose configs may have changed wait in a
+// queue, drained on the next loop pass with at most `config_window` configs in flight (QoS 1, not
+// yet acknowledged): a thousand devices announcing at once neither flood Home Assistant nor pile
+// up megabytes in libmosquitto's queue (ha-discovery.md §12), and several changes of one device
+// in a burst coalesce into one config.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -34,6 +44,7 @@ struct LocalOptions {
     std::chrono::milliseconds scan_window{2000};  // how long retained configs are collected at start
     std::chrono::milliseconds reconnect_initial{1000};
     std::chrono::milliseconds reconnect_max{60000};
+    std::size_t config_window = 16;  // discovery configs in flight (sent, not yet acknowledged)
 };
 
 class LocalSession {
@@ -47,9 +58,14 @@ public:
     bool connected() const { return session_.connected(); }
     bool ever_connected() const { return ever_connected_; }
 
-    // Retained messages owned by `owner` (a serial or "bridge"): replaces the owner's previous set,
-    // publishes what changed, clears (empty retained) configs it no longer has.
-    void set_discovery(const std::string& owner, const std::vector<Message>& messages);
+    // The discovery configs of `owner` (a serial or "bridge") are what `source` builds. Registers or
+    // replaces the source and queues the owner: once drained, configs that changed are published,
+    // configs the owner no longer has are cleared (empty retained); with `force`, all are re-sent.
+    // `source` is called from the event loop until forget_source() or remove_owner().
+    using DiscoverySource = std::function<std::vector<Message>()>;
+    void set_discovery(const std::string& owner, DiscoverySource source, bool force = false);
+    // The source is going away (its station is being rebuilt): keep its configs, call it no more.
+    void forget_source(const std::string& owner);
     void remove_owner(const std::string& owner);  // clears the owner's configs
     // Retained states and availability: remembered and re-sent after a reconnect or a birth.
     // Unchanged payloads are not re-sent unless `force` (the heartbeat).
@@ -72,10 +88,17 @@ private:
     bool stopping_ = false;
     bool ever_connected_ = false;
     int failures_ = 0;
-    EventLoop::TimerId retry_timer_ = 0, states_timer_ = 0, scan_timer_ = 0, birth_timer_ = 0;
-    std::map<std::string, std::map<std::string, std::string>> discovery_;  // owner -> topic -> payload
-    std::map<std::string, std::string> retained_;                          // topic -> payload
-    std::set<std::string> seen_configs_;                                   // our retained configs found on the broker at start-up
+    EventLoop::TimerId retry_timer_ = 0, states_timer_ = 0, scan_timer_ = 0, birth_timer_ = 0, drain_timer_ = 0;
+    struct OwnerConfigs {
+        DiscoverySource source;                     // empty: forgotten (kept until re-registered)
+        std::map<std::string, std::uint64_t> sent;  // topic -> fnv1a64 of the payload published
+        bool queued = false, force = false;
+    };
+    std::map<std::string, OwnerConfigs> discovery_;
+    std::deque<std::string> config_queue_;         // owners to (re)publish, in order
+    std::set<int> configs_in_flight_;              // message ids of configs not yet acknowledged
+    std::map<std::string, std::string> retained_;  // topic -> payload
+    std::set<std::string> seen_configs_;           // our retained configs found on the broker at start-up
     bool scan_done_ = false;
     std::optional<std::set<std::string>> pending_cleanup_;
     EventLoop::Clock::time_point last_birth_burst_{};
@@ -86,6 +109,10 @@ private:
     void on_connect();
     void on_message(const std::string& topic, ByteSpan payload, bool retained);
     void publish_all_configs();
+    void queue_owner(const std::string& owner, bool force);
+    void schedule_drain();
+    void drain_configs();
+    void publish_owner(const std::string& owner, OwnerConfigs& configs);
     void publish_all_retained();
     void schedule_reconnect(const std::string& why);
     void run_cleanup();
