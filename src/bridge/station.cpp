@@ -290,9 +290,12 @@ void Station::handle_block(cloud::BlockData data) {
 
 void Station::arm_silence_timer() {
     if (silence_timer_) loop_.cancel(silence_timer_);
-    silence_timer_ = loop_.after(core_interval() * 3, [this] {
+    // Two core intervals without any data (issue 7: availability right within two poll intervals),
+    // plus two request timeouts: a reply lost or corrupted in flight is only known lost after one,
+    // and its retry may need the second; one such loss must not make the device look offline.
+    silence_timer_ = loop_.after(core_interval() * 2 + channel_->options().request_timeout * 2, [this] {
         silence_timer_ = 0;
-        set_online(false, "no data for 3 poll intervals");
+        set_online(false, "no data for 2 poll intervals");
     });
 }
 

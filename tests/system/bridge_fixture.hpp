@@ -33,16 +33,16 @@ struct Local {
 struct Bridge {
     ChildProcess process;
     std::string config_file;
-    // `device_extra`: more keys of the device entry, each line indented by four spaces.
+    // `device_extra`: more keys of the device entry, each line indented by four spaces;
+    // `cloud_extra`: more keys of `cloud:`, indented by two.
     void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name,
-                      const std::string& device_extra = "") {
+                      const std::string& device_extra = "", const std::string& cloud_extra = "") {
         config_file = dir.file("config.yaml");
         write_text_file(dir.file("password"), kPassword + "\n");
         write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " +
                                          cloud.api() + "\n  broker: " + cloud.broker.address() + "\n  ca_file: " + certificates().ca_cert +
-                                         "\n  reconnect_delay: 1s\n  request_timeout: 2s\n  retry: {attempts: 2, initial_delay: 500ms}\n"
-                                         "homeassistant:\n  broker: mqtt://127.0.0.1:" +
-                                         std::to_string(local.broker.port()) +
+                                         "\n  reconnect_delay: 1s\n  request_timeout: 2s\n  retry: {attempts: 2, initial_delay: 500ms}\n" +
+                                         cloud_extra + "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.broker.port()) +
                                          "\n  client_id: bridge-under-test\n  state_delay: 1s\n"
                                          "devices:\n  - serial: \"" +
                                          kSerial + "\"\n    model: EL100V2\n    name: " + name +

@@ -1,0 +1,222 @@
+// The fault matrix (issue "Proof under load and faults"): bluetti-sim injects one fault at a time
+// into the full path (sim -> TLS cloud broker -> bluetti-bridge -> local broker -> "Home
+// Assistant"), and every case checks, over everything the bridge published while the fault lasted:
+//   - the bridge is still running (no crash) and the device's availability is right;
+//   - no wrong or zeroed value: the constant blocks (firmware, settings) never change, the serial
+//     is always the simulator's, the grid frequency is always near 50 Hz;
+//   - energy counters never decrease;
+//   - the bridge counted the fault in its diagnostics where it has a counter for it, and data kept
+//     flowing (recovery without a restart).
+// Broker restarts, session take-overs by another client of the same id, and reloads with an invalid
+// file are covered with the daemon's own walk-through (bridge_system_test.cpp) and here (kick).
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "bridge_fixture.hpp"
+
+using namespace bluetti;
+using namespace bluetti::systest;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBase = "bluetti/" + kSerial + "/";
+
+// What a case saw on the local broker.
+struct Observed {
+    std::map<std::string, std::vector<json>> states;  // state topic name -> every payload, in order
+    std::vector<std::string> availability;
+    json diagnostics;                   // the last one
+    std::set<std::string> energy_keys;  // from the device config: device_class energy
+};
+
+// Collects what the bridge publishes until `enough` holds or `limit` passes.
+Observed observe(Local& local, std::chrono::milliseconds limit, const std::function<bool(const Observed&)>& enough) {
+    Observed seen;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline && !enough(seen)) {
+        auto m = local.ha.wait_message([](const MqttMessage&) { return true; }, std::chrono::milliseconds(200));
+        if (!m) continue;
+        const std::string text = m->text();
+        if (m->topic == "homeassistant/device/bluetti_" + kSerial + "/config") {
+            const auto j = json::parse(text, nullptr, false);
+            if (j.is_discarded() || !j.contains("components")) continue;
+            for (const auto& [key, comp] : j["components"].items())
+                if (comp.value("device_class", "") == "energy") seen.energy_keys.insert(key);
+        } else if (m->topic == kBase + "availability") {
+            seen.availability.push_back(text);
+        } else if (m->topic == kBase + "diagnostics") {
+            seen.diagnostics = json::parse(text, nullptr, false);
+        } else if (m->topic.rfind(kBase, 0) == 0) {
+            const auto j = json::parse(text, nullptr, false);
+            REQUIRE_MESSAGE(!j.is_discarded(), m->topic << ": not JSON: " << text);
+            seen.states[m->topic.substr(kBase.size())].push_back(j);
+        }
+    }
+    return seen;
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+std::int64_t diag(const Observed& seen, const char* key) {
+    return seen.diagnostics.is_object() ? seen.diagnostics.value(key, std::int64_t{0}) : 0;
+}
+
+// The invariants every case shares.
+void check_values(const Observed& seen) {
+    // Constant blocks: every payload equal to the first (the simulator does not change them).
+    for (const char* name : {"inv_base_info", "inv_base_settings"}) {
+        const auto it = seen.states.find(name);
+        if (it == seen.states.end()) continue;
+        std::map<std::string, json> first;
+        for (const auto& payload : it->second)
+            for (const auto& [key, value] : payload.items()) {
+                auto [at, fresh] = first.emplace(key, value);
+                CHECK_MESSAGE((fresh || at->second == value), name << "." << key << " changed: " << at->second << " -> " << value);
+            }
+    }
+    for (const auto& [name, payloads] : seen.states)
+        for (const auto& p : payloads) {
+            if (p.contains("device_serial")) CHECK(p["device_serial"] == kSerial);
+            if (p.contains("firmware_arm_version")) CHECK(p["firmware_arm_version"] == "4011.05");
+            if (p.contains("grid_frequency")) {
+                CHECK(p["grid_frequency"].get<double>() > 49.5);
+                CHECK(p["grid_frequency"].get<double>() < 50.5);
+            }
+            for (const auto& [key, value] : p.items()) CHECK_MESSAGE(!value.is_null(), name << "." << key);
+        }
+    // Energy counters never go down, whichever block carries them.
+    std::map<std::string, double> last;
+    for (const auto& [name, payloads] : seen.states)
+        for (const auto& p : payloads)
+            for (const auto& key : seen.energy_keys) {
+                if (!p.contains(key) || !p[key].is_number()) continue;
+                const double v = p[key].get<double>();
+                auto [at, fresh] = last.emplace(name + "." + key, v);
+                CHECK_MESSAGE((fresh || v >= at->second), key << " went down: " << at->second << " -> " << v);
+                at->second = v;
+            }
+}
+
+struct Case {
+    Cloud cloud;
+    Local local;
+    Bridge bridge;
+    Case(std::vector<std::string> sim_flags, const std::string& cloud_extra = "")
+        : cloud({{"EL100V2", kSerial, ""}}, with_seed(std::move(sim_flags))), local(cloud.dir) {
+        bridge.write_config(cloud, local, cloud.dir, "Fault Elite", "", cloud_extra);
+        bridge.start(cloud.dir);
+    }
+    static std::vector<std::string> with_seed(std::vector<std::string> flags) {
+        flags.insert(flags.end(), {"--seed", "7"});
+        return flags;
+    }
+    // Core polls seen (home_data payloads), then the shared invariants and a living bridge.
+    Observed run(
+        std::size_t home_data, const std::function<bool(const Observed&)>& also = [](const Observed&) { return true; }) {
+        auto seen = observe(local, std::chrono::seconds(90), [&](const Observed& s) {
+            const auto it = s.states.find("home_data");
+            return it != s.states.end() && it->second.size() >= home_data && also(s);
+        });
+        INFO(bridge.process.describe(30));
+        CHECK(seen.states["home_data"].size() >= home_data);
+        CHECK(also(seen));
+        check_values(seen);
+        CHECK(bridge.process.running());
+        return seen;
+    }
+};
+
+// Once online, never offline again (the bridge starts with `offline` until the device answered).
+bool always_online(const Observed& seen) {
+    const auto online = std::find(seen.availability.begin(), seen.availability.end(), "online");
+    return std::find(online, seen.availability.end(), "offline") == seen.availability.end();
+}
+
+}  // namespace
+
+TEST_CASE("fault: 5 % bad CRC: counted, never published, the device stays online") {
+    Case c({"--bad-crc", "5"});
+    const auto seen = c.run(6, [](const Observed& s) { return diag(s, "crc_errors") > 0; });
+    CHECK(always_online(seen));
+}
+
+TEST_CASE("fault: exception replies: counted, the other blocks still published") {
+    Case c({"--exception", "10"});
+    const auto seen = c.run(6, [](const Observed& s) { return diag(s, "exceptions") > 0; });
+    CHECK(always_online(seen));
+}
+
+TEST_CASE("fault: short replies: a block shorter than asked never shifts or zeroes a value") {
+    Case c({"--short-reply", "30"});
+    const auto seen = c.run(8);
+    CHECK(always_online(seen));
+}
+
+TEST_CASE("fault: slow replies just inside the timeout still count as answers") {
+    Case c({"--delay", "1500"});  // the bridge's request_timeout is 2 s
+    const auto seen = c.run(4);
+    CHECK(always_online(seen));
+    CHECK(diag(seen, "timeouts") == 0);
+}
+
+TEST_CASE("fault: 5 % dropped requests: retried, counted, no gap in availability") {
+    Case c({"--drop", "5"});
+    const auto seen = c.run(6, [](const Observed& s) { return diag(s, "timeouts") > 0; });
+    CHECK(always_online(seen));
+}
+
+TEST_CASE("fault: unsolicited pushes interleaved with replies") {
+    Case c({"--push-every", "1"});
+    const auto seen = c.run(8);
+    CHECK(always_online(seen));
+}
+
+TEST_CASE("fault: the cloud session kicked by another client with our id: the bridge comes back") {
+    Case c({"--kick-every", "4", "--kick-client-id", "bridge-cloud-under-test"}, "  client_id: bridge-cloud-under-test\n");
+    auto kicks = [&] { return count_of(c.cloud.sim.stderr_text(), "kick: connected as"); };
+    auto availability = c.run(2, [&](const Observed&) { return kicks() >= 2; }).availability;
+    // Data keeps coming after the take-overs; each one was seen as the session going down (offline)
+    // and the device ends online (a state is only published after its `online`).
+    const auto after = c.run(3);
+    availability.insert(availability.end(), after.availability.begin(), after.availability.end());
+    CHECK(std::count(availability.begin(), availability.end(), "offline") >= 1);
+    REQUIRE_FALSE(availability.empty());
+    CHECK(availability.back() == "online");
+}
+
+TEST_CASE("fault: a device silent for a while goes offline, and comes back without a restart") {
+    Case c({});
+    c.run(2);
+    c.cloud.sim.stop();
+    c.cloud.start_sim(Case::with_seed({"--silent"}));
+    CHECK_MESSAGE(wait_topic(
+                      c.local.ha, kBase + "availability", [](const std::string& t) { return t == "offline"; }, std::chrono::seconds(60)),
+                  c.bridge.process.describe(30));
+    // Silent for longer: nothing but offline, no state published from nowhere.
+    const auto quiet = observe(c.local, std::chrono::seconds(6), [](const Observed&) { return false; });
+    CHECK(quiet.states.count("home_data") == 0);
+    CHECK(always_online(quiet) == quiet.availability.empty());
+    c.cloud.sim.stop();
+    c.cloud.start_sim(Case::with_seed({}));
+    CHECK(wait_topic(
+        c.local.ha, kBase + "availability", [](const std::string& t) { return t == "online"; }, std::chrono::seconds(60)));
+    c.run(2);
+}
+
+int main(int argc, char** argv) {
+    if (!Mosquitto::available() || !TestCertificates::available()) {
+        std::cerr << "skipped: mosquitto or openssl is not installed\n";
+        return 77;
+    }
+    doctest::Context context(argc, argv);
+    return context.run();
+}
