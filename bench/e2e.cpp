@@ -51,6 +51,7 @@
 #include "child_process.hpp"
 #include "mosquitto.hpp"
 #include "net.hpp"
+#include "rig.hpp"
 #include "temp_dir.hpp"
 #include "test_certificates.hpp"
 
@@ -62,23 +63,14 @@ namespace {
 
 using namespace bluetti;
 using namespace bluetti::systest;
+using namespace bluetti::bench;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr const char* kModel = "EL100V2";
-constexpr std::uint64_t kFirstSerial = 2345000000001;  // decimal, 13 digits: bluetti-sim's subSn is the same
-constexpr const char* kEmail = "owner@example.com";
-constexpr const char* kPassword = "correct horse";
-constexpr auto kStartTimeout = std::chrono::seconds(30);
 constexpr auto kRetryWindow = std::chrono::seconds(15);  // a retry comes ≤ 5 s timeout + 2 s backoff later
 // A poll still missing at the window's end counts as missed only when overdue by more than this:
 // the bridge dates a group's next poll from the group's end, a few ms after the start we see.
 constexpr auto kDueSlack = std::chrono::seconds(1);
-
-[[noreturn]] void die(const std::string& message) {
-    std::fprintf(stderr, "bench_e2e: %s\n", message.c_str());
-    std::exit(1);
-}
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
@@ -111,69 +103,6 @@ Options parse_options(int argc, char** argv) {
         std::exit(app.exit(e) == 0 ? 0 : 2);
     }
     return o;
-}
-
-std::string cpu_model() {
-    std::ifstream in("/proc/cpuinfo");
-    for (std::string line; std::getline(in, line);) {
-        const auto colon = line.find(':');
-        if (line.rfind("model name", 0) == 0 && colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-    }
-    return "unknown";
-}
-
-std::string utc_now() {
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char text[32];
-    std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    return text;
-}
-
-// ---------------------------------------------------------------------------------------------
-// What /proc says about a process and the machine.
-
-// CPU of every thread of `pid`, in µs. /proc/PID/schedstat alone is the main thread's; its first
-// field is exact ns, unlike the 10 ms ticks of /proc/PID/stat. A thread that ended in between is
-// lost, but the bridge's only extra threads are libcurl's resolvers at login, before any window.
-double process_cpu_us(pid_t pid) {
-    double ns = 0;
-    std::error_code ec;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-        std::ifstream in(task.path() / "schedstat");
-        double t = 0;
-        if (in >> t) ns += t;
-    }
-    return ns / 1e3;
-}
-
-double self_cpu_us() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    const auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
-    return us(u.ru_utime) + us(u.ru_stime);
-}
-
-// A "Key:  N kB" line of /proc/PID/<file> (status: VmRSS, VmHWM, RssAnon, RssFile; smaps_rollup:
-// Pss, which shares the libraries' pages among the processes mapping them), in MB (2^20 bytes).
-double proc_mb(pid_t pid, const std::string& file, const std::string& key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(key, 0) == 0) return std::stod(line.substr(key.size())) / 1024.0;
-    return 0;
-}
-
-// The machine's busy and total jiffies (first line of /proc/stat): how much of both CPUs everything
-// else took while we measured.
-std::pair<double, double> machine_jiffies() {
-    std::ifstream in("/proc/stat");
-    std::string cpu;
-    double v[8] = {};
-    in >> cpu;
-    for (double& x : v) in >> x;
-    const double total = std::accumulate(std::begin(v), std::end(v), 0.0);
-    return {total - v[3] - v[4], total};  // idle and iowait are not busy
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,70 +376,6 @@ struct StepResult {
     std::vector<double> latencies_ms;
     std::size_t dropped = 0, warnings = 0, errors = 0;  // broker and bridge log lines, see run_step
 };
-
-std::size_t count_lines(const std::string& log, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
-    return n;
-}
-
-MosquittoOptions cloud_options(const TestCertificates& certs) {
-    MosquittoOptions o;  // as tests/system/fixture.hpp's Cloud: TLS with client certificates
-    o.tls = true;
-    o.ca_file = certs.ca_cert;
-    o.cert_file = certs.server_cert;
-    o.key_file = certs.server_key;
-    o.require_certificate = true;
-    o.extra_config = {"use_identity_as_username true"};
-    return o;
-}
-
-// bluetti-sim with N devices and the REST stand-in; returns the REST port from its ready file.
-int start_sim(ChildProcess& sim, const TempDir& dir, const Mosquitto& cloud, const TestCertificates& certs, std::size_t devices) {
-    std::vector<std::string> args{"--broker",       cloud.address(),
-                                  "--ca",           certs.ca_cert,
-                                  "--cert",         certs.client_cert,
-                                  "--key",          certs.client_key,
-                                  "--rest-port",    "0",
-                                  "--rest-cert",    certs.server_cert,
-                                  "--rest-key",     certs.server_key,
-                                  "--account",      std::string(kEmail) + ":" + kPassword,
-                                  "--pfx",          certs.pkcs12,
-                                  "--pfx-password", certs.pkcs12_password,
-                                  "--ready-file",   dir.file("sim.ready")};
-    for (std::size_t i = 0; i < devices; ++i)
-        args.insert(args.end(), {"--device", std::string(kModel) + ":" + std::to_string(kFirstSerial + i)});
-    ChildOptions o;
-    o.stderr_file = dir.file("sim.log");
-    std::string error;
-    if (!sim.start(BLUETTI_SIM_BINARY, args, o, error)) die("bluetti-sim: " + error);
-    const auto ready = wait_for_file(
-        dir.file("sim.ready"), [](const std::string& t) { return t.rfind("ready\n", 0) == 0; }, kStartTimeout,
-        [&] { return sim.running(); });
-    const auto port = ready ? ready_file_value(*ready, "rest_port") : std::nullopt;
-    if (!port) die("bluetti-sim did not get ready: " + sim.describe());
-    return std::stoi(*port);
-}
-
-// The config of bridge_fixture.hpp's write_config for N devices, with the daemon's default request
-// timeout and retries (the fixture's shorter ones are for fast failing tests).
-std::string bridge_config(const TempDir& dir, const Mosquitto& cloud, const Mosquitto& local, const TestCertificates& certs, int rest_port,
-                          std::size_t devices, int core_seconds) {
-    write_text_file(dir.file("password"), std::string(kPassword) + "\n");
-    std::string c = std::string("cloud:\n  email: ") + kEmail + "\n  password_file: " + dir.file("password") +
-                    "\n  api: https://127.0.0.1:" + std::to_string(rest_port) + "\n  broker: " + cloud.address() +
-                    "\n  ca_file: " + certs.ca_cert +
-                    "\n  reconnect_delay: 1s\n  request_timeout: 5s\n  retry: {attempts: 3, initial_delay: 1s}\n" +
-                    "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.port()) +
-                    "\n  client_id: bridge-under-bench\n  state_delay: 1s\ndevices:\n";
-    for (std::size_t i = 0; i < devices; ++i)
-        c += "  - serial: \"" + std::to_string(kFirstSerial + i) + "\"\n    model: " + kModel + "\n    name: Bench " +
-             std::to_string(i + 1) + "\n    poll: {core: " + std::to_string(core_seconds) + "s}\n";
-    c += "state_dir: " + dir.file("state") + "\n";
-    const std::string file = dir.file("config.yaml");
-    if (!write_text_file(file, c)) die("cannot write " + file);
-    return file;
-}
 
 void count_window_polls(StepResult& r, const Observer& observer, const Plan& plan, Clock::time_point from, Clock::time_point to) {
     r.groups.assign(plan.groups.size(), {});
