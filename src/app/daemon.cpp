@@ -190,6 +190,35 @@ void Daemon::open_account() {
     });
 }
 
+void Daemon::schedule_token_refresh() {
+    // Log in again an hour before the token runs out (halfway through a token shorter than two
+    // hours); the next CONNECT takes the new token. Every renewal schedules the next one: a daemon
+    // runs for longer than one token lives (31 days).
+    const auto now_s = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    const std::int64_t left = session_->token_expires - now_s;
+    const auto refresh_in = seconds(std::max<std::int64_t>(1, left - std::min<std::int64_t>(3600, left / 2)));
+    if (account_timer_) loop_.cancel(account_timer_);
+    account_timer_ = loop_.after(refresh_in, [this] { refresh_token(); });
+}
+
+void Daemon::refresh_token() {
+    account_timer_ = 0;
+    account_->refresh(
+        [this](Result<cloud::AccountSession, cloud::AccountError> r) {
+            if (r) {
+                token_failures_ = 0;
+                session_ = std::move(*r);
+                log::get("cloud")->info("account token renewed (valid until unix time {})", session_->token_expires);
+                return schedule_token_refresh();
+            }
+            // The old token is still good for a while: keep trying, backing off, until it is not.
+            const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(token_failures_++, 5)));
+            log::get("cloud")->warn("token refresh: {}; retrying in {} s", r.error().message, delay.count() / 1000);
+            account_timer_ = loop_.after(delay, [this] { refresh_token(); });
+        },
+        false);
+}
+
 const DeviceConfig* Daemon::device_config(const std::string& serial, const std::string& sub_sn) const {
     for (const auto& d : config_.devices)
         if (d.serial == serial || (!sub_sn.empty() && d.serial == sub_sn)) return &d;
@@ -199,20 +228,7 @@ const DeviceConfig* Daemon::device_config(const std::string& serial, const std::
 void Daemon::account_ready(cloud::AccountSession session) {
     const bool first = !session_;
     session_ = std::move(session);
-    // Log in again an hour before the token runs out; the next CONNECT takes the new token.
-    const auto now_s = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-    const auto refresh_in = seconds(std::max<std::int64_t>(60, session_->token_expires - now_s - 3600));
-    if (account_timer_) loop_.cancel(account_timer_);
-    account_timer_ = loop_.after(refresh_in, [this] {
-        account_->refresh(
-            [this](auto r) {
-                if (r)
-                    session_ = std::move(*r);
-                else
-                    log::get("cloud")->warn("token refresh: {}", r.error().message);
-            },
-            false);
-    });
+    schedule_token_refresh();
     if (!first && link_) return;
 
     for (const auto& d : session_->devices) {

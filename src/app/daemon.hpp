@@ -57,9 +57,12 @@ private:
     int exit_code_ = 0;
     bool ready_sent_ = false;
     int account_failures_ = 0;
+    int token_failures_ = 0;  // token renewals failed in a row
     std::string cloud_status_ = "starting";
 
     bool load_data();
+    void schedule_token_refresh();  // after every login or renewal
+    void refresh_token();
     void start_local();
     void start_cloud();
     void stop_cloud();
