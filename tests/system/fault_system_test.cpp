@@ -7,12 +7,13 @@
 //   - energy counters never decrease;
 //   - the bridge counted the fault in its diagnostics where it has a counter for it, and data kept
 //     flowing (recovery without a restart).
-// Broker restarts, session take-overs by another client of the same id, and reloads with an invalid
-// file are covered with the daemon's own walk-through (bridge_system_test.cpp) and here (kick).
+// Broker restarts and reloads with an invalid file are covered by the daemon's own walk-through
+// (bridge_system_test.cpp), without these value checks.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <set>
 
@@ -191,6 +192,53 @@ TEST_CASE("fault: the cloud session kicked by another client with our id: the br
     CHECK(std::count(availability.begin(), availability.end(), "offline") >= 1);
     REQUIRE_FALSE(availability.empty());
     CHECK(availability.back() == "online");
+}
+
+TEST_CASE("fault: the account token expires mid-run, again and again: renewed each time, data keeps flowing") {
+    Case c({"--token-ttl", "6"});  // renewed halfway through, every 3 s
+    auto renewals = [&] { return count_of(c.bridge.process.stderr_text(), "account token renewed"); };
+    const auto seen = c.run(4, [&](const Observed&) { return renewals() >= 3; });
+    CHECK(always_online(seen));
+    CHECK(count_of(c.bridge.process.stderr_text(), "[error]") == 0);
+}
+
+TEST_CASE("fault: the REST API unreachable at start-up, then back: the bridge logs in by itself") {
+    Cloud cloud({{"EL100V2", kSerial, ""}});
+    Local local(cloud.dir);
+    Bridge bridge;
+    bridge.write_config(cloud, local, cloud.dir, "Fault Elite");
+    const int port = cloud.rest_port;
+    cloud.sim.stop();  // the REST stand-in with it: the login is refused
+    bridge.start(cloud.dir);
+    auto retrying = [&] { return bridge.process.stderr_text().find("retrying in") != std::string::npos; };
+    local.ha.loop().run_until(retrying, kTimeout);
+    REQUIRE_MESSAGE(retrying(), bridge.process.describe(20));
+    // Back on the same port, as a cloud outage ends.
+    cloud.start_sim(Case::with_seed({}), port);
+    auto seen = observe(local, std::chrono::seconds(120), [](const Observed& s) {
+        const auto it = s.states.find("home_data");
+        return it != s.states.end() && it->second.size() >= 2;
+    });
+    INFO(bridge.process.describe(30));
+    CHECK(seen.states["home_data"].size() >= 2);
+    check_values(seen);
+    CHECK(bridge.process.running());
+}
+
+TEST_CASE("fault: both brokers restarted and a reload with an invalid file: values stay right, no restart needed") {
+    Case c({});
+    c.run(2);
+    std::string error;
+    REQUIRE(c.cloud.broker.restart(c.cloud.dir.path(), error));
+    c.run(3);  // data flows again through the new cloud broker
+    REQUIRE(c.local.broker.restart(c.cloud.dir.path(), error));
+    c.local.connect();
+    const auto after_local = c.run(2);
+    CHECK_FALSE(after_local.energy_keys.empty());  // the configs came back to the empty broker
+    write_text_file(c.bridge.config_file, "devices: {\n");
+    REQUIRE(c.bridge.process.signal(SIGHUP));
+    c.run(3);
+    CHECK(c.bridge.process.stderr_text().find("keeping the running one") != std::string::npos);
 }
 
 TEST_CASE("fault: a device silent for a while goes offline, and comes back without a restart") {

@@ -78,12 +78,13 @@ public:
         return o;
     }
 
-    void start_sim(const std::vector<std::string>& flags) {
+    // `port`: the REST stand-in's port; 0 = any free one (then rest_port says which).
+    void start_sim(const std::vector<std::string>& flags, int rest_port_wanted = 0) {
         std::vector<std::string> args{"--broker",       broker.address(),
                                       "--ca",           certificates().ca_cert,
                                       "--cert",         certificates().client_cert,
                                       "--key",          certificates().client_key,
-                                      "--rest-port",    "0",
+                                      "--rest-port",    std::to_string(rest_port_wanted),
                                       "--rest-cert",    certificates().server_cert,
                                       "--rest-key",     certificates().server_key,
                                       "--account",      kEmail + ":" + kPassword,
