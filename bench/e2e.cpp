@@ -395,7 +395,7 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     StepResult r;
     r.devices = devices;
     TempDir dir("bluetti-e2e");
-    Mosquitto cloud(cloud_options(certs)), local;
+    Mosquitto cloud(tls_broker_options(certs)), local;
     std::string error;
     if (!cloud.start(dir.path(), error) || !local.start(dir.path(), error)) die(error);
     Observer observer(plan, devices);  // subscribed before the first request, so it sees every poll
@@ -436,10 +436,10 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     // A broker drops QoS 1 messages for a client whose queue is full (max_queued_messages, 1000 by
     // default); then our counts would be short. The bridge's own complaints, before SIGTERM adds its
     // "offline" lines, tell whether it struggled.
-    r.dropped = count_lines(cloud.log_text(), "being dropped") + count_lines(local.log_text(), "being dropped");
+    r.dropped = count_of(cloud.log_text(), "being dropped") + count_of(local.log_text(), "being dropped");
     const std::string log = bridge.stderr_text();
-    r.warnings = count_lines(log, "[warning]");
-    r.errors = count_lines(log, "[error]") + count_lines(log, "[critical]");
+    r.warnings = count_of(log, "[warning]");
+    r.errors = count_of(log, "[error]") + count_of(log, "[critical]");
 
     // Stopped by their own PIDs (house-style #15); the brokers by their destructors.
     const int bridge_status = bridge.stop(), sim_status = sim.stop();

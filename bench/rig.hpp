@@ -40,12 +40,6 @@ inline constexpr auto kStartTimeout = std::chrono::seconds(30);
     std::exit(1);
 }
 
-inline std::size_t count_lines(const std::string& log, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
-    return n;
-}
-
 // Open file descriptors of `pid` (/proc/PID/fd).
 inline std::size_t open_fds(pid_t pid) {
     std::size_t n = 0;
@@ -121,17 +115,6 @@ inline std::pair<double, double> machine_jiffies() {
 
 // ---------------------------------------------------------------------------------------------
 // The rig.
-
-inline MosquittoOptions cloud_options(const TestCertificates& certs) {
-    MosquittoOptions o;  // as tests/system/fixture.hpp's Cloud: TLS with client certificates
-    o.tls = true;
-    o.ca_file = certs.ca_cert;
-    o.cert_file = certs.server_cert;
-    o.key_file = certs.server_key;
-    o.require_certificate = true;
-    o.extra_config = {"use_identity_as_username true"};
-    return o;
-}
 
 // bluetti-sim with N devices and the REST stand-in; returns the REST port from its ready file.
 inline int start_sim(ChildProcess& sim, const TempDir& dir, const Mosquitto& cloud, const TestCertificates& certs, std::size_t devices,

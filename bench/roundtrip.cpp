@@ -251,17 +251,6 @@ private:
 // ---------------------------------------------------------------------------------------------
 // The processes: broker, bluetti-sim, bench_mqtt_echo.
 
-MosquittoOptions broker_options(const TestCertificates& certs) {
-    MosquittoOptions o;  // as tests/system/fixture.hpp's Cloud: TLS with client certificates
-    o.tls = true;
-    o.ca_file = certs.ca_cert;
-    o.cert_file = certs.server_cert;
-    o.key_file = certs.server_key;
-    o.require_certificate = true;
-    o.extra_config = {"use_identity_as_username true"};
-    return o;
-}
-
 void start_child(ChildProcess& child, const TempDir& dir, const std::string& name, const std::string& program,
                  std::vector<std::string> args) {
     const std::string ready = dir.file(name + ".ready");
@@ -402,7 +391,7 @@ int main(int argc, char** argv) {
     std::string error;
     if (!certs.generate(dir.file("pki"), cert_options, error)) die(error);
 
-    Mosquitto broker(broker_options(certs));
+    Mosquitto broker(tls_broker_options(certs));
     if (!broker.start(dir.path(), error)) die(error);
     ChildProcess sim, echo;
     start_child(sim, dir, "sim", BLUETTI_SIM_BINARY,

@@ -193,10 +193,5 @@ TEST_CASE("--check-config: errors with file:line:column and exit 2") {
 }
 
 int main(int argc, char** argv) {
-    if (!Mosquitto::available() || !TestCertificates::available()) {
-        std::cerr << "skipped: mosquitto or openssl is not installed\n";
-        return 77;
-    }
-    doctest::Context context(argc, argv);
-    return context.run();
+    return run_system_tests(argc, argv);
 }

@@ -233,10 +233,5 @@ TEST_CASE("cloud broker restart: the client reconnects by itself") {
 }
 
 int main(int argc, char** argv) {
-    if (!Mosquitto::available() || !TestCertificates::available()) {
-        std::cerr << "skipped: mosquitto or openssl is not installed\n";
-        return 77;
-    }
-    doctest::Context context(argc, argv);
-    return context.run();
+    return run_system_tests(argc, argv);
 }

@@ -14,12 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-    std::size_t n = 0;
-    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-}
-
 std::string setting(MqttTestClient& ha, const std::string& key, const std::string& want) {
     auto m = wait_topic(ha, "bluetti/" + kSerial + "/inv_base_settings", [&](const std::string& t) {
         auto j = json::parse(t, nullptr, false);
@@ -143,10 +137,5 @@ TEST_CASE("controls: HA commands write through the device, confirmed; invalid an
 }
 
 int main(int argc, char** argv) {
-    if (!Mosquitto::available() || !TestCertificates::available()) {
-        std::cerr << "skipped: mosquitto or openssl is not installed\n";
-        return 77;
-    }
-    doctest::Context context(argc, argv);
-    return context.run();
+    return run_system_tests(argc, argv);
 }

@@ -61,21 +61,10 @@ public:
     std::vector<SimDevice> devices;
 
     explicit Cloud(std::vector<SimDevice> sim_devices = {{"EL100V2", "2345000000002", ""}}, std::vector<std::string> sim_flags = {})
-        : broker(tls_options()), devices(std::move(sim_devices)) {
+        : broker(tls_broker_options(certificates())), devices(std::move(sim_devices)) {
         std::string error;
         REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
         start_sim(sim_flags);
-    }
-
-    static MosquittoOptions tls_options() {
-        MosquittoOptions o;
-        o.tls = true;
-        o.ca_file = certificates().ca_cert;
-        o.cert_file = certificates().server_cert;
-        o.key_file = certificates().server_key;
-        o.require_certificate = true;
-        o.extra_config = {"use_identity_as_username true"};
-        return o;
     }
 
     // `port`: the REST stand-in's port; 0 = any free one (then rest_port says which).
@@ -130,6 +119,16 @@ inline std::vector<nlohmann::json> json_lines(const std::string& output) {
         if (!j.is_discarded()) out.push_back(std::move(j));
     }
     return out;
+}
+
+// main() of a system test: exit 77 (ctest's "skipped") without mosquitto or openssl.
+inline int run_system_tests(int argc, char** argv) {
+    if (!Mosquitto::available() || !TestCertificates::available()) {
+        std::cerr << "skipped: mosquitto or openssl is not installed\n";
+        return 77;
+    }
+    doctest::Context context(argc, argv);
+    return context.run();
 }
 
 inline std::string joined(const std::vector<std::string>& args) {

@@ -78,4 +78,11 @@ struct CommandResult {
 CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
                           std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// How often `what` occurs in `text`: lines of a kind in a child's log.
+inline std::size_t count_of(const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
 }  // namespace bluetti::systest

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "test_certificates.hpp"
 
 namespace bluetti::systest {
 
@@ -31,6 +32,19 @@ struct MosquittoOptions {
     bool verbose_log = false;               // log_type all (every packet)
     std::vector<std::string> extra_config;  // lines appended to mosquitto.conf (ACLs, password_file, …)
 };
+
+// The broker that plays the Bluetti cloud: TLS, and a client certificate from `certs`' CA required
+// (the certificate's identity is the MQTT user name).
+inline MosquittoOptions tls_broker_options(const TestCertificates& certs) {
+    MosquittoOptions o;
+    o.tls = true;
+    o.ca_file = certs.ca_cert;
+    o.cert_file = certs.server_cert;
+    o.key_file = certs.server_key;
+    o.require_certificate = true;
+    o.extra_config = {"use_identity_as_username true"};
+    return o;
+}
 
 class Mosquitto {
 public:
