@@ -16,7 +16,9 @@
 //     block read, and beside it what the simulator, the brokers and this program spent;
 //   - its VmRSS and VmHWM at the end of the step;
 //   - polls expected from the intervals against polls done, and how late the latest one started;
-//   - the bridge-added latency: a reply seen on the cloud broker → its state seen on the local one.
+//   - the latency of a reply seen on the cloud broker → its state seen on the local one, and beside
+//     it a raw hop through the local broker (a probe of our own every 100 ms): the difference is
+//     what the bridge adds.
 // Not a test: nothing here asserts a time, and it is not registered with ctest.
 // docs/performance.md, "End to end (bench_e2e)", has the figures and the command.
 //
@@ -189,7 +191,7 @@ public:
         cloud::MqttOptions l;
         l.port = local.port();
         l.client_id = "bench-observer";
-        open(local_, l, {"bluetti/#"}, [this](const std::string& t, ByteSpan p) { on_local(t, p); });
+        open(local_, l, {"bluetti/#", kHopTopic}, [this](const std::string& t, ByteSpan p) { on_local(t, p); });
     }
 
     // Runs the loop until `done()` (true) or the timeout (false).
@@ -219,8 +221,12 @@ public:
         }
     }
     const std::vector<DeviceSeen>& devices() const { return devices_; }
-    void set_measuring(bool on) { measuring_ = on; }
+    void set_measuring(bool on) {
+        measuring_ = on;
+        if (on) send_hop_probe();
+    }
     const std::vector<double>& latencies_ms() const { return latencies_ms_; }
+    const std::vector<double>& hop_ms() const { return hop_ms_; }
 
 private:
     const Plan& plan_;
@@ -233,6 +239,21 @@ private:
     int connack_ = 1, suback_ = -1;  // of the session being opened
     bool measuring_ = false, lost_ = false;
     std::vector<double> latencies_ms_;
+    // The raw broker hop of the same run: every 100 ms a probe published on the local broker and
+    // received back by this observer (publish -> broker -> subscriber, what the bridge's state
+    // takes after the bridge); the latency minus it is what the bridge adds.
+    static constexpr const char* kHopTopic = "bench/hop";
+    std::map<std::uint64_t, Clock::time_point> hop_sent_;
+    std::uint64_t hop_seq_ = 0;
+    std::vector<double> hop_ms_;
+
+    void send_hop_probe() {
+        if (!measuring_) return;
+        const std::uint64_t seq = ++hop_seq_;
+        hop_sent_[seq] = Clock::now();
+        local_.publish(kHopTopic, std::to_string(seq), 1, false);
+        loop_.after(milliseconds(100), [this] { send_hop_probe(); });
+    }
 
     using OnMessage = std::function<void(const std::string&, ByteSpan)>;
     void open(cloud::MqttSession& s, const cloud::MqttOptions& o, const std::vector<std::string>& topics, OnMessage on_message) {
@@ -290,6 +311,13 @@ private:
     // bluetti/<serial>/<state topic> and bluetti/<serial>/diagnostics.
     void on_local(const std::string& topic, ByteSpan payload) {
         const auto now = Clock::now();
+        if (topic == kHopTopic) {
+            const auto sent = hop_sent_.find(std::strtoull(std::string(payload.begin(), payload.end()).c_str(), nullptr, 10));
+            if (sent == hop_sent_.end()) return;
+            hop_ms_.push_back(std::chrono::duration<double, std::milli>(now - sent->second).count());
+            hop_sent_.erase(sent);
+            return;
+        }
         const auto slash = topic.find('/', 8);
         if (slash == std::string::npos) return;
         DeviceSeen* d = device(topic.substr(8, slash - 8));
@@ -374,6 +402,7 @@ struct StepResult {
     PollTally all;
     double rss_mb = 0, hwm_mb = 0, anon_mb = 0, file_mb = 0, pss_mb = 0;
     std::vector<double> latencies_ms;
+    std::vector<double> hop_ms;                         // the raw local broker hop, measured beside
     std::size_t dropped = 0, warnings = 0, errors = 0;  // broker and bridge log lines, see run_step
 };
 
@@ -427,7 +456,9 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     for (auto& [name, value] : r.used) value -= a.at(name);
     r.window_s = seconds_between(from, to);
     count_window_polls(r, observer, plan, from, to);
+    observer.set_measuring(false);
     r.latencies_ms = observer.latencies_ms();
+    r.hop_ms = observer.hop_ms();
     r.rss_mb = proc_mb(bridge.pid(), "status", "VmRSS:");
     r.hwm_mb = proc_mb(bridge.pid(), "status", "VmHWM:");
     r.anon_mb = proc_mb(bridge.pid(), "status", "RssAnon:");
@@ -527,6 +558,12 @@ void print_details(const std::vector<StepResult>& rows, const Plan& plan) {
             groups += " " + plan.groups[g].name + " " + std::to_string(r.groups[g].expected) + "/" + std::to_string(r.groups[g].done);
         std::printf("  polls exp/done per group:%s; latency max %.2f ms over %zu samples\n", groups.c_str(),
                     r.latencies_ms.empty() ? 0.0 : *std::max_element(r.latencies_ms.begin(), r.latencies_ms.end()), r.latencies_ms.size());
+        const double hop50 = percentile(r.hop_ms, 50);
+        std::printf(
+            "  raw local broker hop p50/p99 %.2f/%.2f ms over %zu probes; bridge-added latency (latency - hop p50) "
+            "p50/p99 %.2f/%.2f ms\n",
+            hop50, percentile(r.hop_ms, 99), r.hop_ms.size(), percentile(r.latencies_ms, 50) - hop50,
+            percentile(r.latencies_ms, 99) - hop50);
     }
 }
 
