@@ -38,6 +38,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -402,9 +403,25 @@ struct StepResult {
     PollTally all;
     double rss_mb = 0, hwm_mb = 0, anon_mb = 0, file_mb = 0, pss_mb = 0;
     std::vector<double> latencies_ms;
-    std::vector<double> hop_ms;                         // the raw local broker hop, measured beside
-    std::size_t dropped = 0, warnings = 0, errors = 0;  // broker and bridge log lines, see run_step
+    std::vector<double> hop_ms;            // the raw local broker hop, measured beside
+    std::string dropped_for;               // clients a broker dropped messages for, see run_step
+    std::size_t warnings = 0, errors = 0;  // the bridge's log lines
 };
+
+// " <broker>: <client>" for every client the broker's log says it dropped outgoing messages for
+// ("Outgoing messages are being dropped for client <id>."), each once.
+std::string clients_dropped_for(const std::string& broker, const std::string& log) {
+    static const std::string marker = "being dropped for client ";
+    std::set<std::string> clients;
+    for (auto at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+        const auto from = at + marker.size();
+        auto to = log.find_first_of(".\n", from);
+        clients.insert(log.substr(from, to == std::string::npos ? std::string::npos : to - from));
+    }
+    std::string named;
+    for (const auto& c : clients) named += " " + broker + ": " + c;
+    return named;
+}
 
 void count_window_polls(StepResult& r, const Observer& observer, const Plan& plan, Clock::time_point from, Clock::time_point to) {
     r.groups.assign(plan.groups.size(), {});
@@ -467,7 +484,7 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     // A broker drops QoS 1 messages for a client whose queue is full (max_queued_messages, 1000 by
     // default); then our counts would be short. The bridge's own complaints, before SIGTERM adds its
     // "offline" lines, tell whether it struggled.
-    r.dropped = count_of(cloud.log_text(), "being dropped") + count_of(local.log_text(), "being dropped");
+    r.dropped_for = clients_dropped_for("cloud", cloud.log_text()) + clients_dropped_for("local", local.log_text());
     const std::string log = bridge.stderr_text();
     r.warnings = count_of(log, "[warning]");
     r.errors = count_of(log, "[error]") + count_of(log, "[critical]");
@@ -550,7 +567,7 @@ void print_details(const std::vector<StepResult>& rows, const Plan& plan) {
             u.at("bridge") / 1e3, r.rss_mb, r.anon_mb, r.file_mb, r.pss_mb, r.warnings, r.errors);
         std::printf("  CPU per block read elsewhere: sim %.1f, cloud broker %.1f, local broker %.1f, bench %.1f µs%s\n",
                     per(u.at("sim"), n), per(u.at("cloud"), n), per(u.at("local"), n), per(u.at("bench"), n),
-                    r.dropped ? "; WARNING: a broker dropped messages for a slow client" : "");
+                    r.dropped_for.empty() ? "" : ("; WARNING: a broker dropped messages for" + r.dropped_for).c_str());
         std::printf("  requests %.0f, replies %.0f, retries %.0f; diagnostics: timeouts %.0f, crc_errors %.0f, exceptions %.0f\n",
                     u.at("requests"), u.at("replies"), u.at("retries"), u.at("timeouts"), u.at("crc_errors"), u.at("exceptions"));
         std::string groups;
