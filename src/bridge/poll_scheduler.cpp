@@ -5,7 +5,9 @@
 namespace bluetti::bridge {
 
 void PollScheduler::add_device(const std::string& device, const std::vector<GroupSchedule>& groups, Clock::time_point now) {
+    remove_device(device);
     Device d;
+    d.name = device;
     d.order = next_order_++;
     // Stagger the first polls by a millisecond per group so "most overdue" keeps the given order.
     auto due = now - std::chrono::milliseconds(static_cast<long long>(groups.size()));
@@ -13,11 +15,14 @@ void PollScheduler::add_device(const std::string& device, const std::vector<Grou
         d.groups.push_back(Group{g, due, due});
         due += std::chrono::milliseconds(1);
     }
-    devices_[device] = std::move(d);
+    refresh(devices_.emplace(device, std::move(d)).first->second);
 }
 
 void PollScheduler::remove_device(const std::string& device) {
-    devices_.erase(device);
+    auto it = devices_.find(device);
+    if (it == devices_.end()) return;
+    if (it->second.place) ready_.erase(*it->second.place);
+    devices_.erase(it);
 }
 
 void PollScheduler::update_intervals(const std::string& device, const std::vector<GroupSchedule>& groups) {
@@ -39,6 +44,7 @@ void PollScheduler::polled(const std::string& device, const std::string& group, 
     if (it == devices_.end()) return;
     for (auto& g : it->second.groups)
         if (g.schedule.name == group) g.due = now + g.schedule.interval;
+    it->second.running = false;
     refresh(it->second);
 }
 
@@ -68,50 +74,39 @@ Clock::time_point PollScheduler::effective_due(const Device& d, const Group& g) 
     return std::max(g.due, oldest + g.schedule.interval);
 }
 
-void PollScheduler::refresh(Device& d) const {
+void PollScheduler::refresh(Device& d) {
     for (auto& g : d.groups) g.effective = effective_due(d, g);
+    if (d.place) ready_.erase(*d.place);
+    d.place.reset();
+    if (d.running || d.groups.empty()) return;
+    auto earliest = d.groups.front().effective;
+    for (const auto& g : d.groups) earliest = std::min(earliest, g.effective);
+    d.place = Place{earliest, d.last_served, d.order, &d};
+    ready_.insert(*d.place);
 }
 
 std::optional<DuePoll> PollScheduler::next(Clock::time_point now, const std::function<bool(const std::string&)>& busy) {
-    std::optional<DuePoll> best;
-    Clock::duration best_overdue{};
-    Clock::time_point best_served{};
-    std::uint64_t best_order = 0;
-    for (auto& [name, d] : devices_) {
-        std::optional<bool> device_busy;  // asked only of devices with a group due
-        for (const auto& g : d.groups) {
-            const auto due = g.effective;
-            if (due > now) continue;
-            if (!device_busy) device_busy = busy(name);
-            if (*device_busy) break;
-            const auto overdue = now - due;
-            const bool better =
-                !best || overdue > best_overdue ||
-                (overdue == best_overdue && (d.last_served < best_served || (d.last_served == best_served && d.order < best_order)));
-            if (better) {
-                best = DuePoll{name, g.schedule.name};
-                best_overdue = overdue;
-                best_served = d.last_served;
-                best_order = d.order;
-            }
-        }
-    }
-    if (best) {
-        Device& d = devices_[best->device];
+    for (auto place = ready_.begin(); place != ready_.end() && place->due <= now; ++place) {
+        Device& d = *place->device;
+        if (busy(d.name)) continue;
+        // The device's most overdue group; the first in profile order among equals.
+        const Group* group = &d.groups.front();
+        for (const auto& g : d.groups)
+            if (g.effective < group->effective) group = &g;
+        DuePoll poll{d.name, group->schedule.name};
         d.last_served = now;
+        d.running = true;
         // A group skipped because pushes kept it fresh moves its own due time along.
         for (auto& g : d.groups) g.due = std::max(g.due, std::min(g.effective, now));
-        refresh(d);
+        refresh(d);  // takes it out of ready_ until polled()
+        return poll;
     }
-    return best;
+    return std::nullopt;
 }
 
 std::optional<Clock::time_point> PollScheduler::next_due() const {
-    std::optional<Clock::time_point> earliest;
-    for (const auto& [name, d] : devices_)
-        for (const auto& g : d.groups)
-            if (!earliest || g.effective < *earliest) earliest = g.effective;
-    return earliest;
+    if (ready_.empty()) return std::nullopt;
+    return ready_.begin()->due;
 }
 
 }  // namespace bluetti::bridge

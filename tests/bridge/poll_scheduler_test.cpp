@@ -92,3 +92,94 @@ TEST_CASE("request_now brings a group forward; update_intervals keeps the last r
     CHECK_FALSE(s.next(t0 + 10s, never_busy).has_value());
     CHECK(s.next(t0 + 20s, never_busy).has_value());
 }
+
+TEST_CASE("a device whose poll runs is not handed out again until polled") {
+    PollScheduler s;
+    const Clock::time_point t0{};
+    s.add_device("A", groups(), t0);
+    s.add_device("B", {{"core", 10s, {100}}}, t0);
+    auto first = s.next(t0, never_busy);
+    REQUIRE(first.has_value());
+    CHECK(first->device == "A");
+    auto second = s.next(t0, never_busy);
+    REQUIRE(second.has_value());
+    CHECK(second->device == "B");  // A's battery and settings are due too, but A is running
+    CHECK_FALSE(s.next(t0, never_busy).has_value());
+    CHECK_FALSE(s.next_due().has_value());  // nothing can start before a poll ends
+    s.polled("A", "core", t0 + 1s);
+    CHECK(s.next_due() < t0);  // A's battery, overdue
+    auto third = s.next(t0 + 1s, never_busy);
+    REQUIRE(third.has_value());
+    CHECK(third->device == "A");
+    CHECK(third->group == "battery");
+}
+
+// The queue against a brute-force model of the rule (the most overdue group of a device that is
+// neither running nor busy; ties to the device served longest ago, then the one added first), over
+// random time steps, busy devices and poll completions. Without pushes a group's due time is simply
+// its last poll plus its interval.
+TEST_CASE("the queue hands out what a scan of every device would") {
+    struct ModelDevice {
+        std::vector<Clock::time_point> due;
+        Clock::time_point served{};
+        bool running = false;
+        int group = -1;
+    };
+    const std::vector<GroupSchedule> plan = {{"core", 10s, {100}}, {"detail", 30s, {1300}}, {"settings", 60s, {2000}}};
+    const Clock::time_point t0{};
+    PollScheduler s;
+    std::vector<ModelDevice> model(40);
+    for (std::size_t d = 0; d < model.size(); ++d) {
+        s.add_device("D" + std::to_string(d), plan, t0);
+        for (std::size_t g = 0; g < plan.size(); ++g) model[d].due.push_back(t0 - 3ms + std::chrono::milliseconds(g));
+    }
+    std::uint32_t random = 12345;
+    auto next_random = [&random] { return random = random * 1664525u + 1013904223u; };
+    Clock::time_point now = t0;
+    int handed_out = 0;
+    for (int step = 0; step < 2000; ++step) {
+        now += std::chrono::milliseconds(next_random() % 3000);
+        // Finish some running polls.
+        for (std::size_t d = 0; d < model.size(); ++d) {
+            if (!model[d].running || next_random() % 3 != 0) continue;
+            s.polled("D" + std::to_string(d), plan[static_cast<std::size_t>(model[d].group)].name, now);
+            model[d].due[static_cast<std::size_t>(model[d].group)] = now + plan[static_cast<std::size_t>(model[d].group)].interval;
+            model[d].running = false;
+        }
+        std::vector<bool> busy(model.size());
+        for (std::size_t d = 0; d < model.size(); ++d) busy[d] = next_random() % 7 == 0;
+        auto is_busy = [&busy](const std::string& name) { return busy[std::stoul(name.substr(1))]; };
+        for (;;) {
+            std::optional<std::pair<std::size_t, std::size_t>> best;
+            for (std::size_t d = 0; d < model.size(); ++d) {
+                if (model[d].running || busy[d]) continue;
+                for (std::size_t g = 0; g < plan.size(); ++g) {
+                    if (model[d].due[g] > now) continue;
+                    if (!best) {
+                        best = {d, g};
+                        continue;
+                    }
+                    const auto& b = model[best->first];
+                    const auto bd = b.due[best->second];
+                    if (model[d].due[g] < bd || (model[d].due[g] == bd && model[d].served < b.served)) best = {d, g};
+                }
+            }
+            const auto got = s.next(now, is_busy);
+            REQUIRE(got.has_value() == best.has_value());
+            if (!got) break;
+            CHECK(got->device == "D" + std::to_string(best->first));
+            CHECK(got->group == plan[best->second].name);
+            model[best->first].running = true;
+            model[best->first].served = now;
+            model[best->first].group = static_cast<int>(best->second);
+            ++handed_out;
+        }
+        std::optional<Clock::time_point> earliest;
+        for (const auto& m : model)
+            if (!m.running)
+                for (const auto& due : m.due)
+                    if (!earliest || due < *earliest) earliest = due;
+        CHECK(s.next_due() == earliest);
+    }
+    CHECK(handed_out > 1000);
+}
