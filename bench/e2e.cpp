@@ -441,7 +441,15 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     StepResult r;
     r.devices = devices;
     TempDir dir("bluetti-e2e");
-    Mosquitto cloud(tls_broker_options(certs)), local;
+    // The observer follows every request, reply and state of every device on one loop; with
+    // mosquitto's default queue of 1,000 messages per client it lost messages at 2,000 devices and
+    // more, and a lost first poll of a 1-hour group kept its device from ever looking ready. The
+    // bridge never came near that queue (its timeouts stay 0), so a larger one changes nothing for it.
+    auto roomy = [](MosquittoOptions o) {
+        o.extra_config.push_back("max_queued_messages 1000000");
+        return o;
+    };
+    Mosquitto cloud(roomy(tls_broker_options(certs))), local(roomy({}));
     std::string error;
     if (!cloud.start(dir.path(), error) || !local.start(dir.path(), error)) die(error);
     Observer observer(plan, devices);  // subscribed before the first request, so it sees every poll
