@@ -51,6 +51,7 @@ private:
     std::map<std::string, std::unique_ptr<bridge::Station>> stations_;
     std::map<std::string, std::string> conn_secrets_;                    // serial -> iotConnSecret
     std::map<std::string, std::pair<std::string, std::string>> topics_;  // serial -> request, response topic
+    std::map<std::string, std::uint64_t> saved_key_versions_;            // serial -> present_keys_version() in stations.json
     bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0, save_timer_ = 0;
     int signal_fd_ = -1;

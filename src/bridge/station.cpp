@@ -255,7 +255,7 @@ void Station::handle_block(cloud::BlockData data) {
         log::get("bridge")->warn("{}: {} energy counter decrease(s) confirmed (device reset?)", setup_.serial, verdict.accepted);
 
     for (const auto& f : data.decoded.fields)
-        if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key)) present_keys_.insert(f.key);
+        if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key) && present_keys_.insert(f.key).second) ++present_keys_version_;
     for (const auto& c : writer_->controls()) {
         const auto* f = data.decoded.find(c.key);
         if (!f) continue;
@@ -370,7 +370,7 @@ void Station::reconfigure(const StationSetup& setup) {
     setup_.controls = setup.controls;
     setup_.control_keys = setup.control_keys;
     apply_controls();
-    for (const auto& key : setup_.exclude) present_keys_.erase(key);
+    for (const auto& key : setup_.exclude) present_keys_version_ += present_keys_.erase(key);
     announce(false);
 }
 

@@ -68,7 +68,12 @@ public:
     std::vector<ha::Message> discovery_messages() const;
     // Keys seen present, restored from the state directory across restarts.
     const std::set<std::string>& present_keys() const { return present_keys_; }
-    void restore_present_keys(std::set<std::string> keys) { present_keys_ = std::move(keys); }
+    // Counts the changes of present_keys(): the daemon saves them only when this moved.
+    std::uint64_t present_keys_version() const { return present_keys_version_; }
+    void restore_present_keys(std::set<std::string> keys) {
+        present_keys_ = std::move(keys);
+        ++present_keys_version_;
+    }
     void on_push(std::function<void(std::uint16_t block)> handler) { push_handler_ = std::move(handler); }
     // Apply changed names, intervals, exclusions or controls (SIGHUP) without touching the session.
     void reconfigure(const StationSetup& setup);
@@ -91,6 +96,7 @@ private:
     int consecutive_failures_ = 0;
     std::optional<EventLoop::Clock::time_point> last_data_;
     std::set<std::string> present_keys_;
+    std::uint64_t present_keys_version_ = 0;
     std::size_t announced_key_count_ = 0;  // present_keys_.size() at the last announce()
     std::string announced_sw_version_;     // sw_version_ at the last announce()
     std::string sw_version_;

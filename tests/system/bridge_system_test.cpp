@@ -3,6 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <map>
 #include <set>
@@ -175,6 +176,12 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     CHECK_MESSAGE(bridge.process.wait(std::chrono::seconds(20)) == 0, bridge.process.stderr_text());
     CHECK(cloud.sim.stop() == 0);
     CHECK(cloud.sim.stderr_text().find("forbidden_writes=0") != std::string::npos);
+    // The keys seen are kept for the next start (written when they changed, and at exit).
+    const auto keys = json::parse(read_text_file(cloud.dir.file("state") + "/stations.json"), nullptr, false);
+    REQUIRE(keys.is_object());
+    REQUIRE(keys.contains(kSerial));
+    CHECK(keys[kSerial].size() > 10);
+    CHECK(std::find(keys[kSerial].begin(), keys[kSerial].end(), json("pack_soc")) != keys[kSerial].end());
 }
 
 TEST_CASE("--check-config: errors with file:line:column and exit 2") {
