@@ -49,6 +49,9 @@ std::uint16_t registers_of(std::uint16_t block) {
 
 constexpr std::uint16_t kMeasurementBlocks[] = {100, 1100, 1200, 1300, 1400, 1500, 6000, 6100, 6300};
 constexpr std::uint16_t kPushedBlocks[] = {100, 1300};
+// Every block an FC 03 read can land in, at any slave (has_block() decides which the device has).
+constexpr std::uint16_t kReadableBlocks[] = {100,  1100, 1200, 1300, 1400, 1500, kBaseSettingsBlock, kAdvancedSettingsBlock,
+                                             6000, 6100, 6300};
 
 std::uint64_t device_seed(std::uint64_t seed, const std::string& sn) {
     return mix64(seed ^ fnv1a64(sn));
@@ -112,6 +115,12 @@ bool SimDevice::has_block(std::uint16_t block, std::uint8_t slave) const {
     return id_.packs > 1 && slave == kExpansionPackSlave && (block == 6100 || block == 6300);
 }
 
+std::optional<std::uint16_t> SimDevice::block_containing(std::uint16_t reg, std::uint8_t slave) const {
+    for (const std::uint16_t block : kReadableBlocks)
+        if (reg >= block && reg - block < registers_of(block) && has_block(block, slave)) return block;
+    return std::nullopt;
+}
+
 std::uint16_t SimDevice::block_registers(std::uint16_t block) const {
     return registers_of(block);
 }
@@ -155,24 +164,36 @@ bool SimDevice::is_forbidden_write(const codec::Frame& f) const {
     return false;
 }
 
+// The short-reply fault: fewer registers than `registers`, but a read at the block start keeps at
+// least min_len (a valid short reply, as real devices send); min_len says nothing about a read
+// that starts inside the block, so that one keeps at least one register.
+std::size_t SimDevice::short_reply_registers(std::uint16_t block, std::size_t offset, std::size_t registers) {
+    const schema::BlockSchema* schema = schemas_.find(block);
+    const std::size_t least = schema && offset == 0 ? (schema->min_len + 1u) / 2u : 1u;
+    if (registers <= least) return registers;
+    return static_cast<std::size_t>(rng_.between(static_cast<std::int64_t>(least), static_cast<std::int64_t>(registers) - 1));
+}
+
+// Register block + k is bytes 2k, 2k + 1 of the block's data, so a read starting inside a block
+// gets the data from there; a read that runs past the block's end gets the registers up to it,
+// as an over-long read at the block start does.
 SimDevice::Answer SimDevice::answer_read(const codec::Frame& f, bool short_reply) {
     const std::string text =
         "FC 03 read " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
     if (f.quantity == 0 || f.quantity > codec::kMaxReadRegisters) return exception(f.slave, f.function, kIllegalValue, text);
-    if (!has_block(f.address, f.slave)) return exception(f.slave, f.function, kIllegalAddress, text + " (no such block)");
-    auto data = block_data(f.address, f.slave);
+    const std::optional<std::uint16_t> block = block_containing(f.address, f.slave);
+    if (!block) return exception(f.slave, f.function, kIllegalAddress, text + " (no such block)");
+    auto data = block_data(*block, f.slave);
     if (!data) return exception(f.slave, f.function, kDeviceFailure, text + " (simulator error: " + data.error() + ")");
-    std::size_t registers = std::min<std::size_t>(f.quantity, data->size() / 2);
-    if (short_reply) {
-        const schema::BlockSchema* schema = schemas_.find(f.address);
-        const std::size_t least = schema ? (schema->min_len + 1u) / 2u : 1u;
-        if (registers > least)
-            registers = static_cast<std::size_t>(rng_.between(static_cast<std::int64_t>(least), static_cast<std::int64_t>(registers) - 1));
-    }
-    auto reply = codec::build_read_reply(f.slave, ByteSpan(*data).first(registers * 2));
+    const std::size_t offset = f.address - *block;
+    if (offset >= data->size() / 2) return exception(f.slave, f.function, kIllegalAddress, text + " (past the block's data)");
+    std::size_t registers = std::min<std::size_t>(f.quantity, data->size() / 2 - offset);
+    if (short_reply) registers = short_reply_registers(*block, offset, registers);
+    auto reply = codec::build_read_reply(f.slave, ByteSpan(*data).subspan(offset * 2, registers * 2));
     if (!reply) return exception(f.slave, f.function, kDeviceFailure, text + " (simulator error: " + reply.error().message + ")");
-    return Answer{std::move(*reply), text + " → " + std::to_string(registers) + " registers" + (short_reply ? " (short-reply fault)" : ""),
-                  false};
+    const std::string where = offset ? " (inside block " + std::to_string(*block) + ")" : "";
+    return Answer{std::move(*reply),
+                  text + where + " → " + std::to_string(registers) + " registers" + (short_reply ? " (short-reply fault)" : ""), false};
 }
 
 SimDevice::Answer SimDevice::answer_write(ByteSpan rtu, const codec::Frame& f) {

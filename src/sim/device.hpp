@@ -95,6 +95,9 @@ public:
     int pack_of_slave(std::uint8_t slave) const;
     // True when an FC 03 read of `block` at `slave` is answered with data.
     bool has_block(std::uint16_t block, std::uint8_t slave) const;
+    // The block at `slave` whose registers include `reg`: a read may start inside a block, as the
+    // vendor app's reads can (a Modbus register map has no notion of blocks).
+    std::optional<std::uint16_t> block_containing(std::uint16_t reg, std::uint8_t slave) const;
     // Registers the device has in a block: a read of more gets this many (protocol.md §4.5).
     std::uint16_t block_registers(std::uint16_t block) const;
 
@@ -133,6 +136,7 @@ private:
     };
     Answer answer(ByteSpan rtu, const codec::Frame& frame, bool short_reply);
     Answer answer_read(const codec::Frame& frame, bool short_reply);
+    std::size_t short_reply_registers(std::uint16_t block, std::size_t offset, std::size_t registers);
     Answer answer_write(ByteSpan rtu, const codec::Frame& frame);
     Answer answer_write_multiple(const codec::Frame& frame);
     Answer exception(std::uint8_t slave, std::uint8_t function, std::uint8_t code, std::string text);

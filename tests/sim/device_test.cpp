@@ -224,7 +224,8 @@ TEST_CASE("reads of blocks the device does not have, and requests to other slave
     CHECK(exception_code(ap->handle(v2(1600, read_frame(0, 1600, 15)))) == 2);
     CHECK(exception_code(ap->handle(v2(21000, read_frame(0, 21000, 10)))) == 2);  // NODE_INFO is a query, not a read
     CHECK(exception_code(ap->handle(v2(100, read_frame(kExpansionPackSlave, 100, 62)))) == 2);
-    CHECK(exception_code(ap->handle(v2(100, read_frame(0, 101, 10)))) == 2);  // not a block start
+    CHECK(exception_code(ap->handle(v2(172, read_frame(0, 172, 10)))) == 2);   // just past block 100's 72 registers
+    CHECK(exception_code(ap->handle(v2(6190, read_frame(0, 6190, 4)))) == 2);  // inside 6100's read size, past its 90 registers
     CHECK(exception_code(ap->handle(v2(100, read_frame(0, 100, 126)))) == 3);
     for (const std::uint8_t slave : {std::uint8_t{1}, std::uint8_t{11}, std::uint8_t{52}}) {
         CHECK_FALSE(ap->handle(v2(100, read_frame(slave, 100, 62))).reply.has_value());
@@ -236,6 +237,48 @@ TEST_CASE("reads of blocks the device does not have, and requests to other slave
     CHECK_FALSE(el->handle(test::hex("01F80F0064000000000000030064003E8415")).reply.has_value());
     // an unknown function code: exception 01
     CHECK(exception_code(el->handle(v2(0, rtu({0x00, 0x04, 0x00, 0x64, 0x00, 0x01})))) == 1);
+}
+
+TEST_CASE("a read shorter than the block, or starting inside it, gets the block's registers from its start address") {
+    TestClock clock{local_time(2026, 6, 21, 13, 30)};
+    auto d = make_device("AP300", clock);
+    const auto expect_slice = [&](std::uint16_t block, std::uint8_t slave, std::uint16_t offset, std::uint16_t count) {
+        CAPTURE(block);
+        CAPTURE(static_cast<int>(slave));
+        CAPTURE(offset);
+        CAPTURE(count);
+        const auto start = static_cast<std::uint16_t>(block + offset);
+        const Reply reply = parse_reply(d->handle(v2(start, read_frame(slave, start, count))));
+        REQUIRE(reply.frame.kind == codec::FrameKind::read_reply);
+        auto data = d->block_data(block, slave);  // the same instant: the same values
+        REQUIRE(data.ok());
+        const std::size_t registers = std::min<std::size_t>(count, d->block_registers(block) - offset);
+        CHECK(to_hex(reply.frame.data) == to_hex(ByteSpan(*data).subspan(2u * offset, 2u * registers)));
+    };
+    for (const std::uint16_t block : kReadBlocks) {
+        const std::uint16_t size = d->block_registers(block);
+        expect_slice(block, 0, 0, 1);                                       // the first register alone
+        expect_slice(block, 0, 0, static_cast<std::uint16_t>(size - 1));    // all but the last
+        expect_slice(block, 0, 1, 1);                                       // the second register alone
+        expect_slice(block, 0, static_cast<std::uint16_t>(size / 2), 3);    // from the middle
+        expect_slice(block, 0, static_cast<std::uint16_t>(size - 1), 1);    // the last register
+        expect_slice(block, 0, static_cast<std::uint16_t>(size - 2), 10);   // runs past the end: cut there
+        expect_slice(block, 0, static_cast<std::uint16_t>(size / 3), 125);  // the most a read may ask
+    }
+    expect_slice(6100, kExpansionPackSlave, 7, 20);  // the expansion pack's record, from inside
+    expect_slice(6300, kExpansionPackSlave, 3, 30);
+
+    SUBCASE("the short-reply fault inside a block still answers at least one register, fewer than asked") {
+        FaultConfig f;
+        f.short_reply_pct = 100;
+        auto s = make_device("AP300", clock, f);
+        for (int i = 0; i < 50; ++i) {
+            const Reply r = parse_reply(s->handle(v2(1305, read_frame(0, 1305, 20))));
+            REQUIRE(r.frame.kind == codec::FrameKind::read_reply);
+            CHECK(r.frame.data.size() >= 2u);
+            CHECK(r.frame.data.size() < 40u);
+        }
+    }
 }
 
 TEST_CASE("a V1 request gets a V1 answer") {
