@@ -148,7 +148,9 @@ Result<Bytes, std::string> SimDevice::block_data(std::uint16_t block, std::uint8
 Bytes SimDevice::envelope(codec::Envelope kind, const Bytes& rtu) {
     Bytes payload = codec::wrap(kind, 0, rtu);
     if (kind == codec::Envelope::v2) {
-        const auto rssi = static_cast<std::int8_t>(rng_.between(-65, -55));  // Wi-Fi RSSI in dBm, byte 7
+        // Header byte 7, the Wi-Fi RSSI in dBm: from the model's time, not the generator, because
+        // the bridge publishes it as a value and a device under --frozen must not change it.
+        const auto rssi = static_cast<std::int8_t>(model_.wifi_rssi_dbm(clock_()));
         payload[7] = static_cast<std::uint8_t>(rssi);
     }
     return payload;

@@ -24,7 +24,8 @@ enum Channel : std::uint64_t {
     kBatteryTemp,
     kInverterTemp,
     kAmbient,
-    kInverterVoltage
+    kInverterVoltage,
+    kWifiRssi
 };
 
 double seconds_of(TimePoint t) {
@@ -102,6 +103,10 @@ double PowerModel::grid_voltage_v(TimePoint t) const {
 
 double PowerModel::grid_frequency_hz(TimePoint t) const {
     return 50.0 + 0.1 * smooth_noise(seed_, kGridFrequency, seconds_of(t), 20);
+}
+
+int PowerModel::wifi_rssi_dbm(TimePoint t) const {
+    return -60 + static_cast<int>(std::lround(5.0 * smooth_noise(seed_, kWifiRssi, seconds_of(t), 60)));
 }
 
 Flows PowerModel::flows_at(TimePoint t, double soc, const Controls& c) const {

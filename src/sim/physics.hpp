@@ -94,6 +94,7 @@ public:
     double dc_demand_w(TimePoint t) const;        // 5–60 W
     double grid_voltage_v(TimePoint t) const;     // 230 ± 3 V
     double grid_frequency_hz(TimePoint t) const;  // 50.0 ± 0.1 Hz
+    int wifi_rssi_dbm(TimePoint t) const;         // −60 ± 5 dBm: the RSSI a V2 reply carries in header byte 7
 
     const Rating& rating() const { return rating_; }
 

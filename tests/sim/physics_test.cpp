@@ -2,6 +2,7 @@
 // follows the day, SOC rises while charging and falls while discharging, energy counters never
 // decrease, and everything stays in its plausible range.
 #include <map>
+#include <set>
 
 #include "bluetti/schema/codec.hpp"
 #include "sim/physics.hpp"
@@ -50,6 +51,7 @@ TEST_CASE("solar power follows the day and peaks near the rating") {
 TEST_CASE("grid, loads and temperatures stay in their ranges") {
     PowerModel model(rating_for("AP300", 2), 11, local_time(2026, 1, 1, 0));
     Controls controls;
+    std::set<int> rssi_seen;
     for (int minute = 0; minute < 3 * 24 * 60; minute += 7) {
         const TimePoint t = local_time(2026, 1, 1, 0) + std::chrono::minutes(minute);
         const Snapshot s = model.at(t, controls);
@@ -67,7 +69,12 @@ TEST_CASE("grid, loads and temperatures stay in their ranges") {
             CHECK(temp >= 20.0);
             CHECK(temp <= 35.0);
         }
+        CHECK(model.wifi_rssi_dbm(t) >= -65);
+        CHECK(model.wifi_rssi_dbm(t) <= -55);
+        CHECK(model.wifi_rssi_dbm(t) == model.wifi_rssi_dbm(t));  // a function of the time, not a draw
+        rssi_seen.insert(model.wifi_rssi_dbm(t));
     }
+    CHECK(rssi_seen.size() > 5);  // it does vary with the time
     controls.ac_output = false;
     CHECK(model.at(local_time(2026, 1, 4, 0), controls).flows.ac_load_w == 0.0);
 }
