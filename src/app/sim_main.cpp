@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     add_rest_options(app, a, rest);
     add_fault_options(app, a, o);
     app.add_option("--seed", o.seed, "seed of every random draw")->capture_default_str();
+    app.add_flag("--frozen", o.frozen, "stop every device's clock at start-up: every value stays the same for the whole run");
     app.add_option("--ready-file", o.ready_file, "write \"ready\" (and rest_port=N) here once subscribed");
     app.add_flag("-v,--verbose", a.verbose, "log every request (-vv: also libmosquitto)");
     try {

@@ -122,7 +122,12 @@ bool Simulator::create_devices(std::string& error) {
         error = schemas.error().message;
         return false;
     }
-    const SimDevice::Clock clock = [] { return std::chrono::system_clock::now(); };
+    // --frozen: a clock stopped at this instant, so the model neither moves nor integrates and every
+    // value, energy counters and RSSI included, stays what it was at start-up.
+    const TimePoint start = std::chrono::system_clock::now();
+    const SimDevice::Clock clock =
+        o_.frozen ? SimDevice::Clock([start] { return start; }) : SimDevice::Clock([] { return std::chrono::system_clock::now(); });
+    if (o_.frozen) logger()->info("--frozen: every device's clock stands still at start-up; only writes change a value");
     for (const DeviceSpec& spec : o_.devices) {
         auto device = SimDevice::create(spec, *profiles, *schemas, clock, o_.seed, o_.faults);
         if (!device) {

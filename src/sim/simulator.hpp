@@ -43,6 +43,9 @@ struct SimOptions {
     std::string kick_client_id;
     std::uint64_t seed = 1;
     std::string ready_file;
+    // Every device's clock stands still at the start instant: the same values for the whole run
+    // (until a write changes a setting), so a test can call any change in a published value wrong.
+    bool frozen = false;
 };
 
 // Runs until SIGINT/SIGTERM; 0 then, non-zero when start-up fails (the reason is logged).

@@ -166,6 +166,37 @@ TEST_CASE("bluetti-sim answers a V2 read of block 100 on a real broker") {
     CHECK(broker.stop() == 0);
 }
 
+TEST_CASE("--frozen: two reads of block 100 a second apart return the same bytes") {
+    TempDir dir("bluetti-sim-frozen");
+    Mosquitto broker;
+    std::string error;
+    REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
+    Sim sim;
+    sim.start(dir, {"--broker", broker.address(), "--device", "AP300:SIMFROZEN001:2616113487436", "--frozen", "--seed", "5"});
+
+    MqttTestClient bridge;
+    cloud::MqttOptions o;
+    o.port = broker.port();
+    o.client_id = "frozen-bridge";
+    REQUIRE_MESSAGE(bridge.connect(o, kTimeout, error), error);
+    REQUIRE(bridge.subscribe("PUB/AP300/2616113487436", kTimeout));
+    const Bytes read100 = codec::wrap(codec::Envelope::v2, 100, frame({0x00, 0x03, 0x00, 0x64, 0x00, 0x48}));  // all 72 registers
+    const auto read = [&] {
+        REQUIRE(bridge.publish("SUB/AP300/2616113487436", read100));
+        auto reply = bridge.wait_message("PUB/AP300/2616113487436", kTimeout);
+        REQUIRE_MESSAGE(reply.has_value(), "no reply; " << sim.process.describe());
+        REQUIRE(parse(*reply).frame.kind == codec::FrameKind::read_reply);
+        return reply->payload;
+    };
+    const Bytes first = read();
+    bridge.run_for(1s);  // the time that would move every value of a running clock
+    const Bytes second = read();
+    CHECK(to_hex(first) == to_hex(second));  // the envelope's RSSI byte included
+
+    CHECK(sim.process.stop() == 0);
+    CHECK(broker.stop() == 0);
+}
+
 TEST_CASE("TLS with client certificates, pushes, a session kick and the REST stand-in") {
     TempDir dir("bluetti-sim-tls");
     const TestCertificates& certs = shared_certificates();
