@@ -15,6 +15,7 @@ struct Arguments {
     std::vector<std::string> devices;
     std::string account;
     std::string iot_server;
+    std::string app_reads;
     int rest_port = -1;
     double push_every_s = 0;
     double kick_every_s = 0;
@@ -22,6 +23,7 @@ struct Arguments {
     int verbose = 0;
     CLI::Option* rest = nullptr;
     CLI::Option* iot = nullptr;
+    CLI::Option* app = nullptr;
 };
 
 std::chrono::milliseconds seconds(double s) {
@@ -74,6 +76,10 @@ void add_fault_options(CLI::App& app, Arguments& a, sim::SimOptions& o) {
     app.add_flag("--silent", o.faults.silent, "never answer, never push");
     app.add_option("--lose-echoes", o.faults.lose_echoes, "apply the first N writes but send no echo (per device)")
         ->check(CLI::NonNegativeNumber);
+    a.app = app.add_option("--app-reads", a.app_reads,
+                           "a second cloud client (like the vendor app) sends each device an FC 03 read of one of its blocks, "
+                           "each after a uniformly random MIN_MS..MAX_MS wait; MS alone means MS:MS")
+                ->type_name("MIN_MS:MAX_MS");
 }
 
 // The parsed text values into SimOptions; false (and a message on stderr) when one is wrong.
@@ -103,6 +109,14 @@ bool complete(const Arguments& a, sim::RestOptions rest, sim::SimOptions& o) {
         if (*a.iot) rest.iot_server = a.iot_server;
         o.rest = rest;
     }
+    if (*a.app) {
+        auto period = sim::parse_app_read_period(a.app_reads);
+        if (!period) {
+            std::cerr << "bluetti-sim: " << period.error() << "\n";
+            return false;
+        }
+        o.app_reads = *period;
+    }
     o.push_every = seconds(a.push_every_s);
     o.kick_every = seconds(a.kick_every_s);
     o.faults.delay = std::chrono::milliseconds(a.delay_ms);
@@ -120,7 +134,8 @@ int main(int argc, char** argv) {
     add_rest_options(app, a, rest);
     add_fault_options(app, a, o);
     app.add_option("--seed", o.seed, "seed of every random draw")->capture_default_str();
-    app.add_flag("--frozen", o.frozen, "stop every device's clock at start-up: every value stays the same for the whole run");
+    app.add_flag("--frozen", o.frozen,
+                 "stop every device's clock at start-up: every value (energy counters too) stays the same for the whole run");
     app.add_option("--ready-file", o.ready_file, "write \"ready\" (and rest_port=N) here once subscribed");
     app.add_flag("-v,--verbose", a.verbose, "log every request (-vv: also libmosquitto)");
     try {

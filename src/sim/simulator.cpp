@@ -31,10 +31,10 @@ std::shared_ptr<spdlog::logger> logger() {
     return log::get("sim");
 }
 
-std::string random_client_id() {
+std::string random_client_id(const char* prefix) {
     std::random_device rd;
-    char text[32];
-    std::snprintf(text, sizeof text, "bluetti-sim-%08x%08x", rd(), rd());
+    char text[48];
+    std::snprintf(text, sizeof text, "%s-%08x%08x", prefix, rd(), rd());
     return text;
 }
 
@@ -89,7 +89,8 @@ private:
     cloud::MqttSession session_;
     std::unique_ptr<cloud::MqttSession> kicker_;
     std::unique_ptr<RestServer> rest_;
-    std::string client_id_ = random_client_id();
+    std::unique_ptr<AppClient> app_;
+    std::string client_id_ = random_client_id("bluetti-sim");
     std::set<int> pending_subscriptions_;
     bool ready_ = false;
     bool reconnect_pending_ = false;
@@ -107,6 +108,7 @@ private:
     void every(std::chrono::milliseconds period, std::function<void()> work);
     void push_all();
     void kick();
+    void start_app_client();
     void become_ready();
     void log_status(const char* when) const;
 };
@@ -310,6 +312,15 @@ void Simulator::kick() {
     if (!kicker_->connect(broker_options(o_.kick_client_id), error)) logger()->warn("kick: cannot connect: {}", error);
 }
 
+// A second session with a client id of its own, like the vendor app on the same account.
+void Simulator::start_app_client() {
+    std::vector<SimDevice*> devices;
+    for (const auto& d : devices_) devices.push_back(d.get());
+    app_ =
+        std::make_unique<AppClient>(loop_, broker_options(random_client_id("bluetti-sim-app")), std::move(devices), *o_.app_reads, o_.seed);
+    app_->start();
+}
+
 void Simulator::log_status(const char* when) const {
     DeviceCounters total;
     for (const auto& d : devices_) {
@@ -323,8 +334,10 @@ void Simulator::log_status(const char* when) const {
         total.pushes += c.pushes;
     }
     const auto level = total.forbidden_writes ? spdlog::level::err : spdlog::level::info;
-    logger()->log(level, "status{}: requests={} replies={} unanswered={} exceptions={} writes={} pushes={} forbidden_writes={}", when,
-                  total.requests, total.replies, total.unanswered, total.exceptions, total.writes, total.pushes, total.forbidden_writes);
+    logger()->log(level,
+                  "status{}: requests={} replies={} unanswered={} exceptions={} writes={} pushes={} forbidden_writes={} app_reads={}", when,
+                  total.requests, total.replies, total.unanswered, total.exceptions, total.writes, total.pushes, total.forbidden_writes,
+                  app_ ? app_->reads_sent() : 0);
 }
 
 bool Simulator::start(std::string& error) {
@@ -335,6 +348,7 @@ bool Simulator::start(std::string& error) {
     }
     if (o_.push_every.count() > 0) every(o_.push_every, [this] { push_all(); });
     if (o_.kick_every.count() > 0) every(o_.kick_every, [this] { kick(); });
+    if (o_.app_reads) start_app_client();
     every(kStatusEvery, [this] { log_status(""); });
     return true;
 }
@@ -344,6 +358,7 @@ void Simulator::shutdown() {
     log_status(" at exit");
     session_.disconnect();
     if (kicker_) kicker_->disconnect();
+    if (app_) app_->stop();
     if (rest_) rest_->stop();
 }
 

@@ -1,9 +1,11 @@
 // The bluetti-sim program behind its command line: simulated devices on an MQTT broker (the
-// "cloud" broker), the REST stand-in, pushes, session kicks, the ready file and the status line.
+// "cloud" broker), the REST stand-in, pushes, session kicks, another client's reads (--app-reads),
+// the ready file and the status line.
 //
-// One thread runs the EventLoop: the MQTT sessions (bluetti::cloud::MqttSession), every timer
-// (delayed answers, pushes, kicks, status) and SIGINT/SIGTERM through a signalfd. The REST server
-// runs on its own thread (see rest_server.hpp for why that is safe).
+// One thread runs the EventLoop: the MQTT sessions (bluetti::cloud::MqttSession: the devices',
+// the kicker's and the app client's), every timer (delayed answers, pushes, kicks, app reads,
+// status) and SIGINT/SIGTERM through a signalfd. The REST server runs on its own thread (see
+// rest_server.hpp for why that is safe).
 #pragma once
 
 #include <chrono>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/app_client.hpp"
 #include "sim/device.hpp"
 #include "sim/device_spec.hpp"
 #include "sim/rest_api.hpp"
@@ -41,6 +44,7 @@ struct SimOptions {
     FaultConfig faults;
     std::chrono::milliseconds kick_every{0};  // 0 = no kicks
     std::string kick_client_id;
+    std::optional<AppReadPeriod> app_reads;  // another cloud client reading every device (app_client.hpp)
     std::uint64_t seed = 1;
     std::string ready_file;
     // Every device's clock stands still at the start instant: the same values for the whole run

@@ -166,6 +166,51 @@ TEST_CASE("bluetti-sim answers a V2 read of block 100 on a real broker") {
     CHECK(broker.stop() == 0);
 }
 
+TEST_CASE("--app-reads: another client's FC 03 reads, answered on the reply topic without anyone else asking") {
+    TempDir dir("bluetti-sim-app-reads");
+    Mosquitto broker;
+    std::string error;
+    REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
+    Sim sim;
+    sim.start(dir,
+              {"--broker", broker.address(), "--device", "EL100V2:SIMAPP000001:1234567890123", "--app-reads", "100:200", "--seed", "5"});
+
+    // Only a listener: it subscribes to both topics and never publishes.
+    MqttTestClient observer;
+    cloud::MqttOptions o;
+    o.port = broker.port();
+    o.client_id = "observer";
+    REQUIRE_MESSAGE(observer.connect(o, kTimeout, error), error);
+    REQUIRE(observer.subscribe("SUB/EL100V2/1234567890123", kTimeout));
+    REQUIRE(observer.subscribe("PUB/EL100V2/1234567890123", kTimeout));
+    int requests = 0, replies = 0;
+    while (replies < 5) {
+        auto m = observer.wait_message([](const MqttMessage&) { return true; }, kTimeout);
+        REQUIRE_MESSAGE(m.has_value(), "no app read or reply; " << sim.process.describe());
+        auto unwrapped = codec::unwrap(m->payload);
+        REQUIRE(unwrapped.ok());
+        CHECK(unwrapped->envelope == codec::Envelope::v2);
+        if (m->topic.starts_with("SUB/")) {  // the app's request, as the bridge would send it
+            auto f = codec::parse_frame(unwrapped->rtu, codec::Direction::request);
+            REQUIRE(f.ok());
+            CHECK(f->kind == codec::FrameKind::read_request);
+            CHECK(((m->payload[3] << 8) | m->payload[4]) == f->address);  // V2 header: the register read
+            ++requests;
+            continue;
+        }
+        const Parsed p = parse(*m);
+        if (p.frame.kind == codec::FrameKind::read_reply) ++replies;  // an exception 02 is possible (see app_client_test)
+    }
+    CHECK(requests >= replies);
+
+    CHECK(sim.process.stop() == 0);
+    const std::string log = sim.process.stderr_text();
+    const auto at = log.rfind("app_reads=");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stoi(log.substr(at + 10)) >= requests);
+    CHECK(broker.stop() == 0);
+}
+
 TEST_CASE("--frozen: two reads of block 100 a second apart return the same bytes") {
     TempDir dir("bluetti-sim-frozen");
     Mosquitto broker;
