@@ -247,12 +247,12 @@ void Station::handle_block(cloud::BlockData data) {
         }
         if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
     }
-    const auto verdict = counters_.filter(setup_.serial, data.decoded);
-    if (verdict.held)
-        log::get("bridge")->warn("{}: {} energy counter(s) went down in block {}; holding the last value", setup_.serial, verdict.held,
-                                 data.block);
-    if (verdict.accepted)
-        log::get("bridge")->warn("{}: {} energy counter decrease(s) confirmed (device reset?)", setup_.serial, verdict.accepted);
+    // TODO(max_power): pass the profile's rated power once profiles carry it; 0 = the guard's default.
+    const auto verdict = counters_.filter(setup_.serial, data.decoded, 0, std::chrono::system_clock::now());
+    // The guard logs each counter it holds or accepts, with its values.
+    if (verdict.held || verdict.accepted)
+        log::get("bridge")->debug("{}: block {}: {} energy counter(s) held, {} accepted", setup_.serial, data.block, verdict.held,
+                                  verdict.accepted);
 
     for (const auto& f : data.decoded.fields)
         if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key) && present_keys_.insert(f.key).second) ++present_keys_version_;

@@ -1,20 +1,26 @@
-// CounterGuard (counter_guard.hpp): Home Assistant reads any decrease of a total_increasing sensor
-// as a meter reset and counts the whole total again (ha-discovery.md §9). A lower reading is held
-// back once; only a second lower reading (a genuine reset) is published. The last published values
-// are kept in a small JSON file {"<serial>/<key>": value} so a restart does not forget them.
+// CounterGuard (counter_guard.hpp): Home Assistant counts any decrease of a total_increasing sensor
+// as a meter reset, and any spike stays in its long-term statistics for good; a wrong frame once
+// published `dc_load_energy = 188685931.2 kWh` against 168.7 kWh on the device. So a reading is
+// published only when it is within what the device's power could have added since the last one,
+// and anything else needs 3 consistent reads. The published values and when they were last read
+// are kept in a small JSON file so a restart forgets neither:
+//   {"<serial>/<key>": {"value": 168.7, "at_unix_ms": 1718000000000}, …}
+// An older file holds plain numbers {"<serial>/<key>": 168.7}; it is still read.
 #include "bluetti/ha/counter_guard.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "bluetti/log.hpp"
 
@@ -22,9 +28,24 @@ namespace bluetti::ha {
 
 namespace {
 
-// A confirming read may sit this far above the held-back one (one step of a 0.1 kWh counter,
-// with room for rounding) and still confirm it.
-constexpr double kConfirmTolerance = 0.05;
+using Clock = CounterGuard::Clock;
+
+// When the profile does not know the device's power. The stations the profiles cover (Elite 30,
+// 100 and 200 V2, Apex 300) are rated a few kW; 10 kW (15 kW with the margin) stays above them and
+// above larger models the generic profile may meet, while a 30 s poll still lets through only
+// 0.125 kWh plus the slack.
+constexpr double kDefaultMaxPowerW = 10'000;
+// Rated power is not a hard limit (surge, charging from several inputs), and the read times are
+// the bridge's, not the device's: a reply that arrived late makes the next interval look shorter
+// than the device counted. 1.5 × covers both; the wrong frame seen in the field was a million
+// times the counter, far outside any margin.
+constexpr double kPowerMargin = 1.5;
+// A reading is rounded to the counter's resolution and may be taken just before the counter
+// steps: two steps cover both, so a counter that rose one step in a second is not held.
+constexpr double kSlackSteps = 2;
+// Readings of a held level needed in a row before it is accepted: one wrong frame, or a wrong
+// frame that happens to repeat once, cannot reach it; a real reset is published within 3 polls.
+constexpr int kConfirmReads = 3;
 
 std::optional<double> numeric(const schema::Value& v) {
     if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
@@ -37,6 +58,84 @@ std::optional<double> numeric(const schema::Value& v) {
 schema::Value as_field_value(const schema::Value& original, double published) {
     if (std::holds_alternative<std::int64_t>(original)) return static_cast<std::int64_t>(std::llround(published));
     return published;
+}
+
+// How many of the field's units one watt-hour is; none for a counter that is not energy.
+std::optional<double> units_per_wh(std::string_view unit) {
+    if (unit == "Wh") return 1.0;
+    if (unit == "kWh") return 1e-3;
+    if (unit == "MWh") return 1e-6;
+    return std::nullopt;
+}
+
+// The smallest step of the published value: the decimals published, or a coarser raw scale
+// (an integer register published with one decimal still steps by 1).
+double resolution(const schema::FieldSpec& spec) {
+    double scale = spec.scale;
+    for (const schema::Transform& t : spec.transforms)
+        if (t.op == schema::Transform::Op::scale) scale *= t.a;
+    return std::max(std::fabs(scale), std::pow(10.0, -spec.precision));
+}
+
+double hours(Clock::duration d) {
+    return std::chrono::duration<double, std::ratio<3600>>(d).count();
+}
+
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
+
+std::optional<std::string> read_text(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return std::nullopt;
+    return text.str();
+}
+
+// The file's modification time. An old-format file has no read times, but each value in it was
+// the latest reading when the file was written, so the time since the write is a lower bound of
+// the time since that reading: a safe bound (never looser than the truth), unlike allowing any
+// first rise. A real rise it is too tight for is accepted after 3 reads, with a warning.
+std::optional<Clock::time_point> modified_at(const std::filesystem::path& file) {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) return std::nullopt;
+    return Clock::from_time_t(st.st_mtime);
+}
+
+struct Stored {
+    double value = 0;
+    std::optional<Clock::time_point> at;
+};
+
+// One entry of the file: a number (old format) or {"value": …, "at_unix_ms": …}.
+std::optional<Stored> parse_entry(const nlohmann::json& entry, std::optional<Clock::time_point> file_time) {
+    const nlohmann::json* value = &entry;
+    Stored s{0, file_time};
+    if (entry.is_object()) {
+        const auto v = entry.find("value");
+        if (v == entry.end()) return std::nullopt;
+        value = &*v;
+        const auto at = entry.find("at_unix_ms");
+        if (at != entry.end() && at->is_number_integer() && at->get<std::int64_t>() >= 0)
+            s.at = Clock::time_point(std::chrono::milliseconds(at->get<std::int64_t>()));
+    }
+    if (!value->is_number()) return std::nullopt;
+    s.value = value->get<double>();
+    if (!std::isfinite(s.value)) return std::nullopt;
+    return s;
+}
+
+// Once per run of held readings: a wrong frame is worth a line, not one per poll.
+void log_held(const std::string& id, double value, double published, double elapsed_s, double power_w) {
+    if (value < published)
+        log::get("ha")->info("{}: read {} below the published {}; holding the last value until {} consistent reads confirm a reset", id,
+                             value, published, kConfirmReads);
+    else
+        log::get("ha")->info(
+            "{}: read {} above the published {} read {:.0f} s before: more than {:.0f} W could add; holding the last "
+            "value until {} consistent reads confirm a jump",
+            id, value, published, elapsed_s, power_w, kConfirmReads);
 }
 
 bool write_all(int fd, const std::string& text) {
@@ -54,66 +153,108 @@ bool write_all(int fd, const std::string& text) {
 
 }  // namespace
 
+// How far a counter may rise in a given time.
+struct CounterGuard::Bound {
+    double power_w = 0;   // the power the bound assumes, margin included (for the log)
+    double per_hour = 0;  // in the counter's unit; infinite when the unit is not energy
+    double slack = 0;     // in the counter's unit
+
+    Bound(const schema::FieldSpec& spec, double max_power_w) {
+        power_w = (max_power_w > 0 ? max_power_w : kDefaultMaxPowerW) * kPowerMargin;
+        const auto per_wh = units_per_wh(spec.unit);
+        per_hour = per_wh ? power_w * *per_wh : std::numeric_limits<double>::infinity();
+        slack = kSlackSteps * resolution(spec);
+    }
+    double allowed(Clock::duration elapsed) const {
+        if (std::isinf(per_hour)) return per_hour;                // inf × 0 h would be NaN
+        return per_hour * std::max(0.0, hours(elapsed)) + slack;  // a clock that went back allows only the slack
+    }
+    // A counter never falls and rises at most `allowed` in the time between two readings. The
+    // difference of two rounded decimals is not exact (100.2 - 100.0 > 0.2): a hair of tolerance.
+    bool consistent(double from, Clock::time_point from_at, double to, Clock::time_point to_at) const {
+        const double hair = 1e-9 * std::max(1.0, std::fabs(to));
+        return to >= from && to - from <= allowed(to_at - from_at) + hair;
+    }
+};
+
 CounterGuard::CounterGuard(std::filesystem::path file) : file_(std::move(file)) {
-    if (file_.empty()) return;
+    if (!file_.empty()) load();
+}
+
+void CounterGuard::load() {
     std::error_code ec;
     if (!std::filesystem::exists(file_, ec)) return;
-    std::ifstream in(file_);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) {
+    const auto text = read_text(file_);
+    if (!text) {
         log::get("ha")->warn("counter file {}: cannot read it; starting without stored counters", file_.string());
         return;
     }
-    const auto doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    const auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded() || !doc.is_object()) {
         log::get("ha")->warn("counter file {}: not a JSON object; starting without stored counters", file_.string());
         return;
     }
-    for (const auto& [id, value] : doc.items()) {
-        if (!value.is_number()) continue;
-        const double v = value.get<double>();
-        if (std::isfinite(v)) counters_[id].published = v;
-    }
+    const auto file_time = modified_at(file_);
+    for (const auto& [id, entry] : doc.items())
+        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}};
 }
 
-CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::DecodedBlock& block) {
+CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w,
+                                           Clock::time_point now) {
     Verdict verdict;
     for (schema::DecodedField& field : block.fields) {
         if (!field.spec || field.spec->state_class != "total_increasing") continue;
         const auto value = numeric(field.value);
         if (!value) continue;
-        const std::string id = serial + "/" + field.key;
-        auto it = counters_.find(id);
-        if (it == counters_.end()) {  // first sight: publish as is
-            counters_[id].published = *value;
+        const auto [it, first_sight] = counters_.try_emplace(serial + "/" + field.key);
+        if (first_sight) {  // nothing to compare with: publish as is
+            it->second = Counter{*value, now, {}};
             dirty_ = true;
             continue;
         }
-        Counter& c = it->second;
-        if (*value >= c.published) {
-            if (*value != c.published) dirty_ = true;
-            c.published = *value;
-            c.pending_lower = false;
-            continue;
+        switch (judge(it->first, it->second, Bound(*field.spec, max_power_w), *value, now)) {
+            case Outcome::published:
+                break;
+            case Outcome::held:
+                field.value = as_field_value(field.value, it->second.published);
+                ++verdict.held;
+                break;
+            case Outcome::accepted:
+                ++verdict.accepted;
+                break;
         }
-        if (c.pending_lower && *value <= c.pending_value + kConfirmTolerance) {
-            log::get("ha")->warn("{}: {} went down from {} to {} on two reads in a row; accepting it as a counter reset", serial, field.key,
-                                 c.published, *value);
-            c.published = *value;
-            c.pending_lower = false;
-            dirty_ = true;
-            ++verdict.accepted;
-            continue;
-        }
-        log::get("ha")->info("{}: {} read {} below the published {}; holding it back until a second read confirms it", serial, field.key,
-                             *value, c.published);
-        c.pending_lower = true;
-        c.pending_value = *value;
-        field.value = as_field_value(field.value, c.published);
-        ++verdict.held;
     }
     return verdict;
+}
+
+CounterGuard::Outcome CounterGuard::judge(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now) {
+    // An unknown time (an old file whose modification time could not be read) allows only the
+    // slack: a real rise is then accepted after 3 reads rather than a wrong one at once.
+    if (!bound.consistent(c.published, c.at.value_or(now), value, now)) return hold(id, c, bound, value, now);
+    if (value != c.published) dirty_ = true;
+    c.published = value;
+    c.at = now;
+    c.streak = {};
+    return Outcome::published;
+}
+
+CounterGuard::Outcome CounterGuard::hold(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now) {
+    const bool above = value > c.published;
+    Streak& s = c.streak;
+    if (s.reads > 0 && s.above == above && bound.consistent(s.value, s.at, value, now)) {
+        s = Streak{s.reads + 1, above, value, now};
+    } else {
+        if (s.reads == 0) log_held(id, value, c.published, seconds(now - c.at.value_or(now)), bound.power_w);
+        s = Streak{1, above, value, now};  // a new level: the reads before it confirm nothing
+    }
+    if (s.reads < kConfirmReads) return Outcome::held;
+    log::get("ha")->warn("{}: counter {}: {} -> {} on {} consistent reads in a row; accepting it", id, above ? "jump" : "reset",
+                         c.published, value, kConfirmReads);
+    c.published = value;
+    c.at = now;
+    c.streak = {};
+    dirty_ = true;
+    return Outcome::accepted;
 }
 
 void CounterGuard::save() const {
@@ -123,7 +264,11 @@ void CounterGuard::save() const {
         return;
     }
     nlohmann::json doc = nlohmann::json::object();
-    for (const auto& [id, c] : counters_) doc[id] = c.published;
+    for (const auto& [id, c] : counters_) {
+        nlohmann::json entry{{"value", c.published}};
+        if (c.at) entry["at_unix_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(c.at->time_since_epoch()).count();
+        doc[id] = std::move(entry);
+    }
     const std::string text = doc.dump(1) + "\n";
 
     std::error_code ec;

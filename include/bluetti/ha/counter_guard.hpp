@@ -1,11 +1,26 @@
-// Energy counters (state_class total_increasing) never go backwards because of a glitch
-// (ha-discovery.md §9): a lower value is held back and the last published value kept, until the
-// next read confirms the decrease (a genuine device reset), which is then accepted and logged.
-// The last published values survive restarts in a JSON file in the state directory.
+// Energy counters (state_class total_increasing) feed Home Assistant's Energy dashboard, which
+// reads any decrease as a meter reset and keeps any spike in its long-term statistics for good.
+// CounterGuard publishes a counter's reading only when physics allows it:
+//  - a rise of at most (max power × time since the published value was last read × 1.5, plus two
+//    steps of the counter's resolution) is published at once, and so is an unchanged value;
+//  - anything else, a bigger rise or any fall, is held: the field gets the last published value,
+//    nothing is stored, and one info line is logged per run of held reads;
+//  - a held level is accepted only when 3 reads in a row stay on the same side of the published
+//    value and each is consistent with the one before by the same bound (a stray frame cannot,
+//    even one that returns every other read; a real reset or a counter that moved while the
+//    bridge was away does). It is then published, stored and logged as a warning: "counter
+//    reset" when it went down, "counter jump" when it went up.
+// The bound needs an energy unit (Wh, kWh, MWh); a total_increasing field with another unit gets
+// no rise bound, only the rule for falls. Published values and the wall time each was last read
+// survive restarts in a JSON file in the state directory; held readings never reach it.
+// The guard touches only total_increasing fields and does no I/O besides that file.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "bluetti/schema/value.hpp"
@@ -14,23 +29,40 @@ namespace bluetti::ha {
 
 class CounterGuard {
 public:
+    using Clock = std::chrono::system_clock;
+
     explicit CounterGuard(std::filesystem::path file = {});  // empty path = in memory only
 
     struct Verdict {
-        std::size_t held = 0;      // decreases held back in this block
-        std::size_t accepted = 0;  // decreases confirmed by a second read and accepted
+        std::size_t held = 0;      // readings held back in this block (too steep a rise, or a fall)
+        std::size_t accepted = 0;  // held levels confirmed by 3 consistent reads and published
     };
     // Rewrites the counters of `block` for `serial` in place: a held-back field gets the last
-    // published value. Other fields are untouched.
-    Verdict filter(const std::string& serial, schema::DecodedBlock& block);
-    void save() const;  // writes the file if anything changed since the last save
+    // published value. Other fields are untouched. `max_power_w` is the device's rated maximum
+    // power (0 or less = unknown: 10 kW); `now` is the wall time of the reading, which the bound
+    // and the file use.
+    Verdict filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w, Clock::time_point now);
+    void save() const;  // writes the file if a published value changed since the last save
 
 private:
+    struct Streak {  // consecutive held readings that agree with each other
+        int reads = 0;
+        bool above = false;  // above the published value (a jump) or below it (a reset)
+        double value = 0;
+        Clock::time_point at;
+    };
     struct Counter {
         double published = 0;
-        bool pending_lower = false;
-        double pending_value = 0;
+        std::optional<Clock::time_point> at;  // last read that showed `published`; unknown = just now
+        Streak streak;
     };
+    enum class Outcome { published, held, accepted };
+    struct Bound;
+
+    Outcome judge(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now);
+    Outcome hold(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now);
+    void load();
+
     std::filesystem::path file_;
     std::map<std::string, Counter> counters_;  // "<serial>/<key>"
     mutable bool dirty_ = false;
