@@ -65,7 +65,7 @@ int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& er
         if (!base) throw BadInput(base.error().message);
         for (const auto& dir : request.schema_dirs)
             if (auto error = base->load_directory(dir)) throw BadInput(error->message);
-        auto registry = base->with_overrides(profile->overrides);
+        auto registry = profile::apply_profile(*base, *profile);
         if (!registry) throw BadInput(profile->source + ": " + registry.error().message);
 
         auto bytes = parse_hex(request.hex);

@@ -1,6 +1,8 @@
-// check_plausible() against hand-made schemas, check_pack_voltage() at its edges.
+// check_plausible() against hand-made schemas, check_pack_voltage() at its edges, and the ranges a
+// profile adds: overrides and the power limit (max_power × 2).
 #include <cmath>
 
+#include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
@@ -32,6 +34,18 @@ std::optional<Implausible> check(const BlockSchema& s, const char* hex) {
     auto d = decode(s, test::hex(hex));
     REQUIRE_MESSAGE(d.ok(), d.error().message);
     return check_plausible(s, *d);
+}
+
+const FieldSpec& row(const SchemaRegistry& r, std::uint16_t block, std::string_view key) {
+    const BlockSchema* s = r.find(block);
+    REQUIRE(s != nullptr);
+    for (const auto& f : s->fields)
+        if (f.key.text == key) return f;
+    for (const auto& g : s->groups)
+        for (const auto& f : g.fields)
+            if (f.key.text == key) return f;
+    FAIL("no row " << key);
+    return s->fields.front();
 }
 
 }  // namespace
@@ -104,4 +118,92 @@ TEST_CASE("check_pack_voltage: consistent, scale suspect or inconsistent") {
         CHECK(check_pack_voltage(r.pack, r.cells) == r.expected);
     }
     CHECK(to_string(PackVoltageCheck::scale_suspect) == "scale_suspect");
+}
+
+TEST_CASE("the power limit narrows power rows and gives one to power rows without a range") {
+    SchemaRegistry r;
+    REQUIRE_FALSE(r.add(test_schema()).has_value());
+    auto limited = r.with_power_limit(1200);
+    REQUIRE_MESSAGE(limited.ok(), limited.error().message);
+    const FieldSpec& power = row(*limited, 9000, "power");
+    CHECK(power.valid->min == -1200);
+    CHECK(power.valid->max == 1200);
+    const FieldSpec& grid = row(*limited, 9000, "grid");  // device_class power, no range of its own
+    REQUIRE(grid.valid.has_value());
+    CHECK(grid.valid->min == -1200);
+    CHECK(grid.valid->max == 1200);
+    CHECK_FALSE(row(*limited, 9000, "free").valid.has_value());   // not a power row
+    CHECK_FALSE(row(*limited, 9000, "limit").valid.has_value());  // a setting, not a flow
+    CHECK(row(*limited, 9000, "freq").valid->max == 70);
+    CHECK_FALSE(row(r, 9000, "grid").valid.has_value());  // the original is untouched
+
+    auto no_room = parse_schema(
+        "block: 9001\nname: T\nstate_topic: t2\nread: 1\nmin_len: 2\n"
+        "fields:\n  - {key: big, offset: 0, type: u16, device_class: power, valid: [5000, 6000]}\n",
+        "big.yaml");
+    REQUIRE(no_room.ok());
+    REQUIRE_FALSE(r.add(std::move(*no_room)).has_value());
+    auto error = r.with_power_limit(1200);
+    REQUIRE_FALSE(error.ok());
+    CHECK(error.error().message == "big.yaml: the valid range of 'big' lies outside the power limit of ±1200 W");
+    CHECK_FALSE(r.with_power_limit(0).ok());
+}
+
+TEST_CASE("a valid override replaces a row's range; on a row that is not numeric it is an error") {
+    auto base = SchemaRegistry::builtin();
+    REQUIRE(base.ok());
+    FieldOverride narrow;
+    narrow.valid = ValidRange{10, 80, true};
+    auto changed = base->with_overrides({{"pack_voltage", narrow}});
+    REQUIRE_MESSAGE(changed.ok(), changed.error().message);
+    const FieldSpec& f = row(*changed, 100, "pack_voltage");
+    CHECK(f.valid->min == 10);
+    CHECK(f.valid->max == 80);
+    CHECK(f.valid->zero);
+
+    auto group_row = base->with_overrides({{"battery_pack{n}_voltage", narrow}});
+    REQUIRE_MESSAGE(group_row.ok(), group_row.error().message);
+    CHECK(row(*group_row, 6100, "battery_pack{n}_voltage").valid->max == 80);
+
+    auto bad = base->with_overrides({{"device_model", narrow}});
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message == "override of 'device_model': valid is for numeric rows only");
+}
+
+TEST_CASE("every built-in profile: power rows within ±2 × max_power, profile ranges in place") {
+    auto profiles = profile::ProfileSet::builtin();
+    auto base = SchemaRegistry::builtin();
+    REQUIRE(profiles.ok());
+    REQUIRE(base.ok());
+    for (const profile::Profile* p : profiles->all()) {
+        CAPTURE(p->model);
+        CHECK(p->max_power > 0);
+        auto applied = profile::apply_profile(*base, *p);
+        REQUIRE_MESSAGE(applied.ok(), applied.error().message);
+        for (const BlockSchema* s : applied->all()) {
+            std::vector<const FieldSpec*> rows;
+            for (const auto& f : s->fields) rows.push_back(&f);
+            for (const auto& g : s->groups)
+                for (const auto& f : g.fields) rows.push_back(&f);
+            for (const auto& d : s->derived) rows.push_back(&d.field);
+            for (const FieldSpec* f : rows) {
+                CAPTURE(f->key.text);
+                if (f->valid) CHECK(f->is_numeric());
+                if (f->device_class != "power" && f->device_class != "apparent_power") continue;
+                if (f->entity == EntityKind::control) {  // a setting, bounded by the write whitelist
+                    CHECK_FALSE(f->valid.has_value());
+                    continue;
+                }
+                REQUIRE(f->valid.has_value());
+                CHECK(f->valid->min >= -p->power_limit());
+                CHECK(f->valid->max == p->power_limit());
+            }
+        }
+    }
+    const auto& ap300 = *profiles->find("AP300");
+    auto applied = profile::apply_profile(*base, ap300);
+    REQUIRE(applied.ok());
+    CHECK(row(*applied, 1400, "dc_load_power").valid->max == 12000);
+    CHECK(row(*applied, 100, "grid_power").valid->min == -12000);
+    CHECK(row(*applied, 1400, "dc_load_power").valid->min == -12000);
 }

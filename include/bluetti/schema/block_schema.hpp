@@ -173,12 +173,14 @@ struct BlockSchema {
 };
 
 // Field overrides a device profile applies to a schema (protocol.md §5.7): a scale, a type, an
-// entity kind or a unit for one key.
+// entity kind, a unit or a plausible range for one key. A range replaces the row's range and its
+// `zero` flag together.
 struct FieldOverride {
     std::optional<double> scale;
     std::optional<BaseType> type;
     std::optional<EntityKind> entity;
     std::optional<std::string> unit;
+    std::optional<ValidRange> valid;
 };
 
 }  // namespace bluetti::schema
