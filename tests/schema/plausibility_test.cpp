@@ -160,6 +160,7 @@ TEST_CASE("a valid override replaces a row's range; on a row that is not numeric
     CHECK(f.valid->min == 10);
     CHECK(f.valid->max == 80);
     CHECK(f.valid->zero);
+    CHECK(row(*base, 100, "pack_voltage").valid->max == 1000);
 
     auto group_row = base->with_overrides({{"battery_pack{n}_voltage", narrow}});
     REQUIRE_MESSAGE(group_row.ok(), group_row.error().message);
@@ -203,7 +204,8 @@ TEST_CASE("every built-in profile: power rows within ±2 × max_power, profile r
     const auto& ap300 = *profiles->find("AP300");
     auto applied = profile::apply_profile(*base, ap300);
     REQUIRE(applied.ok());
+    CHECK(row(*applied, 1400, "dc_load_power").valid->min == 0);
     CHECK(row(*applied, 1400, "dc_load_power").valid->max == 12000);
     CHECK(row(*applied, 100, "grid_power").valid->min == -12000);
-    CHECK(row(*applied, 1400, "dc_load_power").valid->min == -12000);
+    CHECK(row(*applied, 100, "pack_voltage").valid->max == 80);
 }
