@@ -363,7 +363,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
     }
     auto& shared = profile_schemas_[p];
     if (!shared) {
-        auto schemas = base_schemas_.with_overrides(p->overrides);
+        auto schemas = profile::apply_profile(base_schemas_, *p);
         if (!schemas) {
             profile_schemas_.erase(p);
             log::get("config")->error("{}: {}", p->source, schemas.error().message);

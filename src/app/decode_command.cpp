@@ -8,6 +8,7 @@
 #include "bluetti/codec/frame.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
+#include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "value_json.hpp"
 
@@ -65,7 +66,7 @@ int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& er
         if (!base) throw BadInput(base.error().message);
         for (const auto& dir : request.schema_dirs)
             if (auto error = base->load_directory(dir)) throw BadInput(error->message);
-        auto registry = base->with_overrides(profile->overrides);
+        auto registry = profile::apply_profile(*base, *profile);
         if (!registry) throw BadInput(profile->source + ": " + registry.error().message);
 
         auto bytes = parse_hex(request.hex);
@@ -134,6 +135,12 @@ int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& er
 
         auto decoded = schema::decode(*schema, input.data, {request.pack});
         if (!decoded) throw BadInput(decoded.error().message + " (data " + to_hex(input.data) + ")");
+        // A value no real device reports: most likely another block's bytes. Said on stderr only, so
+        // the decode on stdout stays what it always was.
+        if (const auto finding = schema::check_plausible(*schema, *decoded)) {
+            err << "bluetti-cli decode: warning: " << schema::to_string(*finding) << " for " << profile->model
+                << " (probably not this block's data)\n";
+        }
 
         if (request.table) {
             print_table(*decoded, input, out);

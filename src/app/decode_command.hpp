@@ -20,7 +20,8 @@ struct DecodeRequest {
     std::vector<std::string> schema_dirs;
 };
 
-// Returns the exit code: 0 decoded, 2 bad input (one line on `err`).
+// Returns the exit code: 0 decoded (a value outside its plausible range adds a warning line on
+// `err`, never a change on `out`), 2 bad input (one line on `err`).
 int run_decode(const DecodeRequest& request, std::ostream& out, std::ostream& err);
 
 }  // namespace bluetti::app

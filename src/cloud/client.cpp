@@ -65,7 +65,7 @@ struct Client::State {
             log::get("cloud")->warn("no profile for model '{}': using {}", model_name, profile::kGenericProfile);
             profile = &profiles.find_or_generic(model_name);
         }
-        auto applied = base_schemas.with_overrides(profile->overrides);
+        auto applied = profile::apply_profile(base_schemas, *profile);
         if (!applied) return finish_connect(fail(applied.error().message));
         schemas = std::move(*applied);
         pack_slaves = {slave()};

@@ -1,5 +1,8 @@
 // parse_profile(): one config/profiles/*.yaml file -> Profile, strictly validated.
+#include <cmath>
 #include "../util/duration.hpp"
+
+#include "../schema/valid_range_yaml.hpp"
 #include "../util/yaml_reader.hpp"
 #include "bluetti/profile/profile.hpp"
 
@@ -16,8 +19,8 @@ public:
     Profile parse(std::string_view text) {
         const YAML::Node root = yaml_.parse(text);
         yaml_.require_map(root, "a profile file");
-        yaml_.check_keys(
-            root, {"model", "name", "cloud_model", "aliases", "envelope", "slave", "probe_slaves", "groups", "overrides", "controls"});
+        yaml_.check_keys(root, {"model", "name", "cloud_model", "aliases", "envelope", "slave", "probe_slaves", "max_power", "groups",
+                                "overrides", "controls"});
         Profile p;
         p.source = yaml_.file();
         p.model = yaml_.as_string(yaml_.required(root, "model"));
@@ -39,6 +42,9 @@ public:
         const YAML::Node groups = yaml_.required(root, "groups");
         yaml_.require_sequence(groups, "groups");
         for (const auto& g : groups) p.groups.push_back(group(g, p));
+        const YAML::Node max_power = yaml_.required(root, "max_power");
+        p.max_power = yaml_.as_number(max_power);
+        if (!(p.max_power > 0) || !std::isfinite(p.max_power)) yaml_.fail(max_power, "max_power must be a positive number of watts");
         if (const YAML::Node overrides = root["overrides"]) {
             yaml_.require_map(overrides, "overrides");
             for (const auto& entry : overrides) p.overrides[yaml_.as_string(entry.first)] = override_row(entry.second);
@@ -81,7 +87,7 @@ private:
 
     schema::FieldOverride override_row(const YAML::Node& node) {
         yaml_.require_map(node, "an override");
-        yaml_.check_keys(node, {"scale", "type", "entity", "unit"});
+        yaml_.check_keys(node, {"scale", "type", "entity", "unit", "valid", "valid_zero"});
         schema::FieldOverride o;
         if (const YAML::Node s = node["scale"]) {
             o.scale = yaml_.as_number(s);
@@ -98,6 +104,7 @@ private:
             if (!o.entity) yaml_.fail(e, "entity must be sensor, off, diag, control or none");
         }
         if (const YAML::Node u = node["unit"]) o.unit = yaml_.as_string(u);
+        o.valid = schema::detail::read_valid_range(yaml_, node);  // numeric rows only: checked where applied
         return o;
     }
 };

@@ -19,6 +19,12 @@ bool Profile::has_block(std::uint16_t block) const {
     return false;
 }
 
+Result<schema::SchemaRegistry, schema::LoadError> apply_profile(const schema::SchemaRegistry& base, const Profile& profile) {
+    auto overridden = base.with_overrides(profile.overrides);
+    if (!overridden) return overridden;
+    return overridden->with_power_limit(profile.power_limit());
+}
+
 namespace {
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

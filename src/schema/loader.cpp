@@ -4,6 +4,7 @@
 
 #include "../util/yaml_reader.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "valid_range_yaml.hpp"
 
 namespace bluetti::schema {
 
@@ -155,8 +156,9 @@ private:
 
     FieldSpec field(const YAML::Node& node, const std::vector<std::string>& holes, std::size_t stride, bool byte_swapped) {
         yaml_.require_map(node, "a field row");
-        yaml_.check_keys(node, {"key", "name", "offset", "type", "length", "transforms", "scale", "precision", "options", "bit",
-                                "absent_if", "unit", "device_class", "state_class", "entity", "entity_category", "enabled_by_default"});
+        yaml_.check_keys(
+            node, {"key", "name", "offset", "type", "length", "transforms", "scale", "precision", "options", "bit", "absent_if", "unit",
+                   "device_class", "state_class", "entity", "entity_category", "enabled_by_default", "valid", "valid_zero"});
         FieldSpec f;
         const YAML::Mark mark = node.Mark();
         f.mark = {yaml_.file(), mark.line + 1, mark.column + 1};
@@ -208,6 +210,10 @@ private:
         }
         semantics(node, f);
         if (!f.precision_explicit) f.precision = implied_precision(f);
+        f.valid = detail::read_valid_range(yaml_, node);
+        if (f.valid && !f.is_numeric()) {
+            yaml_.fail(node["valid"], "valid is for numeric rows only (not string, serial, version, bits, enum or bool)");
+        }
         return f;
     }
 
@@ -278,7 +284,7 @@ private:
     DerivedSpec derived_row(const YAML::Node& node, const BlockSchema& s) {
         yaml_.require_map(node, "a derived row");
         yaml_.check_keys(node, {"key", "name", "op", "of", "precision", "unit", "device_class", "state_class", "entity", "entity_category",
-                                "enabled_by_default"});
+                                "enabled_by_default", "valid", "valid_zero"});
         DerivedSpec d;
         const YAML::Node op = yaml_.required(node, "op");
         const std::string op_text = yaml_.as_string(op);
@@ -316,6 +322,7 @@ private:
         f.type = BaseType::u16;
         semantics(node, f);
         if (!f.precision_explicit) f.precision = s.groups[d.group].fields[d.of].precision;
+        f.valid = detail::read_valid_range(yaml_, node);  // a derived value is always a number
         return d;
     }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "bluetti/embedded.hpp"
@@ -58,7 +59,9 @@ std::optional<LoadError> SchemaRegistry::load_directory(const std::filesystem::p
 }
 
 namespace {
-void apply(FieldSpec& f, const FieldOverride& o) {
+
+// Applies one override to a row; an error names what cannot be applied.
+std::optional<std::string> apply(FieldSpec& f, const FieldOverride& o) {
     if (o.scale) {
         f.scale = *o.scale;
         if (!f.precision_explicit) f.precision = implied_precision(f);
@@ -70,38 +73,106 @@ void apply(FieldSpec& f, const FieldOverride& o) {
         f.entity_category = f.entity == EntityKind::diag ? "diagnostic" : "";
     }
     if (o.unit) f.unit = *o.unit;
+    if (o.valid) {
+        if (!f.is_numeric()) return "override of '" + f.key.text + "': valid is for numeric rows only";
+        f.valid = o.valid;
+    }
+    return std::nullopt;
 }
+
+bool is_power(const FieldSpec& f) {
+    return f.device_class == "power" || f.device_class == "apparent_power";
+}
+
+// Narrows a power row's range to [-limit, limit]; an error when nothing of its own range is left.
+// A setting (entity: control, such as grid_charge_power_limit) is a number the user chose, not a
+// flow: the write whitelist bounds it (up to 6000 W on every model), so the limit leaves it alone.
+std::optional<std::string> limit_power(FieldSpec& f, double limit) {
+    if (!is_power(f) || !f.is_numeric() || f.entity == EntityKind::control) return std::nullopt;
+    ValidRange r = f.valid.value_or(ValidRange{-limit, limit, false});
+    r.min = std::max(r.min, -limit);
+    r.max = std::min(r.max, limit);
+    if (r.min > r.max) {
+        std::ostringstream text;
+        text << "the valid range of '" << f.key.text << "' lies outside the power limit of ±" << limit << " W";
+        return text.str();
+    }
+    f.valid = r;
+    return std::nullopt;
+}
+
+// Calls `visit` on every row of a copy of `schema` (derived rows only `with_derived`: a profile
+// override of a derived row's scale or type would mean nothing); the copy, or the first error.
+template <class Visit>
+Result<std::shared_ptr<const BlockSchema>, LoadError> edited(const BlockSchema& schema, bool with_derived, Visit visit) {
+    auto copy = std::make_shared<BlockSchema>(schema);
+    std::optional<std::string> error;
+    auto run = [&](FieldSpec& f) {
+        if (!error) error = visit(f);
+    };
+    for (auto& f : copy->fields) run(f);
+    for (auto& g : copy->groups)
+        for (auto& f : g.fields) run(f);
+    if (with_derived)
+        for (auto& d : copy->derived) run(d.field);
+    if (error) return fail(LoadError{*error});
+    return std::shared_ptr<const BlockSchema>(std::move(copy));
+}
+
+bool has_power_row(const BlockSchema& schema) {
+    for (const auto& f : schema.fields)
+        if (is_power(f)) return true;
+    for (const auto& g : schema.groups)
+        for (const auto& f : g.fields)
+            if (is_power(f)) return true;
+    for (const auto& d : schema.derived)
+        if (is_power(d.field)) return true;
+    return false;
+}
+
+bool has_key(const BlockSchema& schema, const std::map<std::string, FieldOverride>& overrides) {
+    for (const Template* t : schema.key_templates())
+        if (overrides.count(t->text)) return true;
+    return false;
+}
+
 }  // namespace
 
 Result<SchemaRegistry, LoadError> SchemaRegistry::with_overrides(const std::map<std::string, FieldOverride>& overrides) const {
     SchemaRegistry copy;
-    std::map<std::string, bool> used;
+    std::set<std::string> used;
     for (const auto& [block, schema] : blocks_) {
-        std::shared_ptr<BlockSchema> changed;
-        auto visit = [&](FieldSpec& f) {
+        if (!has_key(*schema, overrides)) {
+            copy.blocks_[block] = schema;  // unchanged blocks are shared
+            continue;
+        }
+        auto changed = edited(*schema, false, [&](FieldSpec& f) -> std::optional<std::string> {
             auto it = overrides.find(f.key.text);
-            if (it == overrides.end()) return;
-            apply(f, it->second);
-            used[it->first] = true;
-        };
-        for (const auto& [key, o] : overrides) {
-            (void)o;
-            for (const Template* t : schema->key_templates()) {
-                if (t->text == key && !changed) changed = std::make_shared<BlockSchema>(*schema);
-            }
-        }
-        if (changed) {
-            for (auto& f : changed->fields) visit(f);
-            for (auto& g : changed->groups)
-                for (auto& f : g.fields) visit(f);
-            copy.blocks_[block] = changed;
-        } else {
-            copy.blocks_[block] = schema;
-        }
+            if (it == overrides.end()) return std::nullopt;
+            used.insert(it->first);
+            return apply(f, it->second);
+        });
+        if (!changed) return fail(changed.error());
+        copy.blocks_[block] = std::move(*changed);
     }
     for (const auto& [key, o] : overrides) {
         (void)o;
         if (!used.count(key)) return fail(LoadError{"override names unknown key '" + key + "'"});
+    }
+    return copy;
+}
+
+Result<SchemaRegistry, LoadError> SchemaRegistry::with_power_limit(double limit) const {
+    if (!(limit > 0)) return fail(LoadError{"the power limit must be a positive number of watts"});
+    SchemaRegistry copy;
+    for (const auto& [block, schema] : blocks_) {
+        if (!has_power_row(*schema)) {
+            copy.blocks_[block] = schema;
+            continue;
+        }
+        auto changed = edited(*schema, true, [&](FieldSpec& f) { return limit_power(f, limit); });
+        if (!changed) return fail(LoadError{schema->source + ": " + changed.error().message});
+        copy.blocks_[block] = std::move(*changed);
     }
     return copy;
 }

@@ -97,6 +97,11 @@ int implied_precision(const FieldSpec& field) {
     return 6;
 }
 
+bool FieldSpec::is_numeric() const {
+    const bool bitmap = type == BaseType::bits16 || type == BaseType::bits32;
+    return is_integer_type(type) && type != BaseType::boolean && !bitmap && !is_enum() && bit < 0;
+}
+
 std::string SourceMark::to_string() const {
     return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }

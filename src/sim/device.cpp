@@ -78,7 +78,7 @@ Result<std::unique_ptr<SimDevice>, std::string> SimDevice::create(const DeviceSp
     auto id = resolve_device(spec, profiles);
     if (!id) return fail(id.error());
     const profile::Profile* p = profiles.find(id->profile);
-    auto own = schemas.with_overrides(p->overrides);
+    auto own = profile::apply_profile(schemas, *p);
     if (!own) return fail("profile " + p->model + ": " + own.error().message);
     return std::unique_ptr<SimDevice>(new SimDevice(std::move(*id), *p, std::move(*own), std::move(clock), seed, faults));
 }

@@ -120,3 +120,28 @@ TEST_CASE("decode reports an exception reply as JSON") {
     CHECK(j["exception"] == 2);
     CHECK(j["exception_name"] == "illegal data address");
 }
+
+TEST_CASE("decode warns on stderr about an implausible value and prints the same decode") {
+    app::DecodeRequest r;
+    r.model = "AP300";
+    r.block = 1400;
+    r.data_only = true;
+    r.hex = "42743232" + std::string(48, '0');  // dc_load_power 0x32324274 = 842154612 W
+    const Run run = decode(r);
+    REQUIRE(run.code == 0);
+    const auto j = nlohmann::json::parse(run.out);
+    CHECK(j["fields"]["dc_load_power"] == 842154612);
+    CHECK(run.err ==
+          "bluetti-cli decode: warning: block 1400: dc_load_power = 842154612 W is outside its plausible range 0 … 12000 W for AP300"
+          " (probably not this block's data)\n");
+
+    r.table = true;  // the table says nothing new either, the warning stays on stderr
+    const Run table = decode(r);
+    CHECK(table.code == 0);
+    CHECK(table.out.find("warning") == std::string::npos);
+    CHECK(table.err == run.err);
+
+    r.table = false;
+    r.hex = "000A0000" + std::string(48, '0');  // 10 W: plausible, nothing on stderr
+    CHECK(decode(r).err.empty());
+}

@@ -1,4 +1,5 @@
-// Fuzz entry point: arbitrary MQTT payload -> unwrap -> parse_frame -> decode with a schema.
+// Fuzz entry point: arbitrary MQTT payload -> unwrap -> parse_frame -> decode with a schema -> check
+// plausibility.
 // The first input byte picks the schema (and whether the data is decoded directly), so the
 // decoder sees both well-framed garbage and raw garbage. Nothing here may crash, hang or leak.
 #include <cstddef>
@@ -8,12 +9,13 @@
 #include "bluetti/codec/frame.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
+#include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
 
 namespace {
 struct Fixture {
-    bluetti::schema::SchemaRegistry registry =
-        *bluetti::schema::SchemaRegistry::builtin()->with_overrides(bluetti::profile::ProfileSet::builtin()->find("AP300")->overrides);
+    bluetti::schema::SchemaRegistry registry = *bluetti::profile::apply_profile(*bluetti::schema::SchemaRegistry::builtin(),
+                                                                                *bluetti::profile::ProfileSet::builtin()->find("AP300"));
     std::vector<const bluetti::schema::BlockSchema*> schemas = registry.all();
 };
 }  // namespace
@@ -28,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
 
     if (selector & 0x20) {  // bare register data straight into the decoder
         auto decoded = bluetti::schema::decode(*schema, input, options);
-        if (decoded) (void)decoded->present_count();
+        if (decoded) (void)bluetti::schema::check_plausible(*schema, *decoded);
         return 0;
     }
     auto unwrapped = bluetti::codec::unwrap(input);
@@ -40,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
             if (const auto* pushed = fixture.registry.find(frame->address)) schema = pushed;
         }
         auto decoded = bluetti::schema::decode(*schema, frame->data, options);
-        if (decoded) (void)decoded->present_count();
+        if (decoded) (void)bluetti::schema::check_plausible(*schema, *decoded);
     }
     return 0;
 }

@@ -1,5 +1,6 @@
 // Fuzz entry point: arbitrary text -> parse_profile; a profile that parses is added to the built-in
-// set, and its overrides are applied to the built-in schemas, which then decode fixed byte patterns.
+// set, and its overrides and power limit are applied to the built-in schemas, which then decode
+// fixed byte patterns and check them for plausibility.
 // Nothing here may crash, hang, leak or hit undefined behaviour.
 #include <array>
 #include <cstddef>
@@ -8,6 +9,7 @@
 
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
+#include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
 
 namespace {
@@ -43,12 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
         for (const auto& alias : profile->aliases) (void)profiles.find_or_generic(alias);
     }
 
-    auto registry = fixture.registry.with_overrides(profile->overrides);
-    if (!registry || profile->overrides.empty()) return 0;
+    auto registry = bluetti::profile::apply_profile(fixture.registry, *profile);
+    if (!registry) return 0;
     for (const auto* schema : registry->all()) {
         for (const auto& pattern : fixture.patterns) {
             auto decoded = bluetti::schema::decode(*schema, pattern, {2});
-            if (decoded) (void)decoded->present_count();
+            if (!decoded) continue;
+            (void)decoded->present_count();
+            if (auto finding = bluetti::schema::check_plausible(*schema, *decoded)) (void)bluetti::schema::to_string(*finding);
         }
     }
     return 0;

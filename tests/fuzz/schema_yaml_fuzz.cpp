@@ -1,5 +1,5 @@
 // Fuzz entry point: arbitrary text -> parse_schema -> decode fixed byte patterns with the schema,
-// encode an empty ValueMap and the decoded values back. A schema file is user input (schema_dirs:),
+// check them for plausibility, encode an empty ValueMap and the decoded values back. A schema file is user input (schema_dirs:),
 // so whatever it says, loading it and applying it may fail with an error but never crash, hang,
 // leak or hit undefined behaviour.
 #include <array>
@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "bluetti/schema/codec.hpp"
+#include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
 
 namespace {
@@ -30,6 +31,7 @@ void exercise(const bluetti::schema::BlockSchema& schema, bluetti::ByteSpan data
     auto decoded = bluetti::schema::decode(schema, data, {pack});
     if (!decoded) return;
     (void)decoded->present_count();
+    if (auto finding = bluetti::schema::check_plausible(schema, *decoded)) (void)bluetti::schema::to_string(*finding);
     bluetti::schema::ValueMap values;
     for (const auto& field : decoded->fields) values.emplace(field.key, field.value);
     (void)bluetti::schema::encode(schema, values, data.size() / 2, {pack});

@@ -80,6 +80,23 @@ TEST_CASE("profile errors carry file:line:column") {
          "  - {name: b, interval: 10s, blocks: [{block: 100}]}\n",
          "block 100 is polled by two groups"},
         {"unknown key", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\ncolour: red\n", "p.yaml:6:1: unknown key 'colour'"},
+        {"missing max_power", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\n", "p.yaml:1:1: missing required key 'max_power'"},
+        {"max_power 0", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 0\n",
+         "p.yaml:6:12: max_power must be a positive number of watts"},
+        {"max_power negative", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: -600\n",
+         "p.yaml:6:12: max_power must be a positive number of watts"},
+        {"max_power NaN", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: nan\n",
+         "p.yaml:6:12: max_power must be a positive number of watts"},
+        {"max_power text", "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 2 kW\n", "p.yaml:6:12: expected a number"},
+        {"override valid of one number",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  pack_voltage: {valid: [1]}\n",
+         "p.yaml:8:25: valid must be a list of two numbers"},
+        {"override valid upside down",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  pack_voltage: {valid: [9, 1]}\n",
+         "p.yaml:8:25: valid: min is above max"},
+        {"override valid_zero alone",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  pack_voltage: {valid_zero: true}\n",
+         "p.yaml:8:30: valid_zero needs a valid range"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.name);
@@ -87,4 +104,43 @@ TEST_CASE("profile errors carry file:line:column") {
         REQUIRE_FALSE(p.ok());
         CHECK_MESSAGE(p.error().message.find(row.expected) != std::string::npos, p.error().message);
     }
+}
+
+TEST_CASE("max_power: every built-in profile has one; the power limit is twice it") {
+    auto set = ProfileSet::builtin();
+    REQUIRE(set.ok());
+    // The ratings the profiles document (config/profiles/*.yaml say where each comes from).
+    const std::pair<const char*, double> expected[] = {
+        {"EL30V2", 600}, {"EL100V2", 1800}, {"ELITE200V2", 2600}, {"AP300", 6000}, {"GENERIC_V2", 30000}};
+    for (const auto& [model, watts] : expected) {
+        CAPTURE(model);
+        CHECK(set->find(model)->max_power == watts);
+        CHECK(set->find(model)->power_limit() == 2 * watts);
+    }
+}
+
+TEST_CASE("a profile's valid override reaches the schema; on a text row apply_profile refuses it") {
+    auto registry = schema::SchemaRegistry::builtin();
+    REQUIRE(registry.ok());
+    auto p = parse_profile(
+        "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\n"
+        "overrides:\n  pack_voltage: {scale: 0.01, valid: [10, 80], valid_zero: true}\n",
+        "p.yaml");
+    REQUIRE_MESSAGE(p.ok(), p.error().message);
+    auto applied = apply_profile(*registry, *p);
+    REQUIRE_MESSAGE(applied.ok(), applied.error().message);
+    const schema::FieldSpec& f = applied->find(100)->fields.front();
+    CHECK(f.scale == doctest::Approx(0.01));
+    CHECK(f.valid->min == 10);
+    CHECK(f.valid->zero);
+    CHECK(applied->find(1400)->fields.front().valid->max == 1200);  // dc_load_power: 2 × 600 W
+
+    auto text_row = parse_profile(
+        "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\n"
+        "overrides:\n  device_model: {valid: [0, 1]}\n",
+        "p.yaml");
+    REQUIRE(text_row.ok());
+    auto refused = apply_profile(*registry, *text_row);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("valid is for numeric rows only") != std::string::npos);
 }

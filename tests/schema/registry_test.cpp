@@ -53,7 +53,7 @@ TEST_CASE("a directory adds a block at run time, without recompiling") {
 TEST_CASE("overrides change a field's scale and precision, and unknown keys are errors") {
     auto r = SchemaRegistry::builtin();
     REQUIRE(r.ok());
-    auto changed = r->with_overrides({{"pack_voltage", FieldOverride{0.01, {}, {}, {}}}});
+    auto changed = r->with_overrides({{"pack_voltage", FieldOverride{0.01, {}, {}, {}, {}}}});
     REQUIRE(changed.ok());
     const auto& field = changed->find(100)->fields.front();
     CHECK(field.key.text == "pack_voltage");
@@ -62,7 +62,7 @@ TEST_CASE("overrides change a field's scale and precision, and unknown keys are 
     CHECK(r->find(100)->fields.front().scale == doctest::Approx(0.1));  // the original is untouched
     CHECK(changed->find(1300) == r->find(1300));                        // unchanged blocks are shared
 
-    auto bad = r->with_overrides({{"pack_voltag", FieldOverride{0.01, {}, {}, {}}}});
+    auto bad = r->with_overrides({{"pack_voltag", FieldOverride{0.01, {}, {}, {}, {}}}});
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().message.find("unknown key 'pack_voltag'") != std::string::npos);
 }
@@ -73,7 +73,7 @@ TEST_CASE("an override scaling both count fields of block 1200 out of range deco
     auto r = SchemaRegistry::builtin();
     REQUIRE(r.ok());
     auto changed = r->with_overrides(
-        {{"pv_dc_string_count", FieldOverride{1e308, {}, {}, {}}}, {"pv_ac_string_count", FieldOverride{1e308, {}, {}, {}}}});
+        {{"pv_dc_string_count", FieldOverride{1e308, {}, {}, {}, {}}}, {"pv_ac_string_count", FieldOverride{1e308, {}, {}, {}, {}}}});
     REQUIRE(changed.ok());
     const bluetti::Bytes data(250, 0xFF);
     const auto d = decode(*changed->find(1200), data);

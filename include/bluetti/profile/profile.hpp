@@ -16,6 +16,7 @@
 #include "bluetti/codec/envelope.hpp"
 #include "bluetti/result.hpp"
 #include "bluetti/schema/block_schema.hpp"
+#include "bluetti/schema/registry.hpp"
 
 namespace bluetti::profile {
 
@@ -42,11 +43,23 @@ struct Profile {
     std::vector<PollGroup> groups;
     std::map<std::string, schema::FieldOverride> overrides;
     std::vector<std::string> controls;  // control keys enabled by default (protocol.md §8)
+    // The model's rated maximum of any power flow (AC output, AC input, solar input, battery), in
+    // W: the largest. Bounds every power value (power_limit()) and, times elapsed time, how fast
+    // an energy counter can grow.
+    double max_power = 0;
     std::string source;
 
     const PollGroup* group(std::string_view name) const;
     bool has_block(std::uint16_t block) const;
+    // The largest plausible magnitude of a measured power or apparent power: twice max_power. The
+    // margin covers surge (a motor start draws about twice the rated power for a moment) and the
+    // grid feeding the loads and charging the battery at once.
+    double power_limit() const { return 2 * max_power; }
 };
+
+// The schemas as a device of this profile decodes and checks them: `base` with the profile's
+// overrides, then its power limit (SchemaRegistry::with_power_limit).
+Result<schema::SchemaRegistry, schema::LoadError> apply_profile(const schema::SchemaRegistry& base, const Profile& profile);
 
 struct ProfileError {
     std::string message;  // "file:line:column: message"

@@ -84,6 +84,17 @@ struct SourceMark {
     std::string to_string() const;
 };
 
+// The values of a numeric row a real device can report, in the published unit (after transforms
+// and scale). A decoded value outside it marks the whole frame as implausible: most likely the
+// answer to another client's read of another block (plausibility.hpp). It never changes decoding.
+struct ValidRange {
+    double min = 0;
+    double max = 0;
+    bool zero = false;  // 0 is plausible too: a device that is not running reports 0 (no grid: 0 Hz)
+
+    bool contains(double v) const { return (v >= min && v <= max) || (zero && v == 0); }
+};
+
 struct FieldSpec {
     Template key;
     Template name;  // display name; may hold the same placeholders as the key
@@ -103,9 +114,13 @@ struct FieldSpec {
     EntityKind entity = EntityKind::none;
     std::string entity_category;  // "", "diagnostic" or "config"
     bool enabled_by_default = true;
+    std::optional<ValidRange> valid;  // none: every value is plausible
     SourceMark mark;
 
     bool is_enum() const { return !options.empty(); }
+    // True when the row decodes to a number (not text, a bitmap, an enum label or a boolean): the
+    // rows a ValidRange may be given to.
+    bool is_numeric() const;
 };
 
 // Decimals implied by the row's scale transforms and scale: 0.1 -> 1, 0.01 -> 2, 1 -> 0.
@@ -158,12 +173,14 @@ struct BlockSchema {
 };
 
 // Field overrides a device profile applies to a schema (protocol.md §5.7): a scale, a type, an
-// entity kind or a unit for one key.
+// entity kind, a unit or a plausible range for one key. A range replaces the row's range and its
+// `zero` flag together.
 struct FieldOverride {
     std::optional<double> scale;
     std::optional<BaseType> type;
     std::optional<EntityKind> entity;
     std::optional<std::string> unit;
+    std::optional<ValidRange> valid;
 };
 
 }  // namespace bluetti::schema

@@ -37,8 +37,15 @@ public:
     // Loads every *.yaml file of `dir` (sorted by name) with add().
     std::optional<LoadError> load_directory(const std::filesystem::path& dir);
 
-    // A copy whose fields carry a profile's overrides; unknown keys are an error.
+    // A copy whose fields carry a profile's overrides; unknown keys are an error, and so is a
+    // `valid` override on a row that is not numeric.
     Result<SchemaRegistry, LoadError> with_overrides(const std::map<std::string, FieldOverride>& overrides) const;
+
+    // A copy in which the plausible range of every power and apparent-power row is intersected with
+    // [-limit, limit] W (a row without a range gets exactly that); settings (entity: control) are
+    // not flows and keep theirs. A profile passes twice its max_power (profile.hpp). An empty
+    // intersection is an error naming the key.
+    Result<SchemaRegistry, LoadError> with_power_limit(double limit) const;
 
     const BlockSchema* find(std::uint16_t block) const;
     std::vector<const BlockSchema*> all() const;  // ascending block id
