@@ -348,7 +348,9 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
     for (auto& [serial, station] : stations_) {
         const auto& [request, response] = topics_[serial];
         bridge::Station* raw = station.get();
-        link_->add_device(serial, request, response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); });
+        link_->add_device(
+            serial, request, response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); },
+            [raw](ByteSpan payload) { raw->channel().on_request_seen(payload); });
     }
     link_->start();
     return true;
@@ -410,7 +412,10 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
     load_present_keys();
     raw->announce(true);
     topics_[serial] = {*request, *response};
-    if (link_) link_->add_device(serial, *request, *response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); });
+    if (link_)
+        link_->add_device(
+            serial, *request, *response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); },
+            [raw](ByteSpan payload) { raw->channel().on_request_seen(payload); });
     log::get("bridge")->info("bridging {} ({}, profile {}) on {}", serial, topic_model, raw->setup().profile->model, *response);
 }
 

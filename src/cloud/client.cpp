@@ -125,7 +125,9 @@ struct Client::State {
             if (push_handler) push_handler(d);
         });
         channel->set_anomaly_handler([](const std::string& text) { log::get("decode")->debug("{}", text); });
-        link->add_device(device.sn, *request_topic, *response_topic, [this](ByteSpan payload) { channel->on_payload(payload); });
+        link->add_device(
+            device.sn, *request_topic, *response_topic, [this](ByteSpan payload) { channel->on_payload(payload); },
+            [this](ByteSpan payload) { channel->on_request_seen(payload); });
         link->on_status([this](const cloud::CloudLink::Status& s) {
             if (s.state == cloud::CloudLink::State::up && link->device_ready(device.sn)) finish_connect(Ok{});
         });

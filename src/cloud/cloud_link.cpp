@@ -94,10 +94,12 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     h.on_disconnect = [this](int, const std::string& reason) {
         // The broker closed a session it had accepted: on the Bluetti broker that is another client
         // with the same account taking the session over (protocol.md §1.10).
+        mirror_lost_session();
         for (auto& [id, device] : devices_) device.subscribed = false;
         failed(LinkFailure::session_conflict, "the broker closed the session (" + reason + ")");
     };
     h.on_subscribe = [this](int mid, const std::vector<int>& granted) {
+        if (mirror_answered(mid, granted)) return;
         for (auto& [id, device] : devices_) {
             if (device.pending_mid != mid) continue;
             device.pending_mid = -1;
@@ -121,7 +123,13 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) {
         if (retained) return;  // defensive: a retained frame is old news (protocol.md §1.10)
         auto it = by_topic_.find(topic);
-        if (it == by_topic_.end()) return;
+        if (it == by_topic_.end()) {
+            auto mirrored = by_request_topic_.find(topic);
+            if (mirrored == by_request_topic_.end()) return;
+            auto device = devices_.find(mirrored->second);
+            if (device != devices_.end() && device->second.on_request) device->second.on_request(payload);
+            return;
+        }
         auto device = devices_.find(it->second);
         if (device != devices_.end() && device->second.on_payload) device->second.on_payload(payload);
     };
@@ -133,12 +141,14 @@ CloudLink::~CloudLink() {
 }
 
 void CloudLink::add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic,
-                           PayloadHandler on_payload) {
+                           PayloadHandler on_payload, PayloadHandler on_request) {
     Device& d = devices_[id];
     d.request_topic = request_topic;
     d.response_topic = response_topic;
     d.on_payload = std::move(on_payload);
+    d.on_request = std::move(on_request);
     by_topic_[response_topic] = id;
+    if (d.on_request) by_request_topic_[request_topic] = id;
     if (session_.connected()) subscribe(id, d);
 }
 
@@ -146,6 +156,7 @@ void CloudLink::remove_device(const std::string& id) {
     auto it = devices_.find(id);
     if (it == devices_.end()) return;
     by_topic_.erase(it->second.response_topic);
+    by_request_topic_.erase(it->second.request_topic);
     devices_.erase(it);
 }
 
@@ -165,6 +176,63 @@ void CloudLink::subscribe(const std::string& id, Device& device) {
     device.refused = false;
     device.pending_mid = session_.subscribe(device.response_topic, 1);
     if (device.pending_mid < 0) log::get("cloud")->warn("cannot subscribe to {} for {}", device.response_topic, id);
+    subscribe_mirror(id, device);
+}
+
+CloudLink::Mirror CloudLink::mirror(const std::string& id) const {
+    auto it = devices_.find(id);
+    return it == devices_.end() ? Mirror::off : it->second.mirror;
+}
+
+void CloudLink::subscribe_mirror(const std::string& id, Device& device) {
+    device.mirror_mid = -1;
+    if (!device.on_request || device.mirror == Mirror::refused) return;
+    if (!mirror_allowed_) {
+        device.mirror = Mirror::closed;
+        return;
+    }
+    // QoS 0: what the mirror shows is advice; losing one copy costs a confirmation, not a value.
+    device.mirror_mid = session_.subscribe(device.request_topic, 0);
+    device.mirror = device.mirror_mid < 0 ? Mirror::off : Mirror::pending;
+    if (device.mirror_mid < 0) log::get("cloud")->debug("cannot subscribe to {} for {}", device.request_topic, id);
+}
+
+// A SUBACK for a mirror subscription; false when `mid` is not one.
+bool CloudLink::mirror_answered(int mid, const std::vector<int>& granted) {
+    for (auto& [id, device] : devices_) {
+        if (device.mirror_mid != mid || mid < 0) continue;
+        device.mirror_mid = -1;
+        if (granted.empty() || granted[0] >= 0x80) {
+            device.mirror = Mirror::refused;
+            log::get("cloud")->info(
+                "the broker does not let us watch {} (SUBACK 0x{:02x}); telling our replies from other clients' without it",
+                device.request_topic, granted.empty() ? 0x80 : granted[0]);
+        } else {
+            device.mirror = Mirror::granted;
+            mirror_granted_at_ = loop_.now();
+        }
+        return true;
+    }
+    return false;
+}
+
+// The session closed: if that happened while a mirror subscription was pending or right after one
+// was granted, the broker may be one that closes sessions over a subscription it does not allow.
+// Never ask again in this process, so that this costs one reconnect and not a loop.
+void CloudLink::mirror_lost_session() {
+    constexpr auto kJustAfter = std::chrono::seconds(5);
+    bool pending = false;
+    for (auto& [id, device] : devices_) pending = pending || device.mirror == Mirror::pending;
+    const bool just_granted = mirror_granted_at_ && loop_.now() - *mirror_granted_at_ < kJustAfter;
+    if (mirror_allowed_ && (pending || just_granted)) {
+        mirror_allowed_ = false;
+        log::get("cloud")->warn(
+            "the broker closed the session right after we asked to watch the devices' request topics; continuing without that");
+    }
+    for (auto& [id, device] : devices_) {
+        device.mirror_mid = -1;
+        if (device.mirror != Mirror::refused) device.mirror = mirror_allowed_ ? Mirror::off : Mirror::closed;
+    }
 }
 
 void CloudLink::start() {

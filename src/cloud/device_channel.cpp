@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "bluetti/codec/frame.hpp"
+#include "bluetti/schema/agreement.hpp"
 #include "bluetti/schema/codec.hpp"
+#include "bluetti/schema/plausibility.hpp"
 
 namespace bluetti::cloud {
 
@@ -27,6 +29,10 @@ std::string_view to_string(ChannelErrc code) {
             return "not connected";
         case ChannelErrc::bad_request:
             return "bad request";
+        case ChannelErrc::implausible:
+            return "implausible";
+        case ChannelErrc::unconfirmed:
+            return "unconfirmed";
     }
     return "?";
 }
@@ -139,15 +145,42 @@ void DeviceChannel::pump() {
 void DeviceChannel::send_in_flight() {
     Request& r = *in_flight_;
     ++r.attempts;
-    ++stats_.requests;
     if (r.attempts > 1) ++stats_.retries;
+    transmit();
+}
+
+// Sends the request in flight (again) and starts its timeout.
+bool DeviceChannel::transmit() {
+    Request& r = *in_flight_;
+    ++stats_.requests;
     r.sent_at = scheduler_.now();
+    if (r.kind == Kind::read) {
+        attribution_.read_sent(r.shape(), r.sent_at);
+        echo_expected_ = r.payload;
+    }
     if (!sender_(r.payload)) {
         fail_in_flight(ChannelError{ChannelErrc::not_connected, 0, "the cloud session is not connected"});
-        return;
+        return false;
     }
     awaiting_reply_ = true;
     schedule(options_.request_timeout, &DeviceChannel::on_timeout);
+    return true;
+}
+
+// A reply of uncertain origin: ask again; only a second reply that agrees is believed.
+void DeviceChannel::confirm_in_flight() {
+    Request& r = *in_flight_;
+    if (r.confirmations >= options_.max_confirmations) {
+        ++stats_.unconfirmed;
+        finish_block(fail(ChannelError{ChannelErrc::unconfirmed, 0,
+                                       "block " + std::to_string(r.block) + " at slave " + std::to_string(r.slave) + ": no two of " +
+                                           std::to_string(r.confirmations + 1) +
+                                           " replies agreed while another client was reading; nothing published"}));
+        return;
+    }
+    ++r.confirmations;
+    ++stats_.confirmations;
+    transmit();
 }
 
 void DeviceChannel::on_timeout() {
@@ -174,6 +207,8 @@ void DeviceChannel::fail_in_flight(ChannelError error) {
 }
 
 void DeviceChannel::finish_block(Result<BlockData, ChannelError> result) {
+    candidate_.reset();
+    if (!echo_expected_.empty()) last_read_echoed_ = false;  // the mirror did not show this read
     if (timer_) scheduler_.cancel(timer_);
     timer_ = 0;
     awaiting_reply_ = false;
@@ -211,6 +246,13 @@ Result<BlockData, ChannelError> DeviceChannel::decode_block(std::uint16_t block,
         ++stats_.decode_errors;
         return fail(ChannelError{ChannelErrc::bad_request, 0, decoded.error().message + " (payload " + to_hex(payload) + ")"});
     }
+    if (auto bad = schema::check_plausible(*schema, *decoded)) {
+        ++stats_.implausible;
+        std::string text =
+            "block " + std::to_string(block) + " rejected whole: " + schema::to_string(*bad) + " (payload " + to_hex(payload) + ")";
+        anomaly(text);
+        return fail(ChannelError{ChannelErrc::implausible, 0, std::move(text)});
+    }
     BlockData out;
     out.block = block;
     out.slave = slave;
@@ -219,6 +261,12 @@ Result<BlockData, ChannelError> DeviceChannel::decode_block(std::uint16_t block,
     out.reply.assign(payload.begin(), payload.end());
     out.decoded = std::move(*decoded);
     return out;
+}
+
+void DeviceChannel::stray(const std::string& what, ByteSpan payload) {
+    ++stats_.unsolicited;
+    attribution_.stray_seen(scheduler_.now());
+    anomaly(what + " (payload " + to_hex(payload) + ")");
 }
 
 void DeviceChannel::on_payload(ByteSpan payload) {
@@ -235,86 +283,164 @@ void DeviceChannel::on_payload(ByteSpan payload) {
         return;
     }
     if (unwrapped->rssi) stats_.rssi = unwrapped->rssi;
+    const Inbound in{*frame, payload, unwrapped->rssi};
     const codec::Frame& f = *frame;
-
-    // Does it answer the request in flight (protocol.md §4.6)?
-    if (in_flight_ && awaiting_reply_ && f.slave == in_flight_->slave) {
-        Request& r = *in_flight_;
-        const auto latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
-        const std::uint8_t request_fc = r.kind == Kind::read    ? codec::kReadHolding
-                                        : r.kind == Kind::write ? codec::kWriteSingle
-                                                                : codec::kWriteMultiple;
-        bool answers = false;
-        switch (f.kind) {
-            case codec::FrameKind::read_reply:
-                answers = r.kind == Kind::read && f.data.size() >= r.schema->min_len && f.data.size() <= 2u * r.count;
-                break;
-            case codec::FrameKind::write_multiple:
-                answers = (r.kind == Kind::read || r.kind == Kind::nodes) && f.address == r.block;
-                break;
-            case codec::FrameKind::write_ack:
-                answers = r.kind == Kind::nodes && f.address == r.block;
-                break;
-            case codec::FrameKind::write_single:
-                answers = r.kind == Kind::write && f.address == r.block && f.value == r.count;
-                break;
-            case codec::FrameKind::exception:
-                answers = f.function == request_fc;
-                break;
-            case codec::FrameKind::read_request:
-                break;
-        }
-        if (answers) {
-            ++stats_.replies;
-            stats_.last_latency = latency;
-            if (f.kind == codec::FrameKind::exception) {
-                ++stats_.exceptions;
-                if (f.exception_code == 2 && r.kind != Kind::write) unsupported_.insert({r.block, r.slave});
-                ChannelError error{f.exception_code == 2 && r.kind != Kind::write ? ChannelErrc::unsupported : ChannelErrc::exception,
-                                   f.exception_code,
-                                   "device answered exception " + std::to_string(f.exception_code) + " (" +
-                                       std::string(codec::exception_name(f.exception_code)) + ")"};
-                fail_in_flight(std::move(error));
-                return;
-            }
-            if (r.kind == Kind::write) {
-                finish_write(WriteConfirmation{r.block, r.count, latency});
-                return;
-            }
-            if (f.kind == codec::FrameKind::write_ack) {  // NODE_INFO acknowledged without data
-                finish_block(fail(ChannelError{ChannelErrc::exception, 0, "NODE_INFO acknowledged without a node list"}));
-                return;
-            }
-            auto data = decode_block(r.block, f.data, f.slave, r.pack, payload, unwrapped->rssi);
-            if (data) {
-                data->latency = latency;
-                data->request = r.payload;
-            }
-            finish_block(std::move(data));
-            return;
-        }
-    }
-
+    if (f.kind == codec::FrameKind::read_reply) return on_read_reply(in);
+    if (f.kind == codec::FrameKind::exception && f.function == codec::kReadHolding) return on_exception(in);
+    if (in_flight_ && awaiting_reply_ && f.slave == in_flight_->slave && answers_in_flight(f)) return on_answer(in);
     // Not an answer: a push (FC 16 of a known block) is free data, anything else is a stray.
-    if (f.kind == codec::FrameKind::write_multiple && schemas_.find(f.address)) {
-        const schema::BlockSchema* schema = schemas_.find(f.address);
-        if (f.data.size() < schema->min_len) {
-            ++stats_.unsolicited;
-            anomaly("push of block " + std::to_string(f.address) + " is shorter than its minimum (payload " + to_hex(payload) + ")");
+    if (f.kind == codec::FrameKind::write_multiple && schemas_.find(f.address)) return on_push(in);
+    stray("unsolicited frame answers no request", payload);
+}
+
+void DeviceChannel::on_request_seen(ByteSpan payload) {
+    auto unwrapped = codec::unwrap(payload);
+    if (!unwrapped) return;  // the request topic is anyone's: what we cannot read is not ours
+    auto frame = codec::parse_frame(unwrapped->rtu, codec::Direction::request);
+    if (!frame || frame->kind != codec::FrameKind::read_request) return;
+    const bool ours = !echo_expected_.empty() && std::equal(payload.begin(), payload.end(), echo_expected_.begin(), echo_expected_.end());
+    if (ours) {
+        echo_expected_.clear();
+        ++stats_.echoes;
+        last_read_echoed_ = true;
+        // The echo of a read already answered (or given up) is no pending read any more.
+        if (!in_flight_ || !awaiting_reply_) return;
+    }
+    attribution_.read_seen({frame->slave, frame->address, frame->quantity}, ours, scheduler_.now());
+}
+
+// Which request an FC 16/FC 06 answers: these frames carry their address.
+bool DeviceChannel::answers_in_flight(const codec::Frame& f) const {
+    const Request& r = *in_flight_;
+    switch (f.kind) {
+        case codec::FrameKind::write_multiple:
+            return (r.kind == Kind::read || r.kind == Kind::nodes) && f.address == r.block;
+        case codec::FrameKind::write_ack:
+            return r.kind == Kind::nodes && f.address == r.block;
+        case codec::FrameKind::write_single:
+            return r.kind == Kind::write && f.address == r.block && f.value == r.count;
+        case codec::FrameKind::exception:
+            return (r.kind == Kind::write && f.function == codec::kWriteSingle) ||
+                   (r.kind == Kind::nodes && f.function == codec::kWriteMultiple);
+        case codec::FrameKind::read_reply:
+        case codec::FrameKind::read_request:
+            break;
+    }
+    return false;
+}
+
+void DeviceChannel::on_read_reply(const Inbound& in) {
+    const codec::Frame& f = in.frame;
+    const bool reading = in_flight_ && awaiting_reply_ && in_flight_->kind == Kind::read;
+    const auto ours = reading ? std::optional<ReadShape>(in_flight_->shape()) : std::nullopt;
+    const std::size_t min_len = reading ? in_flight_->schema->min_len : 0;
+    switch (attribution_.attribute(f.slave, f.data.size(), ours, min_len, scheduler_.now())) {
+        case Attribution::foreign:
+            ++stats_.foreign_replies;
             return;
-        }
-        auto data = decode_block(f.address, f.data, f.slave, pack_of(f.slave), payload, unwrapped->rssi);
-        if (!data) {
-            anomaly(data.error().message);
-            return;
-        }
-        ++stats_.pushes;
-        data->pushed = true;
-        if (push_handler_) push_handler_(*data);
+        case Attribution::mismatch:
+            return stray("FC 03 reply of " + std::to_string(f.data.size()) + " bytes answers no request of ours", in.payload);
+        case Attribution::ours:
+            return accept_read(in, true);
+        case Attribution::candidate:
+            return accept_read(in, false);
+    }
+}
+
+void DeviceChannel::accept_read(const Inbound& in, bool certain) {
+    Request& r = *in_flight_;
+    const codec::Frame& f = in.frame;
+    auto data = decode_block(r.block, f.data, f.slave, r.pack, in.payload, in.rssi);
+    if (!data) {
+        // An implausible frame is never the answer: if it was someone else's, ours is still on its
+        // way; if it was ours, the read times out and is retried. A frame that does not decode and
+        // is surely ours ends the read.
+        if (certain && data.error().code != ChannelErrc::implausible) return finish_block(std::move(data));
         return;
     }
-    ++stats_.unsolicited;
-    anomaly("unsolicited frame answers no request (payload " + to_hex(payload) + ")");
+    data->latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
+    data->request = r.payload;
+    if (!certain) {
+        const bool agrees = candidate_ && candidate_->decoded.data_length == data->decoded.data_length &&
+                            schema::values_agree(candidate_->decoded, data->decoded);
+        if (!agrees) {
+            // Keep the newest and ask again. (Two that disagree prove no other client: a live
+            // station's values can jump between two reads.)
+            candidate_ = std::move(*data);
+            return confirm_in_flight();
+        }
+    }
+    attribution_.learn(r.shape(), f.data.size());
+    ++stats_.replies;
+    stats_.last_latency = data->latency;
+    finish_block(std::move(data));
+}
+
+void DeviceChannel::on_exception(const Inbound& in) {
+    const codec::Frame& f = in.frame;
+    const bool reading = in_flight_ && awaiting_reply_ && in_flight_->kind == Kind::read;
+    const auto ours = reading ? std::optional<ReadShape>(in_flight_->shape()) : std::nullopt;
+    const Attribution who = attribution_.attribute_exception(f.slave, ours, scheduler_.now());
+    if (who == Attribution::foreign) {
+        ++stats_.foreign_replies;
+        return;
+    }
+    if (who == Attribution::mismatch || !reading) return stray("exception answers no read of ours", in.payload);
+    Request& r = *in_flight_;
+    ++stats_.replies;
+    ++stats_.exceptions;
+    const auto key = std::make_pair(r.block, r.slave);
+    // "Not supported" for the whole session only when it is surely ours, or said twice in a row. A
+    // block that has answered before does not stop existing: for it, once is never enough.
+    const bool sure = who == Attribution::ours && !attribution_.learned(r.shape());
+    const bool unsupported = f.exception_code == 2 && (sure || suspect_unsupported_.count(key));
+    if (f.exception_code == 2 && !unsupported) suspect_unsupported_.insert(key);
+    if (unsupported) {
+        suspect_unsupported_.erase(key);
+        unsupported_.insert(key);
+    }
+    fail_in_flight(ChannelError{unsupported ? ChannelErrc::unsupported : ChannelErrc::exception, f.exception_code,
+                                "device answered exception " + std::to_string(f.exception_code) + " (" +
+                                    std::string(codec::exception_name(f.exception_code)) + ")"});
+}
+
+// An FC 16 or FC 06 frame that answers the request in flight (they carry their address).
+void DeviceChannel::on_answer(const Inbound& in) {
+    Request& r = *in_flight_;
+    const codec::Frame& f = in.frame;
+    const auto latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
+    ++stats_.replies;
+    stats_.last_latency = latency;
+    if (f.kind == codec::FrameKind::exception) {
+        ++stats_.exceptions;
+        return fail_in_flight(ChannelError{ChannelErrc::exception, f.exception_code,
+                                           "device answered exception " + std::to_string(f.exception_code) + " (" +
+                                               std::string(codec::exception_name(f.exception_code)) + ")"});
+    }
+    if (r.kind == Kind::write) return finish_write(WriteConfirmation{r.block, r.count, latency});
+    if (f.kind == codec::FrameKind::write_ack)  // NODE_INFO acknowledged without data
+        return finish_block(fail(ChannelError{ChannelErrc::exception, 0, "NODE_INFO acknowledged without a node list"}));
+    auto data = decode_block(r.block, f.data, f.slave, r.pack, in.payload, in.rssi);
+    if (data) {
+        data->latency = latency;
+        data->request = r.payload;
+    }
+    finish_block(std::move(data));
+}
+
+void DeviceChannel::on_push(const Inbound& in) {
+    const codec::Frame& f = in.frame;
+    const schema::BlockSchema* schema = schemas_.find(f.address);
+    if (f.data.size() < schema->min_len)
+        return stray("push of block " + std::to_string(f.address) + " is shorter than its minimum", in.payload);
+    auto data = decode_block(f.address, f.data, f.slave, pack_of(f.slave), in.payload, in.rssi);
+    if (!data) {
+        if (data.error().code != ChannelErrc::implausible) anomaly(data.error().message);
+        return;
+    }
+    ++stats_.pushes;
+    data->pushed = true;
+    if (push_handler_) push_handler_(*data);
 }
 
 }  // namespace bluetti::cloud

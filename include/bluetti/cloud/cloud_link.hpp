@@ -4,6 +4,13 @@
 // measured backoff: min(initial·2^k, max) × (1 + U(0, 0.25)), doubled when another client (the
 // phone app) took the session over. Credentials are asked for before every CONNECT, so the
 // time-based password is always fresh.
+//
+// It also asks for each device's *request* topic (the mirror), so that other clients' reads can
+// be seen and their replies told from ours (reply_attribution.hpp). The Bluetti broker's ACL may
+// not allow it; every way a broker can say no ends in running without the mirror, never in a
+// reconnect loop: a SUBACK failure code (that device, for the process's life), a session closed
+// while the subscription was pending or just after it (no mirror for any device from then on), or
+// silence (the channel sees none of its own reads, and relies on the other rules).
 #pragma once
 
 #include <chrono>
@@ -57,12 +64,16 @@ public:
     CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource credentials);
     ~CloudLink();
 
-    // A device's topics; its payloads go to `on_payload`. Subscribes at once when up.
-    void add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic, PayloadHandler on_payload);
+    // A device's topics; its payloads go to `on_payload`, and what the mirror shows of its request
+    // topic to `on_request` (none: no mirror). Subscribes at once when up.
+    void add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic, PayloadHandler on_payload,
+                    PayloadHandler on_request = nullptr);
     void remove_device(const std::string& id);
     // Publishes on the device's request topic (QoS 1); false when the link is down.
     bool send(const std::string& id, ByteSpan payload);
     bool device_ready(const std::string& id) const;  // subscribed and not refused
+    enum class Mirror { off, pending, granted, refused, closed };
+    Mirror mirror(const std::string& id) const;
 
     void start();
     void stop();
@@ -78,9 +89,12 @@ private:
         std::string request_topic;
         std::string response_topic;
         PayloadHandler on_payload;
+        PayloadHandler on_request;
         int pending_mid = -1;
         bool subscribed = false;
         bool refused = false;
+        int mirror_mid = -1;
+        Mirror mirror = Mirror::off;
     };
 
     EventLoop& loop_;
@@ -88,7 +102,10 @@ private:
     CredentialSource credentials_;
     MqttSession session_;
     std::map<std::string, Device> devices_;
-    std::map<std::string, std::string> by_topic_;  // response topic -> device id
+    std::map<std::string, std::string> by_topic_;          // response topic -> device id
+    std::map<std::string, std::string> by_request_topic_;  // request topic -> device id (the mirror)
+    bool mirror_allowed_ = true;                           // false once the broker closed a session over it
+    std::optional<Scheduler::Clock::time_point> mirror_granted_at_;
     Status status_;
     int failures_ = 0;  // consecutive, reset after CONNACK + SUBACKs
     bool acked_ = false;
@@ -100,6 +117,9 @@ private:
 
     void connect();
     void subscribe(const std::string& id, Device& device);
+    void subscribe_mirror(const std::string& id, Device& device);
+    bool mirror_answered(int mid, const std::vector<int>& granted);
+    void mirror_lost_session();
     void failed(LinkFailure failure, const std::string& error);
     void set_state(State state);
 };

@@ -1,10 +1,18 @@
 // DeviceChannel: the request/response discipline for one power station on the shared cloud session
-// (protocol.md §4.6). One request in flight; an inbound frame answers it only when slave, function
-// and address/length match; everything else is a push (decoded by its start address and delivered
-// as free data) or a stray (counted, dropped). Timeouts are retried with the retry policy;
-// exceptions are not retried, and exception 02 marks the (block, slave) unsupported for the session.
-// After a timeout the next request waits a grace period, so a late reply cannot be taken for the
-// answer to the next one. Decoding happens here, so the layers above never parse bytes.
+// (docs/protocol.md, "Correlating replies"). One request in flight; an inbound frame answers it
+// only when slave, function and address/length match; everything else is a push (decoded by its
+// start address and delivered as free data) or a stray (counted, dropped). Timeouts are retried
+// with the retry policy; exceptions are not retried, and exception 02 marks the (block, slave)
+// unsupported for the session. After a timeout the next request waits a grace period, so a late
+// reply cannot be taken for the answer to the next one. Decoding happens here, so the layers above
+// never parse bytes.
+//
+// Another client reading the same station (the Bluetti app) puts its FC 03 replies on our reply
+// topic, and they carry no address. ReplyAttribution decides whether a reply can only be ours;
+// when it cannot, the reply is a candidate and the read is sent again: only a second reply that
+// agrees with it (schema::values_agree) is delivered. Every decoded frame must also pass its
+// schema's plausibility ranges, or it is rejected whole. Nothing unconfirmed or implausible ever
+// reaches the layers above.
 #pragma once
 
 #include <chrono>
@@ -18,7 +26,9 @@
 #include <variant>
 #include <vector>
 
+#include "bluetti/cloud/reply_attribution.hpp"
 #include "bluetti/codec/envelope.hpp"
+#include "bluetti/codec/frame.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/result.hpp"
 #include "bluetti/schema/registry.hpp"
@@ -40,13 +50,16 @@ struct ChannelOptions {
     RetryPolicy retry;
     std::chrono::milliseconds request_timeout{5000};
     std::chrono::milliseconds stray_grace{2000};
+    // Extra sends of one read, while another client reads too, to get two replies that agree.
+    int max_confirmations = 3;
+    ReplyAttribution::Options attribution;
     codec::Envelope envelope = codec::Envelope::v2;
     // The registers this device may be written: its enabled controls (profile::control_registers),
     // a subset of the codec's whitelist. Empty: the channel writes nothing at all.
     std::set<std::uint16_t> writable;
 };
 
-enum class ChannelErrc { timeout, exception, unsupported, not_connected, bad_request };
+enum class ChannelErrc { timeout, exception, unsupported, not_connected, bad_request, implausible, unconfirmed };
 std::string_view to_string(ChannelErrc code);
 
 struct ChannelError {
@@ -80,7 +93,12 @@ struct ChannelStats {
     std::uint64_t retries = 0;
     std::uint64_t bad_frames = 0;  // CRC or framing errors
     std::uint64_t exceptions = 0;
-    std::uint64_t unsolicited = 0;  // stray frames that answered nothing
+    std::uint64_t unsolicited = 0;      // stray frames that answered nothing
+    std::uint64_t foreign_replies = 0;  // answers to another client's reads (seen on the mirror)
+    std::uint64_t implausible = 0;      // frames rejected by the plausibility ranges
+    std::uint64_t confirmations = 0;    // extra sends to confirm a reply of uncertain origin
+    std::uint64_t unconfirmed = 0;      // reads given up because no two replies agreed
+    std::uint64_t echoes = 0;           // our own reads seen on the request mirror
     std::uint64_t pushes = 0;
     std::uint64_t decode_errors = 0;
     std::optional<int> rssi;
@@ -108,6 +126,14 @@ public:
 
     // Every payload from the device's response topic.
     void on_payload(ByteSpan payload);
+    // Every payload from the device's request topic, where the broker lets us see it (the
+    // mirror): our own reads and other clients'.
+    void on_request_seen(ByteSpan payload);
+    // Another client has been reading lately (contention): replies need confirmation.
+    bool contended() const { return attribution_.contended(scheduler_.now()); }
+    // The last read we sent was seen on the request mirror.
+    bool mirror_echoing() const { return last_read_echoed_; }
+    std::uint64_t foreign_reads() const { return attribution_.foreign_reads(); }
     // Unsolicited blocks (pushes), decoded.
     void set_push_handler(std::function<void(const BlockData&)> handler) { push_handler_ = std::move(handler); }
     // Slaves of the packs in pack order: pack 1 = the device's own slave, then expansions.
@@ -136,7 +162,15 @@ private:
         Callback<WriteConfirmation> on_write;
         Bytes payload;
         int attempts = 0;
+        int confirmations = 0;
         Scheduler::Clock::time_point sent_at{};
+        ReadShape shape() const { return {slave, block, count}; }
+    };
+    // One inbound frame on the reply topic, parsed.
+    struct Inbound {
+        const codec::Frame& frame;
+        ByteSpan payload;  // as received, envelope included (for logs and BlockData::reply)
+        std::optional<int> rssi;
     };
 
     Scheduler& scheduler_;
@@ -149,6 +183,12 @@ private:
     Scheduler::TimerId timer_ = 0;
     Scheduler::Clock::time_point hold_until_{};
     std::set<std::pair<std::uint16_t, std::uint8_t>> unsupported_;
+    // Exception 02 of uncertain origin: marked unsupported only when the next one agrees.
+    std::set<std::pair<std::uint16_t, std::uint8_t>> suspect_unsupported_;
+    ReplyAttribution attribution_;
+    std::optional<BlockData> candidate_;  // a reply of uncertain origin awaiting confirmation
+    Bytes echo_expected_;                 // our last read, until the mirror shows it
+    bool last_read_echoed_ = false;
     std::vector<std::uint8_t> pack_slaves_;
     ChannelStats stats_;
     std::function<void(const BlockData&)> push_handler_;
@@ -158,6 +198,15 @@ private:
     void enqueue(Request request);
     void pump();
     void send_in_flight();
+    bool transmit();
+    void confirm_in_flight();
+    bool answers_in_flight(const codec::Frame& f) const;
+    void on_read_reply(const Inbound& in);
+    void accept_read(const Inbound& in, bool certain);
+    void on_answer(const Inbound& in);
+    void on_exception(const Inbound& in);
+    void on_push(const Inbound& in);
+    void stray(const std::string& what, ByteSpan payload);
     void on_timeout();
     void finish_block(Result<BlockData, ChannelError> result);
     void finish_write(Result<WriteConfirmation, ChannelError> result);
@@ -165,6 +214,7 @@ private:
     void schedule(std::chrono::milliseconds delay, void (DeviceChannel::*what)());
     int pack_of(std::uint8_t slave) const;
     void anomaly(const std::string& text);
+    // Decodes and checks the plausibility ranges; an implausible frame is counted and logged here.
     Result<BlockData, ChannelError> decode_block(std::uint16_t block, ByteSpan data, std::uint8_t slave, int pack, ByteSpan payload,
                                                  std::optional<int> rssi);
 };

@@ -1,0 +1,45 @@
+#include "bluetti/schema/agreement.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+
+namespace bluetti::schema {
+
+namespace {
+
+constexpr double kRelativeTolerance = 0.10;
+constexpr double kSteps = 2.0;
+
+std::optional<double> number(const Value& v) {
+    if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+    if (const auto* d = std::get_if<double>(&v)) return *d;
+    return std::nullopt;
+}
+
+bool agree(const DecodedField& a, const DecodedField& b) {
+    if (a.value.index() != b.value.index()) return false;
+    const auto x = number(a.value);
+    const auto y = number(b.value);
+    if (!x || !y) return a.value == b.value;
+    if (!std::isfinite(*x) || !std::isfinite(*y)) return false;
+    const int precision = a.spec ? a.spec->precision : 0;
+    const double step = std::pow(10.0, -precision);
+    const double tolerance = std::max(kSteps * step, kRelativeTolerance * std::max(std::fabs(*x), std::fabs(*y)));
+    return std::fabs(*x - *y) <= tolerance;
+}
+
+}  // namespace
+
+bool values_agree(const DecodedBlock& a, const DecodedBlock& b) {
+    if (a.schema != b.schema || a.fields.size() != b.fields.size()) return false;
+    for (std::size_t i = 0; i < a.fields.size(); ++i) {
+        const DecodedField& x = a.fields[i];
+        const DecodedField& y = b.fields[i];
+        if (x.key != y.key || is_absent(x.value) != is_absent(y.value)) return false;
+        if (!is_absent(x.value) && !agree(x, y)) return false;
+    }
+    return true;
+}
+
+}  // namespace bluetti::schema

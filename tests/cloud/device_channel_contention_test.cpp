@@ -1,0 +1,159 @@
+// DeviceChannel while another client reads the same station: its replies land on our reply topic
+// and carry no address. Nothing that cannot be shown to be ours may be delivered.
+#include "bluetti/codec/frame.hpp"
+#include "channel_fixture.hpp"
+
+using namespace bluetti;
+using namespace bluetti::cloud;
+using namespace std::chrono_literals;
+using test::Fixture;
+using test::kG1Reply;
+using test::v2_reply;
+
+namespace {
+
+// G1's block 1300 data (16 registers at slave 1), and the same length with another phase voltage:
+// plausible, the right size, and not the device's value. As another client's read of a
+// neighbouring block would look.
+const char* kG1Data = "01f400000000000000000000000000000000000000000000000104ac09000034";
+const char* kOtherData = "01f400000000000000000000000000000000000000000000000104ac06000034";
+
+Bytes reply(const char* data, std::uint8_t slave = 1) {
+    return v2_reply(*codec::build_read_reply(slave, test::hex(data)));
+}
+
+Bytes read_request(std::uint8_t slave, std::uint16_t start, std::uint16_t count) {
+    return codec::wrap(codec::Envelope::v2, start, *codec::build_read_request(slave, start, count));
+}
+
+double phase1_voltage(const BlockData& d) {
+    return std::get<double>(d.decoded.find("grid_phase1_voltage")->value);
+}
+
+using Got = std::optional<Result<BlockData, ChannelError>>;
+
+// One quiet read first: the channel learns that 1300 × 16 at slave 1 is answered with 32 bytes.
+void learn(Fixture& f) {
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(test::hex(kG1Reply));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+}
+
+}  // namespace
+
+TEST_CASE("contention: a frame that answers nothing starts it; then a reply is only believed once a second one agrees") {
+    Fixture f;
+    learn(f);
+    CHECK_FALSE(f.channel->contended());
+    f.channel->on_payload(reply(kOtherData));  // another client's reply, nothing of ours in flight
+    CHECK(f.channel->stats().unsolicited == 1);
+    CHECK(f.channel->contended());
+
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    REQUIRE(f.sent.size() == 2);
+    f.channel->on_payload(reply(kOtherData));  // theirs arrives first
+    CHECK_FALSE(got.has_value());
+    CHECK(f.sent.size() == 3);              // the read again, to confirm
+    f.channel->on_payload(reply(kG1Data));  // ours: disagrees with the first
+    CHECK_FALSE(got.has_value());
+    CHECK(f.sent.size() == 4);
+    f.channel->on_payload(reply(kG1Data));  // ours again: agrees
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
+    CHECK(f.channel->stats().confirmations == 2);
+    CHECK(f.sent[3] == f.sent[1]);  // a confirmation is the same read
+}
+
+TEST_CASE("contention: replies that never agree end the read with an error, never with a value") {
+    Fixture f;
+    learn(f);
+    f.channel->on_payload(reply(kOtherData));
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    for (int i = 0; i < 4 && !got; ++i) f.channel->on_payload(reply(i % 2 ? kG1Data : kOtherData));
+    REQUIRE(got.has_value());
+    REQUIRE_FALSE(got->ok());
+    CHECK(got->error().code == ChannelErrc::unconfirmed);
+    CHECK(f.channel->stats().unconfirmed == 1);
+    CHECK_FALSE(f.channel->busy());
+}
+
+TEST_CASE("contention: a reply of another length than the learnt one is not taken, even if it fits the read") {
+    Fixture f;
+    learn(f);
+    f.channel->on_payload(reply(kOtherData));  // contention
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply("01f400000000000000000000000000000000000000000000000104ac0900"));  // 30 bytes
+    CHECK_FALSE(got.has_value());
+    CHECK(f.sent.size() == 2);  // no confirmation either: it is a stray
+    CHECK(f.channel->stats().unsolicited == 2);
+}
+
+TEST_CASE("quiet: a reply of a new length is confirmed before it is learnt; the learnt length still answers at once") {
+    Fixture f;
+    learn(f);
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply("01f400000000000000000000000000000000000000000000000104ac0900"));  // 30 bytes
+    CHECK_FALSE(got.has_value());
+    CHECK(f.sent.size() == 3);
+    f.channel->on_payload(reply(kG1Data));  // the usual 32 bytes: ours
+    REQUIRE(got.has_value());
+    CHECK(got->ok());
+    CHECK(f.channel->stats().confirmations == 1);
+}
+
+TEST_CASE("mirror: another client's read seen before ours is answered first, and its reply is theirs") {
+    Fixture f;
+    learn(f);
+    f.channel->on_request_seen(read_request(1, 1200, 16));  // the app: 1200 × 16, also 32 bytes
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_request_seen(f.sent.back());  // our own read, echoed by the broker
+    CHECK(f.channel->mirror_echoing());
+    CHECK(f.channel->foreign_reads() == 1);
+    f.channel->on_payload(reply(kOtherData));  // the answer to the app
+    CHECK_FALSE(got.has_value());
+    CHECK(f.channel->stats().foreign_replies == 1);
+    f.channel->on_payload(reply(kG1Data));  // ours, beyond doubt: no confirmation needed
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
+    CHECK(f.channel->stats().confirmations == 0);
+    CHECK(f.sent.size() == 2);
+}
+
+TEST_CASE("mirror: a rival read after ours that could give the same bytes still needs a confirmation") {
+    Fixture f;
+    learn(f);
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_request_seen(f.sent.back());
+    f.channel->on_request_seen(read_request(1, 1200, 16));
+    f.channel->on_payload(reply(kG1Data));
+    CHECK_FALSE(got.has_value());
+    CHECK(f.sent.size() == 3);
+}
+
+TEST_CASE("contention: exception 02 of uncertain origin marks a block unsupported only when said twice") {
+    Fixture f;
+    f.channel->on_payload(reply(kOtherData));                      // contention
+    const Bytes g5 = test::hex("01F80F00000000C600000083029131");  // exception 02 at slave 0
+    Got got;
+    f.channel->read_block(2200, 20, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(g5);
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::exception);
+    CHECK_FALSE(f.channel->unsupported(2200, 0));
+    got.reset();
+    f.channel->read_block(2200, 20, 0, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(g5);
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::unsupported);
+    CHECK(f.channel->unsupported(2200, 0));
+}
