@@ -50,7 +50,7 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
         handle_block(d);
         if (push_handler_) push_handler_(d.block);
     });
-    channel_->set_anomaly_handler([this](const std::string& text) { log::get("decode")->debug("{}: {}", setup_.serial, text); });
+    channel_->set_anomaly_handler([this](const std::string& text) { log_anomaly(text); });
 
     ControlWriterHooks hooks;
     hooks.write = [this](const profile::Control& c, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
@@ -182,7 +182,10 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             } else if (r.error().code != cloud::ChannelErrc::unsupported) {
                 ++tally->failed;
                 tally->timed_out = tally->timed_out || r.error().code == cloud::ChannelErrc::timeout;
-                log::get("bridge")->debug("{}: {}", setup_.serial, r.error().message);
+                // A read given up because another client's replies could not be told from ours is
+                // worth a line: it says why a value was not refreshed.
+                const auto level = r.error().code == cloud::ChannelErrc::unconfirmed ? spdlog::level::info : spdlog::level::debug;
+                log::get("bridge")->log(level, "{}: {}", setup_.serial, r.error().message);
             } else if (!ever_answered_) {
                 ++tally->ok;  // an "unsupported" answer is still an answer
             }
@@ -247,8 +250,8 @@ void Station::handle_block(cloud::BlockData data) {
         }
         if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
     }
-    // TODO(max_power): pass the profile's rated power once profiles carry it; 0 = the guard's default.
-    const auto verdict = counters_.filter(setup_.serial, data.decoded, 0, std::chrono::system_clock::now());
+    // No counter may rise faster than the model's rated power allows (0 = the guard's default).
+    const auto verdict = counters_.filter(setup_.serial, data.decoded, setup_.profile->max_power, std::chrono::system_clock::now());
     // The guard logs each counter it holds or accepts, with its values.
     if (verdict.held || verdict.accepted)
         log::get("bridge")->debug("{}: block {}: {} energy counter(s) held, {} accepted", setup_.serial, data.block, verdict.held,
@@ -286,6 +289,25 @@ void Station::handle_block(cloud::BlockData data) {
         payload = m.dump();
     }
     local_.publish_retained(topic, payload);
+}
+
+// A bad, stray or implausible frame: at warning level, but at most one a minute per station, so a
+// flood of garbage cannot flood the log; the others go to debug and are counted in the next one.
+void Station::log_anomaly(const std::string& text) {
+    constexpr auto kEvery = std::chrono::minutes(1);
+    const auto now = loop_.now();
+    if (last_anomaly_warning_ && now - *last_anomaly_warning_ < kEvery) {
+        ++anomalies_suppressed_;
+        log::get("decode")->debug("{}: {}", setup_.serial, text);
+        return;
+    }
+    if (anomalies_suppressed_)
+        log::get("decode")->warn("{}: {} ({} more such frames in the last minute, at debug level)", setup_.serial, text,
+                                 anomalies_suppressed_);
+    else
+        log::get("decode")->warn("{}: {}", setup_.serial, text);
+    last_anomaly_warning_ = now;
+    anomalies_suppressed_ = 0;
 }
 
 void Station::arm_silence_timer() {
@@ -353,6 +375,11 @@ void Station::publish_diagnostics() {
     j["crc_errors"] = s.bad_frames;
     j["exceptions"] = s.exceptions;
     if (s.replies) j["latency_ms"] = s.last_latency.count();
+    j["unsolicited"] = s.unsolicited;
+    j["foreign_replies"] = s.foreign_replies;
+    j["rejected_frames"] = s.implausible;
+    j["confirmations"] = s.confirmations;
+    j["contention"] = channel_->contended() ? "ON" : "OFF";
     if (!writer_->controls().empty()) {
         const auto& w = writer_->stats();
         j["writes"] = w.writes;

@@ -108,6 +108,8 @@ private:
     std::string last_seen_iso_;
     std::function<void(std::uint16_t)> push_handler_;
     EventLoop::TimerId silence_timer_ = 0;
+    std::optional<EventLoop::Clock::time_point> last_anomaly_warning_;
+    std::uint64_t anomalies_suppressed_ = 0;
     std::map<std::string, nlohmann::ordered_json> merged_states_;  // per-pack blocks: all packs' keys
 
     void handle_block(cloud::BlockData data);
@@ -116,6 +118,7 @@ private:
     void handle_nodes(const cloud::BlockData& data);
     void set_online(bool online, const std::string& why);
     void publish_diagnostics();
+    void log_anomaly(const std::string& text);
     void arm_silence_timer();
     std::string state_name(std::uint16_t block) const;
     ha::StationInfo info() const;

@@ -138,6 +138,11 @@ constexpr DiagnosticRow kDiagnostics[] = {
     {"crc_errors", "CRC errors", "", "", "total_increasing"},
     {"exceptions", "Modbus exceptions", "", "", "total_increasing"},
     {"latency_ms", "Latency", "duration", "ms", "measurement"},
+    {"unsolicited", "Stray frames", "", "", "total_increasing"},
+    {"foreign_replies", "Other clients' replies", "", "", "total_increasing"},
+    {"rejected_frames", "Rejected frames", "", "", "total_increasing"},
+    {"confirmations", "Confirmation reads", "", "", "total_increasing"},
+    {"contention", "Another client reading", "", "", ""},
     {"write_failures", "Failed writes", "", "", "total_increasing"},  // only with writable controls
 };
 
@@ -287,7 +292,7 @@ void put_semantics(json& c, const Semantics& s) {
 // A fixed row (diagnostics, bridge entities) as a diagnostic sensor or binary sensor.
 json fixed_component(const DiagnosticRow& row, const std::string& id_prefix, std::string_view device_slug, std::string_view device_name,
                      const std::string& topic, json availability) {
-    const bool binary = row.key == "cloud_connected";
+    const bool binary = row.key == "cloud_connected" || row.key == "contention";
     json c =
         component_head(binary ? "binary_sensor" : "sensor", id_prefix, device_slug, row.key, entity_name(row.name, device_name, row.key));
     c["entity_category"] = "diagnostic";

@@ -63,8 +63,9 @@ const std::set<std::string> kForbiddenKeys = {"p",         "uniq_id",    "stat_t
                                               "stat_cla",  "avty",       "avty_t", "avty_mode", "ent_cat", "en",      "obj_id",
                                               "object_id", "def_ent_id", "dev",    "o",         "cmps",    "~",       "retain"};
 const std::set<std::string> kBinaryClasses = {"battery", "battery_charging", "connectivity", "plug", "power", "problem", "running"};
-const std::set<std::string> kDiagnosticKeys = {"rssi",       "last_seen",  "polls",      "timeouts",
-                                               "crc_errors", "exceptions", "latency_ms", "write_failures"};
+const std::set<std::string> kDiagnosticKeys = {
+    "rssi",        "last_seen",  "polls",           "timeouts",        "crc_errors",    "exceptions",    "latency_ms",
+    "unsolicited", "contention", "foreign_replies", "rejected_frames", "confirmations", "write_failures"};
 
 struct Expect {
     std::string prefix = "homeassistant";

@@ -276,9 +276,10 @@ TEST_CASE("entities: a station without schemas or present keys still has its dia
     const auto entities = ha::station_entities(pi_options(), station, ha::EntityInput{});
     std::vector<std::string> keys;
     for (const auto& e : entities) keys.push_back(e.key);
-    CHECK(keys == std::vector<std::string>{"rssi", "last_seen", "polls", "timeouts", "crc_errors", "exceptions", "latency_ms"});
+    CHECK(keys == std::vector<std::string>{"rssi", "last_seen", "polls", "timeouts", "crc_errors", "exceptions", "latency_ms",
+                                           "unsolicited", "foreign_replies", "rejected_frames", "confirmations", "contention"});
     for (const auto& e : entities) {
-        CHECK(e.platform == "sensor");
+        CHECK(e.platform == (e.key == "contention" ? "binary_sensor" : "sensor"));
         CHECK(e.component["entity_category"] == "diagnostic");
         CHECK(e.component["state_topic"] == "bluetti/2345EB200XXXXXXX/diagnostics");
     }
@@ -289,7 +290,7 @@ TEST_CASE("entities: a station without schemas or present keys still has its dia
                                 true,
                                 test::controls_for("EL100V2")};
     const auto with_controls = ha::station_entities(pi_options(), station, input);
-    REQUIRE(with_controls.size() == 8);
+    REQUIRE(with_controls.size() == 13);
     CHECK(with_controls.back().key == "write_failures");
 }
 
