@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
     add_rest_options(app, a, rest);
     add_fault_options(app, a, o);
     app.add_option("--seed", o.seed, "seed of every random draw")->capture_default_str();
+    app.add_option("--answers-log", o.answers_log,
+                   "write every block answered or pushed, decoded as the bridge publishes it, as JSON lines to FILE");
     app.add_flag("--frozen", o.frozen,
                  "stop every device's clock at start-up: every value (energy counters too) stays the same for the whole run");
     app.add_option("--ready-file", o.ready_file, "write \"ready\" (and rest_port=N) here once subscribed");

@@ -18,6 +18,7 @@
 #include "bluetti/log.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "sim/answers_log.hpp"
 #include "sim/rest_server.hpp"
 
 namespace bluetti::sim {
@@ -92,6 +93,7 @@ private:
     std::unique_ptr<AppClient> app_;
     std::string client_id_ = random_client_id("bluetti-sim");
     std::set<int> pending_subscriptions_;
+    AnswersLog answers_;
     bool ready_ = false;
     bool reconnect_pending_ = false;
     bool stopping_ = false;
@@ -263,6 +265,7 @@ void Simulator::on_message(const std::string& topic, ByteSpan payload, bool reta
         logger()->debug("{}: {}", device.identity().sn, ex.summary);
     }
     if (!ex.reply) return;
+    answers_.answered(device, payload, *ex.reply);
     const std::string reply_topic = device.identity().reply_topic();
     if (ex.delay.count() > 0) {
         loop_.after(ex.delay, [this, reply_topic, reply = std::move(*ex.reply)] { publish(reply_topic, reply); });
@@ -285,7 +288,10 @@ void Simulator::every(std::chrono::milliseconds period, std::function<void()> wo
 void Simulator::push_all() {
     if (!session_.connected()) return;
     for (const auto& device : devices_)
-        for (const Bytes& push : device->pushes()) publish(device->identity().reply_topic(), push);
+        for (const Bytes& push : device->pushes()) {
+            answers_.pushed(*device, push);
+            publish(device->identity().reply_topic(), push);
+        }
 }
 
 void Simulator::kick() {
@@ -342,6 +348,7 @@ void Simulator::log_status(const char* when) const {
 
 bool Simulator::start(std::string& error) {
     if (!create_devices(error) || !start_rest(error)) return false;
+    if (!o_.answers_log.empty() && !answers_.open(o_.answers_log, error)) return false;
     if (!connect(error)) {
         error = "cannot connect to the broker: " + error;
         return false;

@@ -50,6 +50,7 @@ struct SimOptions {
     // Every device's clock stands still at the start instant: the same values for the whole run
     // (until a write changes a setting), so a test can call any change in a published value wrong.
     bool frozen = false;
+    std::string answers_log;  // every block answered or pushed, decoded (answers_log.hpp); empty: none
 };
 
 // Runs until SIGINT/SIGTERM; 0 then, non-zero when start-up fails (the reason is logged).
