@@ -34,9 +34,10 @@ struct Bridge {
     ChildProcess process;
     std::string config_file;
     // `device_extra`: more keys of the device entry, each line indented by four spaces;
-    // `cloud_extra`: more keys of `cloud:`, indented by two.
+    // `cloud_extra`: more keys of `cloud:`, indented by two; `poll`: the device's intervals.
     void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name,
-                      const std::string& device_extra = "", const std::string& cloud_extra = "") {
+                      const std::string& device_extra = "", const std::string& cloud_extra = "",
+                      const std::string& poll = "{core: 2s, battery: 4s, settings: 4s, info: 10s}") {
         config_file = dir.file("config.yaml");
         write_text_file(dir.file("password"), kPassword + "\n");
         write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " +
@@ -45,9 +46,8 @@ struct Bridge {
                                          cloud_extra + "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.broker.port()) +
                                          "\n  client_id: bridge-under-test\n  state_delay: 1s\n"
                                          "devices:\n  - serial: \"" +
-                                         kSerial + "\"\n    model: EL100V2\n    name: " + name +
-                                         "\n    poll: {core: 2s, battery: 4s, settings: 4s, info: 10s}\n" + device_extra +
-                                         "state_dir: " + dir.file("state") + "\n");
+                                         kSerial + "\"\n    model: EL100V2\n    name: " + name + "\n    poll: " + poll + "\n" +
+                                         device_extra + "state_dir: " + dir.file("state") + "\n");
     }
     void start(const TempDir& dir) {
         ChildOptions o;

@@ -18,53 +18,13 @@
 #include <map>
 #include <set>
 
-#include "bridge_fixture.hpp"
+#include "observe.hpp"
 
 using namespace bluetti;
 using namespace bluetti::systest;
 using nlohmann::json;
 
 namespace {
-
-const std::string kBase = "bluetti/" + kSerial + "/";
-
-// What a case saw on the local broker.
-struct Observed {
-    std::map<std::string, std::vector<json>> states;  // state topic name -> every payload, in order
-    std::vector<std::string> availability;
-    json diagnostics;                   // the last one
-    std::set<std::string> energy_keys;  // from the device config: device_class energy
-};
-
-// Collects what the bridge publishes until `enough` holds or `limit` passes.
-Observed observe(Local& local, std::chrono::milliseconds limit, const std::function<bool(const Observed&)>& enough) {
-    Observed seen;
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline && !enough(seen)) {
-        auto m = local.ha.wait_message([](const MqttMessage&) { return true; }, std::chrono::milliseconds(200));
-        if (!m) continue;
-        const std::string text = m->text();
-        if (m->topic == "homeassistant/device/bluetti_" + kSerial + "/config") {
-            const auto j = json::parse(text, nullptr, false);
-            if (j.is_discarded() || !j.contains("components")) continue;
-            for (const auto& [key, comp] : j["components"].items())
-                if (comp.value("device_class", "") == "energy") seen.energy_keys.insert(key);
-        } else if (m->topic == kBase + "availability") {
-            seen.availability.push_back(text);
-        } else if (m->topic == kBase + "diagnostics") {
-            seen.diagnostics = json::parse(text, nullptr, false);
-        } else if (m->topic.rfind(kBase, 0) == 0) {
-            const auto j = json::parse(text, nullptr, false);
-            REQUIRE_MESSAGE(!j.is_discarded(), m->topic << ": not JSON: " << text);
-            seen.states[m->topic.substr(kBase.size())].push_back(j);
-        }
-    }
-    return seen;
-}
-
-std::int64_t diag(const Observed& seen, const char* key) {
-    return seen.diagnostics.is_object() ? seen.diagnostics.value(key, std::int64_t{0}) : 0;
-}
 
 // The invariants every case shares.
 void check_values(const Observed& seen) {
@@ -132,12 +92,6 @@ struct Case {
         return seen;
     }
 };
-
-// Once online, never offline again (the bridge starts with `offline` until the device answered).
-bool always_online(const Observed& seen) {
-    const auto online = std::find(seen.availability.begin(), seen.availability.end(), "online");
-    return std::find(online, seen.availability.end(), "offline") == seen.availability.end();
-}
 
 }  // namespace
 

@@ -45,6 +45,7 @@ inline const TestCertificates& certificates() {
         o.expired_client = true;
         o.other_ca = true;
         o.pkcs12 = true;
+        o.device_client = true;
         std::string error;
         REQUIRE_MESSAGE(c.generate(dir.path(), o, error), error);
         return c;
@@ -52,27 +53,49 @@ inline const TestCertificates& certificates() {
     return certs;
 }
 
+struct CloudOptions {
+    // An ACL as the Bluetti broker may have one: the bridge's certificate may read only the reply
+    // topics and write only the request topics (mosquitto then grants a subscription to a request
+    // topic but delivers nothing on it); bluetti-sim connects with the device certificate, which
+    // may do anything.
+    bool reply_topics_only = false;
+};
+
 class Cloud {
 public:
     TempDir dir{"bluetti-system"};
+    CloudOptions options;
     Mosquitto broker;
     ChildProcess sim;
     int rest_port = 0;
     std::vector<SimDevice> devices;
 
-    explicit Cloud(std::vector<SimDevice> sim_devices = {{"EL100V2", "2345000000002", ""}}, std::vector<std::string> sim_flags = {})
-        : broker(tls_broker_options(certificates())), devices(std::move(sim_devices)) {
+    explicit Cloud(std::vector<SimDevice> sim_devices = {{"EL100V2", "2345000000002", ""}}, std::vector<std::string> sim_flags = {},
+                   CloudOptions cloud_options = {})
+        : options(cloud_options), broker(broker_options(dir, cloud_options)), devices(std::move(sim_devices)) {
         std::string error;
         REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
         start_sim(sim_flags);
     }
 
+    static MosquittoOptions broker_options(const TempDir& dir, const CloudOptions& options) {
+        MosquittoOptions o = tls_broker_options(certificates());
+        if (!options.reply_topics_only) return o;
+        const std::string acl = dir.file("cloud.acl");
+        REQUIRE(write_text_file(acl,
+                                "user bluetti-test-client\ntopic read PUB/#\ntopic write SUB/#\n"
+                                "user bluetti-test-device\ntopic readwrite #\n"));
+        o.extra_config.push_back("acl_file " + acl);
+        return o;
+    }
+
     // `port`: the REST stand-in's port; 0 = any free one (then rest_port says which).
     void start_sim(const std::vector<std::string>& flags, int rest_port_wanted = 0) {
+        const bool device_cert = options.reply_topics_only;
         std::vector<std::string> args{"--broker",       broker.address(),
                                       "--ca",           certificates().ca_cert,
-                                      "--cert",         certificates().client_cert,
-                                      "--key",          certificates().client_key,
+                                      "--cert",         device_cert ? certificates().device_client_cert : certificates().client_cert,
+                                      "--key",          device_cert ? certificates().device_client_key : certificates().client_key,
                                       "--rest-port",    std::to_string(rest_port_wanted),
                                       "--rest-cert",    certificates().server_cert,
                                       "--rest-key",     certificates().server_key,
@@ -81,7 +104,11 @@ public:
                                       "--pfx-password", certificates().pkcs12_password,
                                       "--ready-file",   dir.file("sim.ready")};
         for (const auto& d : devices) args.insert(args.end(), {"--device", d.arg()});
-        args.insert(args.end(), flags.begin(), flags.end());
+        // "{dir}" in a flag is this cloud's directory (for files the simulator writes).
+        for (std::string flag : flags) {
+            if (flag.rfind("{dir}", 0) == 0) flag = dir.path() + flag.substr(5);
+            args.push_back(std::move(flag));
+        }
         ChildOptions o;
         o.stderr_file = dir.file("sim.log");
         std::string error;

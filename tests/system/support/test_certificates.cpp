@@ -141,6 +141,11 @@ bool TestCertificates::generate(const std::string& dir, const CertificateOptions
         other_client_cert = pki.path("other-client.crt");
         other_client_key = pki.path("other-client.key");
     }
+    if (options.device_client) {
+        if (!pki.make_leaf("ca", "device-client", options.device_cn, "client_ext", from, to, error)) return false;
+        device_client_cert = pki.path("device-client.crt");
+        device_client_key = pki.path("device-client.key");
+    }
     if (options.pkcs12) {
         if (!pki.run({"pkcs12", "-export", "-legacy", "-in", client_cert, "-inkey", client_key, "-certfile", ca_cert, "-name",
                       options.client_cn, "-out", pki.path("client.p12"), "-passout", "pass:" + options.pkcs12_password},

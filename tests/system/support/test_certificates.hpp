@@ -6,6 +6,9 @@
 //   client.crt / client.key          signed by it (clientAuth)
 //   options.expired_client:          expired-client.crt/.key, signed by the CA, valid in 2020 only
 //   options.other_ca:                other-ca.crt/.key, an unrelated CA, and other-client.crt/.key it signed
+//   options.device_client:           device-client.crt/.key, signed by the CA, with its own CN
+//                                    (options.device_cn): the simulated stations' side, so that a
+//                                    broker ACL can tell them from the bridge
 //   options.pkcs12:                  client.p12: client certificate + key + CA, legacy-encrypted
 //                                    (openssl pkcs12 -export -legacy: RC2/3DES as the Bluetti cloud
 //                                    serves it, protocol.md §1.7), password options.pkcs12_password
@@ -24,6 +27,8 @@ struct CertificateOptions {
     bool expired_client = false;
     bool other_ca = false;
     bool pkcs12 = false;
+    bool device_client = false;
+    std::string device_cn = "bluetti-test-device";
     std::string pkcs12_password = "test-pfx-password";
     std::string client_cn = "bluetti-test-client";
 };
@@ -40,6 +45,7 @@ public:
     std::string other_ca_cert, other_ca_key;              // with options.other_ca
     std::string other_client_cert, other_client_key;      // with options.other_ca
     std::string pkcs12, pkcs12_password;                  // with options.pkcs12
+    std::string device_client_cert, device_client_key;    // with options.device_client
 
     // $BLUETTI_OPENSSL, else `openssl` from PATH.
     static std::string openssl();
