@@ -117,12 +117,14 @@ inline std::pair<double, double> machine_jiffies() {
 // The rig.
 
 // bluetti-sim with N devices and the REST stand-in; returns the REST port from its ready file.
+// `device_cert`: the simulator connects with certs.device_client_cert (for a broker ACL that tells
+// the stations from the bridge).
 inline int start_sim(ChildProcess& sim, const TempDir& dir, const Mosquitto& cloud, const TestCertificates& certs, std::size_t devices,
-                     const std::vector<std::string>& extra_flags = {}) {
+                     const std::vector<std::string>& extra_flags = {}, bool device_cert = false) {
     std::vector<std::string> args{"--broker",       cloud.address(),
                                   "--ca",           certs.ca_cert,
-                                  "--cert",         certs.client_cert,
-                                  "--key",          certs.client_key,
+                                  "--cert",         device_cert ? certs.device_client_cert : certs.client_cert,
+                                  "--key",          device_cert ? certs.device_client_key : certs.client_key,
                                   "--rest-port",    "0",
                                   "--rest-cert",    certs.server_cert,
                                   "--rest-key",     certs.server_key,
