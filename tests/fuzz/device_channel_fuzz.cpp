@@ -43,7 +43,8 @@ struct Input {
 };
 
 struct Shared {
-    const profile::Profile* profile = profile::ProfileSet::builtin()->find("AP300");
+    profile::ProfileSet profiles = *profile::ProfileSet::builtin();
+    const profile::Profile* profile = profiles.find("AP300");
     schema::SchemaRegistry registry = *profile::apply_profile(*schema::SchemaRegistry::builtin(), *profile);
     std::vector<std::pair<std::uint16_t, std::uint16_t>> reads;  // (block, registers) of the poll groups
     Shared() {

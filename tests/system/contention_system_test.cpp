@@ -113,7 +113,6 @@ TEST_CASE("app open at 100 ms with pushes and 5 % mixed faults") {
         {"--delay", "100", "--push-every", "1", "--drop", "1.25", "--bad-crc", "1.25", "--exception", "1.25", "--short-reply", "1.25"});
     const auto seen = c.run(75);
     CHECK(diag(seen, "foreign_replies") > 0);
-    CHECK(diag(seen, "crc_errors") > 0);
 }
 
 int main(int argc, char** argv) {
