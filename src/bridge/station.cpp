@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bluetti/log.hpp"
+#include "bluetti/schema/plausibility.hpp"
 
 namespace bluetti::bridge {
 
@@ -12,7 +13,14 @@ using namespace std::chrono;
 
 namespace {
 constexpr int kFailuresForOffline = 3;
-constexpr std::uint16_t kNodeInfo = 21000, kInvBaseInfo = 1100;
+constexpr std::uint16_t kNodeInfo = 21000, kInvBaseInfo = 1100, kHomeData = 100, kPackItem = 6100, kPackCells = 6300;
+
+std::optional<double> positive_number(const schema::DecodedField* f) {
+    if (!f) return std::nullopt;
+    if (const auto* d = std::get_if<double>(&f->value); d && *d > 0) return *d;
+    if (const auto* i = std::get_if<std::int64_t>(&f->value); i && *i > 0) return static_cast<double>(*i);
+    return std::nullopt;
+}
 
 std::string iso_now() {
     const std::time_t t = std::time(nullptr);
@@ -225,7 +233,49 @@ std::string Station::state_name(std::uint16_t block) const {
     return s ? s->state_topic : std::to_string(block);
 }
 
+// The derived check of the pack voltage against the sum of its cells: a 6300 frame whose cells do
+// not add up to the pack's voltage (within 15 %) is no frame of this pack, and is rejected whole.
+// Off by a factor of ten means the profile's voltage scale is wrong, not the frame: said once.
+bool Station::cells_consistent(const cloud::BlockData& data) {
+    const std::string pack = "battery_pack" + std::to_string(data.pack);
+    if (data.block == kPackItem) {
+        if (auto v = positive_number(data.decoded.find(pack + "_voltage"))) pack_voltages_[data.pack] = *v;
+        return true;
+    }
+    if (data.block == kHomeData) {
+        if (auto v = positive_number(data.decoded.find("pack_voltage"))) battery_voltage_ = *v;
+        return true;
+    }
+    if (data.block != kPackCells) return true;
+    double sum = 0;
+    for (const auto& f : data.decoded.fields)
+        if (f.spec && f.spec->key.text == "battery_pack{n}_cell{i}_voltage")
+            if (auto v = positive_number(&f)) sum += *v;
+    const auto known = pack_voltages_.find(data.pack);
+    const std::optional<double> reference = known != pack_voltages_.end() ? std::optional(known->second) : battery_voltage_;
+    if (!reference || sum <= 0) return true;
+    switch (schema::check_pack_voltage(*reference, sum)) {
+        case schema::PackVoltageCheck::consistent:
+            return true;
+        case schema::PackVoltageCheck::scale_suspect:
+            if (!scale_hint_logged_)
+                log::get("decode")->warn(
+                    "{}: pack {} cells add up to {:.2f} V but the pack voltage reads {:.2f} V: the profile's pack-voltage scale "
+                    "(0.1 or 0.01 V) is probably the wrong one for this model; override it with overrides: {{pack_voltage: {{scale: …}}}}",
+                    setup_.serial, data.pack, sum, *reference);
+            scale_hint_logged_ = true;
+            return true;
+        case schema::PackVoltageCheck::inconsistent:
+            break;
+    }
+    ++cells_rejected_;
+    log_anomaly("block 6300 of pack " + std::to_string(data.pack) + " rejected whole: its cells add up to " + std::to_string(sum) +
+                " V, the pack reads " + std::to_string(*reference) + " V (payload " + to_hex(data.reply) + ")");
+    return false;
+}
+
 void Station::handle_block(cloud::BlockData data) {
+    if (!cells_consistent(data)) return;
     last_data_ = loop_.now();
     last_seen_iso_ = iso_now();
     if (!ever_answered_) {
@@ -377,7 +427,7 @@ void Station::publish_diagnostics() {
     if (s.replies) j["latency_ms"] = s.last_latency.count();
     j["unsolicited"] = s.unsolicited;
     j["foreign_replies"] = s.foreign_replies;
-    j["rejected_frames"] = s.implausible;
+    j["rejected_frames"] = s.implausible + cells_rejected_;
     j["confirmations"] = s.confirmations;
     j["contention"] = channel_->contended() ? "ON" : "OFF";
     if (!writer_->controls().empty()) {

@@ -110,6 +110,12 @@ private:
     EventLoop::TimerId silence_timer_ = 0;
     std::optional<EventLoop::Clock::time_point> last_anomaly_warning_;
     std::uint64_t anomalies_suppressed_ = 0;
+    // The pack voltage the cells of block 6300 are checked against: per pack from 6100, else the
+    // battery's from block 100 (packs sit in parallel).
+    std::map<int, double> pack_voltages_;
+    std::optional<double> battery_voltage_;
+    std::uint64_t cells_rejected_ = 0;
+    bool scale_hint_logged_ = false;
     std::map<std::string, nlohmann::ordered_json> merged_states_;  // per-pack blocks: all packs' keys
 
     void handle_block(cloud::BlockData data);
@@ -119,6 +125,7 @@ private:
     void set_online(bool online, const std::string& why);
     void publish_diagnostics();
     void log_anomaly(const std::string& text);
+    bool cells_consistent(const cloud::BlockData& data);
     void arm_silence_timer();
     std::string state_name(std::uint16_t block) const;
     ha::StationInfo info() const;
