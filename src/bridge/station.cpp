@@ -276,6 +276,7 @@ bool Station::cells_consistent(const cloud::BlockData& data) {
 
 void Station::handle_block(cloud::BlockData data) {
     if (!cells_consistent(data)) return;
+    log::get("bridge")->debug("{}: block {} ({})", setup_.serial, data.block, data.pushed ? "pushed" : "read");
     last_data_ = loop_.now();
     last_seen_iso_ = iso_now();
     if (!ever_answered_) {

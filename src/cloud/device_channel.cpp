@@ -70,6 +70,8 @@ void DeviceChannel::read_block(std::uint16_t block, std::uint16_t registers, std
         return;
     }
     r.payload = codec::wrap(options_.envelope, block, *rtu);
+    r.wire_count = r.count;
+    r.wire_payload = r.payload;
     enqueue(std::move(r));
 }
 
@@ -156,9 +158,9 @@ bool DeviceChannel::transmit() {
     r.sent_at = scheduler_.now();
     if (r.kind == Kind::read) {
         attribution_.read_sent(r.shape(), r.sent_at);
-        echo_expected_ = r.payload;
+        echo_expected_ = r.wire_payload;
     }
-    if (!sender_(r.payload)) {
+    if (!sender_(r.kind == Kind::read ? r.wire_payload : r.payload)) {
         fail_in_flight(ChannelError{ChannelErrc::not_connected, 0, "the cloud session is not connected"});
         return false;
     }
@@ -167,7 +169,9 @@ bool DeviceChannel::transmit() {
     return true;
 }
 
-// A reply of uncertain origin: ask again; only a second reply that agrees is believed.
+// A reply of uncertain origin: ask again; only a second reply that agrees is believed. The second
+// read asks for one register fewer than the candidate has, and its length is known in advance:
+// another client's read can answer one of the two, but no single read of theirs both.
 void DeviceChannel::confirm_in_flight() {
     Request& r = *in_flight_;
     if (r.confirmations >= options_.max_confirmations) {
@@ -180,7 +184,38 @@ void DeviceChannel::confirm_in_flight() {
     }
     ++r.confirmations;
     ++stats_.confirmations;
+    if (!candidates_.empty()) {
+        const std::size_t bytes = candidates_.back().decoded.data_length;
+        const auto shorter = static_cast<std::uint16_t>(bytes / 2 - 1);
+        if (bytes >= 4 && 2u * shorter >= r.schema->min_len) {
+            put_on_wire(r, shorter);
+            attribution_.learn(r.shape(), 2u * shorter);
+        } else {
+            put_on_wire(r, r.count);  // too short to shorten: the same read again
+        }
+    } else {
+        put_on_wire(r, r.count);
+    }
     transmit();
+}
+
+void DeviceChannel::put_on_wire(Request& r, std::uint16_t count) {
+    r.wire_count = count;
+    if (count == r.count) {
+        r.wire_payload = r.payload;
+        return;
+    }
+    r.wire_payload = codec::wrap(options_.envelope, r.block, *codec::build_read_request(r.slave, r.block, count));
+}
+
+// The candidate the reply to a confirmation read agrees with, if any; the reply must also say
+// something: two frames of nothing but zeros agree with each other whatever block they came from.
+const BlockData* DeviceChannel::confirmed_candidate(const BlockData& confirmation) const {
+    if (!schema::informative(confirmation.decoded)) return nullptr;
+    for (auto it = candidates_.rbegin(); it != candidates_.rend(); ++it)
+        if (it->decoded.data_length == confirmation.decoded.data_length + 2 && schema::values_agree(it->decoded, confirmation.decoded))
+            return &*it;
+    return nullptr;
 }
 
 void DeviceChannel::on_timeout() {
@@ -207,7 +242,7 @@ void DeviceChannel::fail_in_flight(ChannelError error) {
 }
 
 void DeviceChannel::finish_block(Result<BlockData, ChannelError> result) {
-    candidate_.reset();
+    candidates_.clear();
     if (!echo_expected_.empty()) last_read_echoed_ = false;  // the mirror did not show this read
     if (timer_) scheduler_.cancel(timer_);
     timer_ = 0;
@@ -332,7 +367,10 @@ bool DeviceChannel::answers_in_flight(const codec::Frame& f) const {
 void DeviceChannel::on_read_reply(const Inbound& in) {
     const codec::Frame& f = in.frame;
     const bool reading = in_flight_ && awaiting_reply_ && in_flight_->kind == Kind::read;
-    const auto ours = reading ? std::optional<ReadShape>(in_flight_->shape()) : std::nullopt;
+    auto ours = reading ? std::optional<ReadShape>(in_flight_->shape()) : std::nullopt;
+    // While confirming, a reply as long as the candidates is judged as an answer to the whole read.
+    if (reading && in_flight_->confirming() && !candidates_.empty() && f.data.size() == candidates_.back().decoded.data_length)
+        ours = ReadShape{in_flight_->slave, in_flight_->block, in_flight_->count};
     const std::size_t min_len = reading ? in_flight_->schema->min_len : 0;
     switch (attribution_.attribute(f.slave, f.data.size(), ours, min_len, scheduler_.now())) {
         case Attribution::foreign:
@@ -355,24 +393,36 @@ void DeviceChannel::accept_read(const Inbound& in, bool certain) {
         // An implausible frame is never the answer: if it was someone else's, ours is still on its
         // way; if it was ours, the read times out and is retried. A frame that does not decode and
         // is surely ours ends the read.
-        if (certain && data.error().code != ChannelErrc::implausible) return finish_block(std::move(data));
+        if (certain && !r.confirming() && data.error().code != ChannelErrc::implausible) return finish_block(std::move(data));
         return;
     }
     data->latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
     data->request = r.payload;
-    if (!certain) {
-        const bool agrees = candidate_ && candidate_->decoded.data_length == data->decoded.data_length &&
-                            schema::values_agree(candidate_->decoded, data->decoded);
-        if (!agrees) {
-            // Keep the newest and ask again. (Two that disagree prove no other client: a live
-            // station's values can jump between two reads.)
-            candidate_ = std::move(*data);
-            return confirm_in_flight();
-        }
+    const bool whole = !r.confirming() || f.data.size() != 2u * r.wire_count;
+    if (whole && certain) {
+        attribution_.learn(ReadShape{r.slave, r.block, r.count}, f.data.size());
+        return deliver(std::move(*data));
     }
-    attribution_.learn(r.shape(), f.data.size());
+    if (whole) {  // a candidate; a second one while confirming (our own, late, or another's) waits too
+        constexpr std::size_t kMaxCandidates = 4;
+        if (candidates_.size() == kMaxCandidates) candidates_.erase(candidates_.begin());
+        candidates_.push_back(std::move(*data));
+        if (!r.confirming()) confirm_in_flight();
+        return;
+    }
+    // The confirmation's reply: it vouches for the whole candidate it agrees with, which is delivered.
+    if (const BlockData* confirmed = confirmed_candidate(*data)) {
+        BlockData chosen = *confirmed;
+        attribution_.learn(ReadShape{r.slave, r.block, r.count}, chosen.decoded.data_length);
+        return deliver(std::move(chosen));
+    }
+    candidates_.clear();  // none agrees: at least one of them is someone else's; start over
+    confirm_in_flight();
+}
+
+void DeviceChannel::deliver(BlockData data) {
     ++stats_.replies;
-    stats_.last_latency = data->latency;
+    stats_.last_latency = data.latency;
     finish_block(std::move(data));
 }
 

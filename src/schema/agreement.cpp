@@ -32,14 +32,27 @@ bool agree(const DecodedField& a, const DecodedField& b) {
 }  // namespace
 
 bool values_agree(const DecodedBlock& a, const DecodedBlock& b) {
-    if (a.schema != b.schema || a.fields.size() != b.fields.size()) return false;
-    for (std::size_t i = 0; i < a.fields.size(); ++i) {
-        const DecodedField& x = a.fields[i];
-        const DecodedField& y = b.fields[i];
-        if (x.key != y.key || is_absent(x.value) != is_absent(y.value)) return false;
-        if (!is_absent(x.value) && !agree(x, y)) return false;
+    if (a.schema != b.schema) return false;
+    const DecodedBlock& shorter = a.data_length <= b.data_length ? a : b;
+    const DecodedBlock& longer = &shorter == &a ? b : a;
+    std::size_t compared = 0;
+    for (const DecodedField& x : shorter.fields) {
+        if (is_absent(x.value)) continue;
+        const DecodedField* y = longer.find(x.key);
+        if (!y || is_absent(y->value) || !agree(x, *y)) return false;
+        ++compared;
     }
-    return true;
+    return compared > 0;
+}
+
+bool informative(const DecodedBlock& block) {
+    int said = 0;
+    for (const DecodedField& f : block.fields) {
+        const auto n = number(f.value);
+        if (n ? *n != 0 : (!is_absent(f.value) && f.value != Value(std::string()) && f.value != Value(false))) ++said;
+        if (said >= 2) return true;
+    }
+    return false;
 }
 
 }  // namespace bluetti::schema

@@ -8,6 +8,7 @@
 
 #include "bluetti/cloud/device_channel.hpp"
 #include "bluetti/codec/envelope.hpp"
+#include "bluetti/codec/frame.hpp"
 #include "manual_scheduler.hpp"
 #include "support.hpp"
 
@@ -23,6 +24,17 @@ inline const char* kG11Push =
 
 inline Bytes v2_reply(const Bytes& rtu) {
     return codec::wrap(codec::Envelope::v2, 0, rtu);
+}
+
+// The FC 03 reply `payload` with its last register left out: the answer to a confirmation read,
+// which asks for one register fewer than the reply it confirms.
+inline Bytes one_register_less(const Bytes& payload) {
+    auto unwrapped = codec::unwrap(payload);
+    REQUIRE(unwrapped.ok());
+    auto frame = codec::parse_frame(unwrapped->rtu, codec::Direction::response);
+    REQUIRE(frame.ok());
+    const Bytes data(frame->data.begin(), frame->data.end() - 2);
+    return v2_reply(*codec::build_read_reply(frame->slave, data));
 }
 
 struct Fixture {

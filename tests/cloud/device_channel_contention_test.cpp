@@ -43,7 +43,7 @@ void learn(Fixture& f) {
 
 }  // namespace
 
-TEST_CASE("contention: a frame that answers nothing starts it; then a reply is only believed once a second one agrees") {
+TEST_CASE("contention: a frame that answers nothing starts it; then a reply is only believed once a shorter read agrees") {
     Fixture f;
     learn(f);
     CHECK_FALSE(f.channel->contended());
@@ -54,18 +54,40 @@ TEST_CASE("contention: a frame that answers nothing starts it; then a reply is o
     Got got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
     REQUIRE(f.sent.size() == 2);
-    f.channel->on_payload(reply(kOtherData));  // theirs arrives first
+    f.channel->on_payload(reply(kOtherData));  // theirs arrives first: a candidate
     CHECK_FALSE(got.has_value());
-    CHECK(f.sent.size() == 3);              // the read again, to confirm
-    f.channel->on_payload(reply(kG1Data));  // ours: disagrees with the first
+    REQUIRE(f.sent.size() == 3);  // the confirmation: one register fewer
+    CHECK(f.sent[2] == read_request(1, 1300, 15));
+    f.channel->on_payload(reply(kOtherData));  // the candidate's length cannot answer the confirmation
+    CHECK(f.sent.size() == 3);
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));  // ours: disagrees with the candidate
     CHECK_FALSE(got.has_value());
-    CHECK(f.sent.size() == 4);
-    f.channel->on_payload(reply(kG1Data));  // ours again: agrees
+    REQUIRE(f.sent.size() == 4);  // start over with the whole read
+    CHECK(f.sent[3] == f.sent[1]);
+    f.channel->on_payload(reply(kG1Data));
+    CHECK(f.sent.size() == 5);
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));  // agrees: the whole reply is delivered
     REQUIRE(got.has_value());
     REQUIRE(got->ok());
     CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
-    CHECK(f.channel->stats().confirmations == 2);
-    CHECK(f.sent[3] == f.sent[1]);  // a confirmation is the same read
+    CHECK((*got)->decoded.data_length == 32);
+    CHECK(f.channel->stats().confirmations == 3);
+}
+
+TEST_CASE("contention: our own whole reply arriving while the confirmation is out is confirmed by it") {
+    Fixture f;
+    learn(f);
+    f.channel->on_payload(reply(kOtherData));
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply(kOtherData));  // theirs first: a candidate, the confirmation goes out
+    f.channel->on_payload(reply(kG1Data));     // ours, a little later: a second candidate
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
+    CHECK(f.sent.size() == 3);
+    CHECK(f.channel->stats().confirmations == 1);
 }
 
 TEST_CASE("contention: replies that never agree end the read with an error, never with a value") {
@@ -74,12 +96,24 @@ TEST_CASE("contention: replies that never agree end the read with an error, neve
     f.channel->on_payload(reply(kOtherData));
     Got got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
-    for (int i = 0; i < 4 && !got; ++i) f.channel->on_payload(reply(i % 2 ? kG1Data : kOtherData));
+    for (int i = 0; i < 4 && !got; ++i) f.channel->on_payload(i % 2 ? test::one_register_less(reply(kG1Data)) : reply(kOtherData));
     REQUIRE(got.has_value());
     REQUIRE_FALSE(got->ok());
     CHECK(got->error().code == ChannelErrc::unconfirmed);
     CHECK(f.channel->stats().unconfirmed == 1);
     CHECK_FALSE(f.channel->busy());
+}
+
+TEST_CASE("contention: two frames of zeros agree with each other but confirm nothing") {
+    Fixture f;
+    learn(f);
+    f.channel->on_payload(reply(kOtherData));
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    const std::string zeros(64, '0');
+    for (int i = 0; i < 8 && !got; ++i) f.channel->on_payload(i % 2 ? test::one_register_less(reply(zeros.c_str())) : reply(zeros.c_str()));
+    REQUIRE(got.has_value());
+    CHECK(got->error().code == ChannelErrc::unconfirmed);
 }
 
 TEST_CASE("contention: a reply of another length than the learnt one is not taken, even if it fits the read") {
@@ -94,18 +128,27 @@ TEST_CASE("contention: a reply of another length than the learnt one is not take
     CHECK(f.channel->stats().unsolicited == 2);
 }
 
-TEST_CASE("quiet: a reply of a new length is confirmed before it is learnt; the learnt length still answers at once") {
+TEST_CASE("quiet: a reply of a new length is learnt only once a shorter read agrees with it") {
     Fixture f;
-    learn(f);
+    learn(f);  // 32 bytes
+    const char* kThirty = "01f400000000000000000000000000000000000000000000000104ac0900";
     Got got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
-    f.channel->on_payload(reply("01f400000000000000000000000000000000000000000000000104ac0900"));  // 30 bytes
+    f.channel->on_payload(reply(kThirty));  // the device now answers 30 bytes (new firmware, say)
     CHECK_FALSE(got.has_value());
-    CHECK(f.sent.size() == 3);
-    f.channel->on_payload(reply(kG1Data));  // the usual 32 bytes: ours
+    REQUIRE(f.sent.size() == 3);
+    CHECK(f.sent[2] == read_request(1, 1300, 14));
+    f.channel->on_payload(test::one_register_less(reply(kThirty)));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK((*got)->decoded.data_length == 30);
+    CHECK(f.channel->stats().confirmations == 1);
+    // Learnt: the next 30-byte reply is taken at once.
+    got.reset();
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply(kThirty));
     REQUIRE(got.has_value());
     CHECK(got->ok());
-    CHECK(f.channel->stats().confirmations == 1);
 }
 
 TEST_CASE("mirror: another client's read seen before ours is answered first, and its reply is theirs") {
@@ -137,7 +180,14 @@ TEST_CASE("mirror: a rival read after ours that could give the same bytes still 
     f.channel->on_request_seen(read_request(1, 1200, 16));
     f.channel->on_payload(reply(kG1Data));
     CHECK_FALSE(got.has_value());
-    CHECK(f.sent.size() == 3);
+    REQUIRE(f.sent.size() == 3);
+    f.channel->on_request_seen(f.sent.back());  // the confirmation, after the app's read
+    f.channel->on_payload(reply(kOtherData));   // the app's answer: theirs, by the order
+    CHECK_FALSE(got.has_value());
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));
+    REQUIRE(got.has_value());
+    CHECK(got->ok());
+    CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
 }
 
 TEST_CASE("contention: exception 02 of uncertain origin marks a block unsupported only when said twice") {

@@ -13,6 +13,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include "bridge_log.hpp"
 #include "device_answers.hpp"
 #include "observe.hpp"
 
@@ -51,13 +52,13 @@ void check_counters(const Observed& seen) {
         }
 }
 
-// The core block keeps coming: no gap longer than three core intervals once it started.
-void check_refreshed(const Observed& seen) {
-    const auto it = seen.arrived.find("home_data");
-    REQUIRE(it != seen.arrived.end());
-    for (std::size_t i = 1; i < it->second.size(); ++i)
-        CHECK_MESSAGE(it->second[i] - it->second[i - 1] <= 3 * kCore,
-                      "home_data not refreshed for " << std::chrono::duration<double>(it->second[i] - it->second[i - 1]).count() << " s");
+// The core block keeps coming: no gap longer than three core intervals once it started (from the
+// bridge's log: a state is only published when it changed).
+void check_refreshed(const std::string& log) {
+    const auto gaps = longest_block_gaps(log, 100);
+    REQUIRE(gaps.count(kSerial));
+    CHECK_MESSAGE(gaps.at(kSerial) <= 3 * std::chrono::duration<double>(kCore).count(),
+                  "block 100 not refreshed for " << gaps.at(kSerial) << " s");
 }
 
 struct AppOpen {
@@ -83,7 +84,7 @@ struct AppOpen {
         REQUIRE_FALSE(answers.empty());
         CHECK(check_against_device(seen, answers) > 100);
         check_counters(seen);
-        check_refreshed(seen);
+        check_refreshed(bridge.process.stderr_text());
         CHECK(always_online(seen));
         CHECK(bridge.process.running());
         return seen;

@@ -164,7 +164,12 @@ private:
         int attempts = 0;
         int confirmations = 0;
         Scheduler::Clock::time_point sent_at{};
-        ReadShape shape() const { return {slave, block, count}; }
+        // What is on the wire now: the read itself, or its confirmation (one register fewer than
+        // the candidate had, so that no single read of another client can answer both).
+        std::uint16_t wire_count = 0;
+        Bytes wire_payload;
+        ReadShape shape() const { return {slave, block, wire_count}; }
+        bool confirming() const { return wire_count != count; }
     };
     // One inbound frame on the reply topic, parsed.
     struct Inbound {
@@ -186,8 +191,9 @@ private:
     // Exception 02 of uncertain origin: marked unsupported only when the next one agrees.
     std::set<std::pair<std::uint16_t, std::uint8_t>> suspect_unsupported_;
     ReplyAttribution attribution_;
-    std::optional<BlockData> candidate_;  // a reply of uncertain origin awaiting confirmation
-    Bytes echo_expected_;                 // our last read, until the mirror shows it
+    // Whole replies of uncertain origin to the read in flight, awaiting confirmation (the newest last).
+    std::vector<BlockData> candidates_;
+    Bytes echo_expected_;  // our last read, until the mirror shows it
     bool last_read_echoed_ = false;
     std::vector<std::uint8_t> pack_slaves_;
     ChannelStats stats_;
@@ -200,9 +206,12 @@ private:
     void send_in_flight();
     bool transmit();
     void confirm_in_flight();
+    void put_on_wire(Request& r, std::uint16_t count);
+    const BlockData* confirmed_candidate(const BlockData& confirmation) const;
     bool answers_in_flight(const codec::Frame& f) const;
     void on_read_reply(const Inbound& in);
     void accept_read(const Inbound& in, bool certain);
+    void deliver(BlockData data);
     void on_answer(const Inbound& in);
     void on_exception(const Inbound& in);
     void on_push(const Inbound& in);
