@@ -211,7 +211,8 @@ void DeviceChannel::put_on_wire(Request& r, std::uint16_t count) {
 // The candidate the reply to a confirmation read agrees with, if any; the reply must also say
 // something: two frames of nothing but zeros agree with each other whatever block they came from.
 const BlockData* DeviceChannel::confirmed_candidate(const BlockData& confirmation) const {
-    if (!schema::informative(confirmation.decoded)) return nullptr;
+    // (With nobody else seen reading, a block of zeros may be just that: agreement is enough.)
+    if (contended() && !schema::informative(confirmation.decoded)) return nullptr;
     for (auto it = candidates_.rbegin(); it != candidates_.rend(); ++it)
         if (it->decoded.data_length == confirmation.decoded.data_length + 2 && schema::values_agree(it->decoded, confirmation.decoded))
             return &*it;
@@ -399,8 +400,10 @@ void DeviceChannel::accept_read(const Inbound& in, bool certain) {
     data->latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
     data->request = r.payload;
     const bool whole = !r.confirming() || f.data.size() != 2u * r.wire_count;
+    const ReadShape read{r.slave, r.block, r.count};
+    if (options_.confirm_new_shapes && !attribution_.learned(read)) certain = false;
     if (whole && certain) {
-        attribution_.learn(ReadShape{r.slave, r.block, r.count}, f.data.size());
+        attribution_.learn(read, f.data.size());
         return deliver(std::move(*data));
     }
     if (whole) {  // a candidate; a second one while confirming (our own, late, or another's) waits too
@@ -413,7 +416,7 @@ void DeviceChannel::accept_read(const Inbound& in, bool certain) {
     // The confirmation's reply: it vouches for the whole candidate it agrees with, which is delivered.
     if (const BlockData* confirmed = confirmed_candidate(*data)) {
         BlockData chosen = *confirmed;
-        attribution_.learn(ReadShape{r.slave, r.block, r.count}, chosen.decoded.data_length);
+        attribution_.learn(read, chosen.decoded.data_length);
         return deliver(std::move(chosen));
     }
     candidates_.clear();  // none agrees: at least one of them is someone else's; start over

@@ -53,6 +53,8 @@ struct Fixture {
         options.stray_grace = 2000ms;
         // 2013/2206/2233 are listed on purpose: a wrong device set must still not reach the wire.
         options.writable = {2011, 2023, 2013, 2206, 2233};
+        // The matching rules one reply at a time; the first-reply confirmation has its own cases.
+        options.confirm_new_shapes = false;
         channel = std::make_unique<cloud::DeviceChannel>(clock, schemas, options, [this](const Bytes& p) {
             if (!link_up) return false;
             sent.push_back(p);

@@ -90,6 +90,32 @@ TEST_CASE("contention: our own whole reply arriving while the confirmation is ou
     CHECK(f.channel->stats().confirmations == 1);
 }
 
+TEST_CASE("the first reply to a read shape is confirmed even before any other client was seen") {
+    Fixture f;
+    f.options.confirm_new_shapes = true;
+    f.channel = std::make_unique<DeviceChannel>(f.clock, f.schemas, f.options, [&](const Bytes& p) {
+        f.sent.push_back(p);
+        return true;
+    });
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply(kOtherData));  // another client's, before anything showed it
+    CHECK_FALSE(got.has_value());
+    REQUIRE(f.sent.size() == 2);
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));  // disagrees: start over
+    f.channel->on_payload(reply(kG1Data));
+    f.channel->on_payload(test::one_register_less(reply(kG1Data)));
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK(phase1_voltage(**got) == doctest::Approx(230.4));
+    // Learnt: the next read of that shape is answered at once while nobody else is seen.
+    got.reset();
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply(kG1Data));
+    REQUIRE(got.has_value());
+    CHECK(got->ok());
+}
+
 TEST_CASE("contention: replies that never agree end the read with an error, never with a value") {
     Fixture f;
     learn(f);

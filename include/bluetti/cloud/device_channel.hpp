@@ -52,6 +52,9 @@ struct ChannelOptions {
     std::chrono::milliseconds stray_grace{2000};
     // Extra sends of one read, while another client reads too, to get two replies that agree.
     int max_confirmations = 3;
+    // The first reply to a read shape is confirmed too, even when no other client has been seen
+    // yet: its length is not known, and another client may have been reading since before we began.
+    bool confirm_new_shapes = true;
     ReplyAttribution::Options attribution;
     codec::Envelope envelope = codec::Envelope::v2;
     // The registers this device may be written: its enabled controls (profile::control_registers),

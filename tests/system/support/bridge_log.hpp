@@ -14,13 +14,13 @@
 
 namespace bluetti::systest {
 
-// Seconds since the epoch of a bridge log line "2026-12-02 04:24:16.370 debug [bridge] …" (local
-// time, as logged).
+// Seconds since the epoch of a bridge log line "2026-12-02 04:24:16.370 debug [bridge] …" or
+// "[2026-12-02 04:24:16.370] [bridge] [debug] …" (local time, as logged).
 inline std::optional<double> log_time(const std::string& line) {
     std::tm tm{};
     int ms = 0;
-    if (std::sscanf(line.c_str(), "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) !=
-        7)
+    const char* text = line.c_str() + (line.rfind('[', 0) == 0 ? 1 : 0);  // "[2026-…] [bridge] [debug]" too
+    if (std::sscanf(text, "%d-%d-%d %d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7)
         return std::nullopt;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
