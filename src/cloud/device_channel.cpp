@@ -214,7 +214,7 @@ const BlockData* DeviceChannel::confirmed_candidate(const BlockData& confirmatio
     // (With nobody else seen reading, a block of zeros may be just that: agreement is enough.)
     if (contended() && !schema::informative(confirmation.decoded)) return nullptr;
     for (auto it = candidates_.rbegin(); it != candidates_.rend(); ++it)
-        if (it->decoded.data_length == confirmation.decoded.data_length + 2 && schema::values_agree(it->decoded, confirmation.decoded))
+        if (confirmation.decoded.data_length + 2 <= it->decoded.data_length && schema::values_agree(it->decoded, confirmation.decoded))
             return &*it;
     return nullptr;
 }
@@ -369,8 +369,8 @@ void DeviceChannel::on_read_reply(const Inbound& in) {
     const codec::Frame& f = in.frame;
     const bool reading = in_flight_ && awaiting_reply_ && in_flight_->kind == Kind::read;
     auto ours = reading ? std::optional<ReadShape>(in_flight_->shape()) : std::nullopt;
-    // While confirming, a reply as long as the candidates is judged as an answer to the whole read.
-    if (reading && in_flight_->confirming() && !candidates_.empty() && f.data.size() == candidates_.back().decoded.data_length)
+    // While confirming, a reply longer than the confirmation read asked for answers the whole read.
+    if (reading && in_flight_->confirming() && f.data.size() > 2u * in_flight_->wire_count)
         ours = ReadShape{in_flight_->slave, in_flight_->block, in_flight_->count};
     const std::size_t min_len = reading ? in_flight_->schema->min_len : 0;
     switch (attribution_.attribute(f.slave, f.data.size(), ours, min_len, scheduler_.now())) {
@@ -399,7 +399,9 @@ void DeviceChannel::accept_read(const Inbound& in, bool certain) {
     }
     data->latency = duration_cast<milliseconds>(scheduler_.now() - r.sent_at);
     data->request = r.payload;
-    const bool whole = !r.confirming() || f.data.size() != 2u * r.wire_count;
+    // A device may answer any read short (the registers it has): whatever fits the confirmation
+    // read is its answer, anything longer answers the whole read.
+    const bool whole = !r.confirming() || f.data.size() > 2u * r.wire_count;
     const ReadShape read{r.slave, r.block, r.count};
     if (options_.confirm_new_shapes && !attribution_.learned(read)) certain = false;
     if (whole && certain) {
