@@ -116,6 +116,23 @@ TEST_CASE("the first reply to a read shape is confirmed even before any other cl
     CHECK(got->ok());
 }
 
+TEST_CASE("quiet: a device that answers the confirmation read short still confirms on the fields both have") {
+    Fixture f;
+    f.options.confirm_new_shapes = true;
+    f.channel = std::make_unique<DeviceChannel>(f.clock, f.schemas, f.options, [&](const Bytes& p) {
+        f.sent.push_back(p);
+        return true;
+    });
+    Got got;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
+    f.channel->on_payload(reply(kG1Data));  // first reply of the shape: the confirmation asks for 15 registers
+    REQUIRE(f.sent.size() == 2);
+    f.channel->on_payload(test::one_register_less(test::one_register_less(reply(kG1Data))));  // 14 come back
+    REQUIRE(got.has_value());
+    REQUIRE(got->ok());
+    CHECK((*got)->decoded.data_length == 32);
+}
+
 TEST_CASE("contention: replies that never agree end the read with an error, never with a value") {
     Fixture f;
     learn(f);
