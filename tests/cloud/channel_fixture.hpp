@@ -47,14 +47,15 @@ struct Fixture {
     std::vector<cloud::BlockData> pushes;
     std::vector<std::string> anomalies;
 
-    Fixture() {
+    // `confirm_new_shapes`: off by default, so the matching rules are seen one reply at a time;
+    // the first-reply confirmation has its own cases.
+    explicit Fixture(bool confirm_new_shapes = false) {
         options.retry = cloud::RetryPolicy{3, 1000ms, 2.0, 10000ms};
         options.request_timeout = 5000ms;
         options.stray_grace = 2000ms;
         // 2013/2206/2233 are listed on purpose: a wrong device set must still not reach the wire.
         options.writable = {2011, 2023, 2013, 2206, 2233};
-        // The matching rules one reply at a time; the first-reply confirmation has its own cases.
-        options.confirm_new_shapes = false;
+        options.confirm_new_shapes = confirm_new_shapes;
         channel = std::make_unique<cloud::DeviceChannel>(clock, schemas, options, [this](const Bytes& p) {
             if (!link_up) return false;
             sent.push_back(p);

@@ -91,12 +91,7 @@ TEST_CASE("contention: our own whole reply arriving while the confirmation is ou
 }
 
 TEST_CASE("the first reply to a read shape is confirmed even before any other client was seen") {
-    Fixture f;
-    f.options.confirm_new_shapes = true;
-    f.channel = std::make_unique<DeviceChannel>(f.clock, f.schemas, f.options, [&](const Bytes& p) {
-        f.sent.push_back(p);
-        return true;
-    });
+    Fixture f(true);
     Got got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
     f.channel->on_payload(reply(kOtherData));  // another client's, before anything showed it
@@ -117,12 +112,7 @@ TEST_CASE("the first reply to a read shape is confirmed even before any other cl
 }
 
 TEST_CASE("quiet: a device that answers the confirmation read short still confirms on the fields both have") {
-    Fixture f;
-    f.options.confirm_new_shapes = true;
-    f.channel = std::make_unique<DeviceChannel>(f.clock, f.schemas, f.options, [&](const Bytes& p) {
-        f.sent.push_back(p);
-        return true;
-    });
+    Fixture f(true);
     Got got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
     f.channel->on_payload(reply(kG1Data));  // first reply of the shape: the confirmation asks for 15 registers
