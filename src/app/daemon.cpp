@@ -127,7 +127,7 @@ int Daemon::run() {
 
     start_local();
     start_cloud();
-    loop_.run();
+    if (!fatal_) loop_.run();  // a fatal error at start-up stopped the loop before it ran
     return exit_code_;
 }
 
@@ -326,6 +326,7 @@ void Daemon::fatal(const std::string& message) {
     save_state();
     if (local_) local_->stop();
     exit_code_ = 1;
+    fatal_ = true;
     loop_.stop();
 }
 

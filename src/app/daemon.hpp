@@ -60,6 +60,7 @@ private:
     int signal_fd_ = -1;
     int exit_code_ = 0;
     bool ready_sent_ = false;
+    bool fatal_ = false;  // fatal() ran: the exit code is set, the loop must not (re)start
     int account_failures_ = 0;
     int token_failures_ = 0;        // token renewals failed in a row
     int certificate_renewals_ = 0;  // certificate downloads since the link was last up
