@@ -37,7 +37,7 @@ struct ClientOptions {
     std::string email;
     std::string password;
     std::string api{cloud::kDefaultGateway};
-    std::filesystem::path state_dir;  // token / PKCS#12 cache; empty = none
+    std::filesystem::path state_dir;  // where the device id is kept; empty = a new one per process
     // Certificate mode (used when `pkcs12` is set): no REST call at all.
     Bytes pkcs12;
     std::string pkcs12_password;

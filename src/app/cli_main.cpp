@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     auto* mqtt_password_option =
         app.add_option("--mqtt-password", mqtt_password, "MQTT password in certificate mode (else $BLUETTI_MQTT_PASSWORD)");
     app.add_option("--sub-sn", g.sub_sn, "device subSn in certificate mode (topic suffix)");
-    app.add_option("--state-dir", g.state_dir, "cache the token and certificate here (mode 0600)");
+    app.add_option("--state-dir", g.state_dir, "keep the device id here (mode 0600); the token and certificate stay in memory");
     std::string config_file;
     auto* config_option =
         app.add_option("--config", config_file, "take credentials, broker, retry policy and device from bluetti-bridge's YAML");

@@ -141,6 +141,12 @@ void parse_cloud(Parser& p, const Fields& root, CloudConfig& c) {
         p.error(*e, "cloud.broker must be host:port, like iot.bluettipower.com:18760, got '" + c.broker + "'");
     c.ca_file = p.path(*f, "ca_file", true);
     p.read(*f, "tls_insecure", c.tls_insecure);
+    // The login body is only as safe as the transport: its passOpen is the password under AES-ECB
+    // with a key derived from the hash sent beside it.
+    if (const Entry* e = f->find("api"); e && c.api.starts_with("http://") && !c.tls_insecure)
+        p.error(*e, "cloud.api '" + c.api +
+                        "' is plain http://: the login would reveal the password to the network; use https:// "
+                        "(or set cloud.tls_insecure: true for a test gateway)");
     p.read(*f, "tls_security_level", c.tls_security_level, 0, 5);
     p.read(*f, "request_timeout", c.request_timeout, 1ms);
     p.read(*f, "reconnect_delay", c.reconnect_delay, 1s, 10min);

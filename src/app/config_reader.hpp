@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../util/bounded_file.hpp"
 #include "../util/duration.hpp"
 #include "config.hpp"
 
@@ -46,30 +47,14 @@ inline bool contains(const std::vector<std::string_view>& items, std::string_vie
     return std::find(items.begin(), items.end(), s) != items.end();
 }
 
-// Reads a whole file; the error is the errno value.
-inline Result<std::string, int> read_file(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(errno);
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-        ::close(fd);
-        return fail(EISDIR);
-    }
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int error = errno;
-            ::close(fd);
-            return fail(error);
-        }
-        if (n == 0) break;
-        text.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return text;
+// Reads a whole file the config names: a regular file of at most `max_bytes`, opened without
+// blocking (a FIFO or /dev/zero is refused, never read), util/bounded_file.hpp.
+inline Result<std::string, util::FileError> read_file(const std::string& path, std::size_t max_bytes = util::kMaxDataFileBytes) {
+    return util::read_bounded_file(path, max_bytes);
+}
+
+inline std::string reason(const util::FileError& e) {
+    return e.message;
 }
 
 inline std::string reason(int code) {
@@ -250,7 +235,8 @@ public:
         }
         const std::string p = resolve(*v);
         if (must_be_readable) {
-            if (auto r = read_file(p); !r) error(*f.find(key), f.name(key) + " '" + p + "' cannot be read: " + reason(r.error()));
+            if (auto r = read_file(p); !r)
+                error(*f.find(key), f.name(key) + " '" + p + "' " + (r.error().code ? "cannot be read: " : "") + reason(r.error()));
         }
         return p;
     }
@@ -281,11 +267,15 @@ public:
             return v;
         }
         std::string p;
-        int file_error = 0;
+        util::FileError file_error;
         if (file) {
             p = path(f, file_key, false);
             if (p.empty()) return std::nullopt;
-            auto r = read_file(p);
+            auto r = read_file(p, util::kMaxSecretFileBytes);
+            if (!r && r.error().code == 0) {  // a FIFO, a device, too large: never a secret, whatever else is given
+                error(*file, f.name(file_key) + " '" + p + "' " + r.error().message);
+                return std::nullopt;
+            }
             if (r) {
                 std::string v = strip_one_newline(std::move(r).value());
                 if (v.empty()) error(*file, f.name(file_key) + " '" + p + "' is empty");
@@ -310,9 +300,9 @@ public:
         const auto dir = env_.get("CREDENTIALS_DIRECTORY");
         if (!dir || dir->empty()) return std::nullopt;
         const std::string cred = *dir + "/" + std::string(s.credential);
-        auto r = read_file(cred);
-        if (!r && r.error() != ENOENT) {
-            error(f.mark, "systemd credential '" + cred + "' cannot be read: " + reason(r.error()));
+        auto r = read_file(cred, util::kMaxSecretFileBytes);
+        if (!r && r.error().code != ENOENT) {
+            error(f.mark, "systemd credential '" + cred + "' " + (r.error().code ? "cannot be read: " : "") + reason(r.error()));
             failed = true;
         }
         if (!r || strip_one_newline(*r).empty()) return std::nullopt;

@@ -1,5 +1,7 @@
 #include "daemon.hpp"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -7,11 +9,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "../util/bounded_file.hpp"
+#include "../util/state_file.hpp"
 #include "bluetti/log.hpp"
+#include "bluetti/secure_clear.hpp"
 
 namespace bluetti::app {
 
@@ -26,19 +30,43 @@ std::pair<std::string, int> split_host_port(const std::string& text, int default
     return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+// The configuration's passwords, once a Config is done with (the daemon's at exit, a reload's copy).
+void wipe_secrets(Config& c) {
+    for (std::string* secret : {&c.cloud.password, &c.cloud.certificate_password, &c.cloud.mqtt_password, &c.homeassistant.password})
+        secure_clear(*secret);
+}
+
+// Wipes a reloaded configuration's secrets however reload() returns.
+class SecretsWiper {
+public:
+    explicit SecretsWiper(Config& config) : config_(config) {}
+    ~SecretsWiper() { wipe_secrets(config_); }
+    SecretsWiper(const SecretsWiper&) = delete;
+    SecretsWiper& operator=(const SecretsWiper&) = delete;
+
+private:
+    Config& config_;
+};
+
+long long unix_now() {
+    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 }  // namespace
+
+Result<Ok, std::string> disable_core_dumps() {
+    // The process holds the account password, the token and the client key: no core file, no
+    // ptrace by other users, no readable /proc/<pid>/mem, whatever the unit or the shell set.
+    if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return fail(std::string("prctl(PR_SET_DUMPABLE): ") + std::strerror(errno));
+    const rlimit none{0, 0};
+    if (::setrlimit(RLIMIT_CORE, &none) != 0) return fail(std::string("setrlimit(RLIMIT_CORE): ") + std::strerror(errno));
+    return Ok{};
+}
 
 Daemon::Daemon(Config config) : config_(std::move(config)) {}
 
 Daemon::~Daemon() {
     if (signal_fd_ >= 0) ::close(signal_fd_);
+    wipe_secrets(config_);
 }
 
 bool Daemon::load_data() {
@@ -60,14 +88,18 @@ bool Daemon::load_data() {
 }
 
 int Daemon::run() {
+    if (auto hardened = disable_core_dumps(); !hardened) log::get("app")->warn("core dumps stay possible: {}", hardened.error());
     if (!load_data()) return 2;
     discovery_.prefix = config_.homeassistant.discovery_prefix;
     discovery_.base = config_.homeassistant.base_topic;
     discovery_.mode = config_.homeassistant.discovery;
     discovery_.bridge_id = config_.homeassistant.client_id;
     discovery_.version = kVersion;
-    std::error_code ec;
-    std::filesystem::create_directories(config_.state_dir, ec);
+    if (auto made = util::make_state_dir(config_.state_dir); !made) log::get("app")->error("state directory: {}", made.error());
+    if (config_.cloud.tls_insecure)
+        log::get("cloud")->warn(
+            "cloud.tls_insecure is set: neither the cloud broker's nor the REST gateway's certificate is verified, and plain "
+            "http:// is allowed for cloud.api; anyone on the network path can read the login and the token");
     counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
 
     // Signals become readable events on the loop (house-style #8).
@@ -95,7 +127,7 @@ int Daemon::run() {
 
     start_local();
     start_cloud();
-    loop_.run();
+    if (!fatal_) loop_.run();  // a fatal error at start-up stopped the loop before it ran
     return exit_code_;
 }
 
@@ -233,6 +265,23 @@ void Daemon::account_ready(cloud::AccountSession session) {
     schedule_token_refresh();
     if (!first && link_) return;
 
+    std::string broker = config_.cloud.broker;
+    for (const auto& d : session_->devices)
+        if (broker.empty() && !d.iot_server.empty()) broker = d.iot_server;
+    if (broker.empty()) broker = session_->iot_server_header;
+    if (broker.empty()) broker = "iot.bluettipower.com:18760";
+    const bool usable = make_tls(broker, session_->pkcs12, session_->certificate_password);
+    secure_clear(session_->pkcs12);  // the key lives on in the TLS context only
+    secure_clear(session_->certificate_password);
+    if (!usable) {
+        // The cloud's bundle is kept nowhere: log in again later and download a new one.
+        session_.reset();
+        if (account_timer_) loop_.cancel(account_timer_);
+        const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(account_failures_++, 5)));
+        log::get("cloud")->warn("the downloaded certificate is unusable; logging in again in {} s", delay.count() / 1000);
+        account_timer_ = loop_.after(delay, [this] { open_account(); });
+        return;
+    }
     for (const auto& d : session_->devices) {
         const DeviceConfig* dc = device_config(d.sn, d.sub_sn);
         if (!config_.devices.empty() && !dc) continue;
@@ -241,12 +290,7 @@ void Daemon::account_ready(cloud::AccountSession session) {
     }
     for (const auto& d : config_.devices)
         if (!stations_.count(d.serial)) log::get("config")->error("{}: device {} is not on the account", d.where, d.serial);
-    std::string broker = config_.cloud.broker;
-    for (const auto& d : session_->devices)
-        if (broker.empty() && !d.iot_server.empty()) broker = d.iot_server;
-    if (broker.empty()) broker = session_->iot_server_header;
-    if (broker.empty()) broker = "iot.bluettipower.com:18760";
-    if (!build_link(broker, session_->pkcs12, session_->certificate_password)) return;
+    build_link(broker);
     // The device list is known: stale configs of earlier runs can go (ha-discovery.md §11).
     std::set<std::string> keep;
     for (const auto& [serial, station] : stations_)
@@ -256,17 +300,19 @@ void Daemon::account_ready(cloud::AccountSession session) {
 }
 
 void Daemon::certificate_ready() {
-    const auto p12 = read_file(config_.cloud.certificate);
-    if (!p12) {
-        log::get("cloud")->critical("cannot read certificate {}", config_.cloud.certificate);
-        return set_status("certificate unreadable");
-    }
+    // The user's own bundle: if it cannot be used nothing will change until they replace it, so
+    // stop with the error (systemd shows it) instead of staying up doing nothing.
+    auto p12 = util::read_bounded_file(config_.cloud.certificate, util::kMaxDataFileBytes);
+    if (!p12) return fatal("cannot read cloud.certificate " + config_.cloud.certificate + ": " + p12.error().message);
+    const std::string broker = config_.cloud.broker.empty() ? "iot.bluettipower.com:18760" : config_.cloud.broker;
+    const bool usable = make_tls(broker, Bytes(p12->begin(), p12->end()), config_.cloud.certificate_password);
+    secure_clear(*p12);
+    if (!usable) return fatal("cloud.certificate " + config_.cloud.certificate + " is unusable: " + tls_error_);
     for (const auto& d : config_.devices) {
         const profile::Profile& p = profiles_.find_or_generic(d.model);
         add_station(d.serial, d.model, d.sub_sn, p.cloud_model.empty() ? p.model : p.cloud_model, &d);
     }
-    const std::string broker = config_.cloud.broker.empty() ? "iot.bluettipower.com:18760" : config_.cloud.broker;
-    if (!build_link(broker, Bytes(p12->begin(), p12->end()), config_.cloud.certificate_password)) return;
+    build_link(broker);
     std::set<std::string> keep;
     for (const auto& [serial, station] : stations_)
         for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
@@ -274,7 +320,17 @@ void Daemon::certificate_ready() {
     local_->cleanup(keep);
 }
 
-bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::string& password) {
+void Daemon::fatal(const std::string& message) {
+    log::get("cloud")->critical("{}; stopping", message);
+    sd_notifyf(0, "STATUS=%s\nERRNO=%d", message.c_str(), EINVAL);
+    save_state();
+    if (local_) local_->stop();
+    exit_code_ = 1;
+    fatal_ = true;
+    loop_.stop();
+}
+
+bool Daemon::make_tls(const std::string& broker, Bytes pkcs12, const std::string& password) {
     const auto [host, port] = split_host_port(broker, 18760);
     cloud::TlsOptions t;
     t.host = host;
@@ -283,12 +339,19 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
     t.security_level = config_.cloud.tls_security_level;
     tls_options_ = t;
     auto ctx = cloud::TlsContext::from_pkcs12(pkcs12, password, t);
+    secure_clear(pkcs12);
     if (!ctx) {
+        tls_error_ = ctx.error();
         log::get("cloud")->error("certificate: {}", ctx.error());
         set_status("certificate unusable");
         return false;
     }
     tls_ = std::move(*ctx);
+    return true;
+}
+
+void Daemon::build_link(const std::string& broker) {
+    const auto [host, port] = split_host_port(broker, 18760);
     cloud::CloudLinkOptions o;
     o.host = host;
     o.port = port;
@@ -313,6 +376,7 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
     });
     link_->on_status([this](const cloud::CloudLink::Status& s) {
         const bool up = s.state == cloud::CloudLink::State::up;
+        if (up) certificate_renewals_ = 0;
         for (auto& [serial, station] : stations_) station->link_changed(up);
         switch (s.state) {
             case cloud::CloudLink::State::up:
@@ -333,16 +397,7 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
         schedule_polls();
     });
     link_->on_auth_failure([this](cloud::LinkFailure failure) {
-        if (!account_ || failure != cloud::LinkFailure::tls) return;
-        // A refused certificate: fetch a new one before the next attempt (protocol.md §1.7).
-        account_->refresh(
-            [this](auto r) {
-                if (!r) return;
-                session_ = std::move(*r);
-                auto fresh = cloud::TlsContext::from_pkcs12(session_->pkcs12, session_->certificate_password, tls_options_);
-                if (fresh) tls_ = std::move(*fresh);
-            },
-            true);
+        if (account_ && failure == cloud::LinkFailure::tls) renew_certificate();
     });
     // Stations are created before the link: register their topics now.
     for (auto& [serial, station] : stations_) {
@@ -353,7 +408,39 @@ bool Daemon::build_link(const std::string& broker, Bytes pkcs12, const std::stri
             [raw](ByteSpan payload) { raw->channel().on_request_seen(payload); });
     }
     link_->start();
-    return true;
+}
+
+void Daemon::renew_certificate() {
+    // A refused client certificate: fetch a new one before a later attempt (protocol.md §1.7). Only
+    // when the failure can be the certificate's (a CA or host-name failure is not), one download at
+    // a time, and backing off (1 min doubling to 1 h) while the broker keeps refusing new ones.
+    const std::string error = link_ ? link_->status().last_error : std::string();
+    const long long not_after = tls_ ? tls_->certificate_not_after() : 0;
+    if (!cloud::tls_failure_may_be_client_certificate(error, not_after, unix_now())) {
+        log::get("cloud")->debug("TLS failure not caused by the client certificate; not downloading a new one");
+        return;
+    }
+    const auto now = steady_clock::now();
+    if (renewal_in_flight_ || now < next_renewal_allowed_) {
+        log::get("cloud")->info("the broker refused the client certificate; a new one is {}",
+                                renewal_in_flight_ ? "being downloaded" : "not downloaded again yet (backing off)");
+        return;
+    }
+    next_renewal_allowed_ = now + cloud::reconnect_delay(certificate_renewals_++, false, minutes(1), hours(1), 0.0);
+    renewal_in_flight_ = true;
+    log::get("cloud")->warn("the broker refused the client certificate ({}); logging in again for a new one", error);
+    account_->refresh(
+        [this](Result<cloud::AccountSession, cloud::AccountError> r) {
+            renewal_in_flight_ = false;
+            if (!r) return log::get("cloud")->warn("certificate renewal: {}", r.error().message);
+            session_ = std::move(*r);
+            auto fresh = cloud::TlsContext::from_pkcs12(session_->pkcs12, session_->certificate_password, tls_options_);
+            secure_clear(session_->pkcs12);
+            secure_clear(session_->certificate_password);
+            if (fresh) tls_ = std::move(*fresh);
+            if (!fresh) log::get("cloud")->warn("the renewed certificate is unusable: {}", fresh.error());
+        },
+        true);
 }
 
 void Daemon::add_station(const std::string& serial, const std::string& model, const std::string& sub_sn, const std::string& topic_model,
@@ -467,6 +554,8 @@ void Daemon::shutdown() {
 void Daemon::reload() {
     log::get("config")->info("reloading {}", config_.file);
     auto next = load_config(config_.file);
+    std::optional<SecretsWiper> wiper;
+    if (next) wiper.emplace(*next);
     if (!next) {
         std::istringstream lines(next.error());
         for (std::string line; std::getline(lines, line);) log::get("config")->error("{}", line);
@@ -540,21 +629,17 @@ void Daemon::save_state() {
     nlohmann::json j = nlohmann::json::object();
     for (const auto& [serial, station] : stations_) j[serial] = station->present_keys();
     const auto path = std::filesystem::path(config_.state_dir) / "stations.json";
-    std::ofstream out(path.string() + ".tmp");
-    out << j.dump();
-    out.close();
-    std::error_code ec;
-    if (out.good()) std::filesystem::rename(path.string() + ".tmp", path, ec);
-    if (!out.good() || ec) {
+    if (auto written = util::write_state_file(path, j.dump()); !written) {
         // Tried again at the next save; a partial file never replaces the last good one.
-        log::get("app")->warn("cannot write {}: {}", path.string(), ec ? ec.message() : std::strerror(errno));
+        log::get("app")->warn("{}", written.error());
         return;
     }
     saved_key_versions_ = std::move(versions);
 }
 
 void Daemon::load_present_keys() {
-    const auto text = read_file((std::filesystem::path(config_.state_dir) / "stations.json").string());
+    const auto text =
+        util::read_bounded_file((std::filesystem::path(config_.state_dir) / "stations.json").string(), util::kMaxDataFileBytes);
     if (!text) return;
     const auto j = nlohmann::json::parse(*text, nullptr, false);
     if (!j.is_object()) return;

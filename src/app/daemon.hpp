@@ -26,6 +26,9 @@
 
 namespace bluetti::app {
 
+// PR_SET_DUMPABLE=0 and RLIMIT_CORE=0: no core file (which would hold the secrets) and no ptrace.
+Result<Ok, std::string> disable_core_dumps();
+
 class Daemon {
 public:
     explicit Daemon(Config config);
@@ -57,8 +60,13 @@ private:
     int signal_fd_ = -1;
     int exit_code_ = 0;
     bool ready_sent_ = false;
+    bool fatal_ = false;  // fatal() ran: the exit code is set, the loop must not (re)start
     int account_failures_ = 0;
-    int token_failures_ = 0;  // token renewals failed in a row
+    int token_failures_ = 0;        // token renewals failed in a row
+    int certificate_renewals_ = 0;  // certificate downloads since the link was last up
+    bool renewal_in_flight_ = false;
+    std::chrono::steady_clock::time_point next_renewal_allowed_{};
+    std::string tls_error_;  // why the last make_tls() failed
     std::string cloud_status_ = "starting";
 
     bool load_data();
@@ -70,7 +78,10 @@ private:
     void open_account();
     void account_ready(cloud::AccountSession session);
     void certificate_ready();
-    bool build_link(const std::string& broker, Bytes pkcs12, const std::string& password);
+    bool make_tls(const std::string& broker, Bytes pkcs12, const std::string& password);  // into tls_
+    void build_link(const std::string& broker);
+    void renew_certificate();
+    void fatal(const std::string& message);  // logs, stops the loop, exit code 1
     void add_station(const std::string& serial, const std::string& model, const std::string& sub_sn, const std::string& topic_model,
                      const DeviceConfig* device);
     const DeviceConfig* device_config(const std::string& serial, const std::string& sub_sn) const;

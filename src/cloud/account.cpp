@@ -1,14 +1,17 @@
 #include "bluetti/cloud/account.hpp"
 
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
+#include "../util/bounded_file.hpp"
+#include "../util/state_file.hpp"
 #include "bluetti/cloud/crypto.hpp"
 #include "bluetti/log.hpp"
+#include "bluetti/secure_clear.hpp"
 
 namespace bluetti::cloud {
 
@@ -49,23 +52,9 @@ bool means_bad_credentials(const std::string& code, const std::string& message) 
            lower.find("incorrect") != std::string::npos;
 }
 
-void write_private(const std::filesystem::path& path, const std::string& data) {
-    const auto tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        ::chmod(tmp.c_str(), 0600);
-        out << data;
-    }
-    std::filesystem::rename(tmp, path);
-}
-
-std::optional<std::string> read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+// Files earlier versions kept in the state directory: the token, the PKCS#12 password and the
+// PKCS#12 itself, from which the private key could be recovered. Nothing of the kind is written now.
+constexpr const char* kLegacySecretFiles[] = {"account.json", "certificate.p12", "account.json.tmp", "certificate.p12.tmp"};
 
 }  // namespace
 
@@ -113,8 +102,19 @@ Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::stri
     return out;
 }
 
+AccountSession::~AccountSession() {
+    secure_clear(token);
+    secure_clear(certificate_password);
+    secure_clear(pkcs12);
+}
+
 AccountClient::AccountClient(HttpClient& http, AccountOptions options) : http_(http), options_(std::move(options)) {
-    load_cache();
+    remove_legacy_secrets();
+    load_device_id();
+}
+
+AccountClient::~AccountClient() {
+    secure_clear(options_.password);
 }
 
 HttpRequest AccountClient::request(const std::string& method, const std::string& path, const std::string& gateway) const {
@@ -137,29 +137,20 @@ void AccountClient::call(HttpRequest req, std::function<void(Result<HttpResponse
         if (r->status >= 500) return next(fail(AccountError{AccountErrc::network, path + ": HTTP " + std::to_string(r->status)}));
         next(std::move(*r));
     });
+    secure_clear(req.body);
 }
 
 void AccountClient::open_session(Callback done) {
-    const bool token_valid = !session_.token.empty() && session_.token_expires > unix_now() + 3600;
-    if (token_valid) {
-        log::get("cloud")->info("reusing the cached account token (valid until {})", session_.token_expires);
-        fetch_uid(std::move(done));
-    } else {
-        login(std::move(done));
-    }
+    login(std::move(done));
 }
 
 void AccountClient::refresh(Callback done, bool drop_certificate) {
-    session_.token.clear();
-    if (drop_certificate) {
-        session_.pkcs12.clear();
-        session_.certificate_password.clear();
-    }
+    if (drop_certificate) have_certificate_ = false;
     login(std::move(done));
 }
 
 void AccountClient::login(Callback done) {
-    session_.token.clear();
+    secure_clear(session_.token);
     HttpRequest r = request("POST", "/accessToken", options_.api);
     r.content_type = "application/x-www-form-urlencoded";
     r.body = form_encode({{"username", options_.email},
@@ -173,7 +164,8 @@ void AccountClient::login(Callback done) {
     log::get("cloud")->info("logging in to {} as {}", options_.api, options_.email);
     call(std::move(r), [this, done = std::move(done)](Result<HttpResponse, AccountError> res) mutable {
         if (!res) return done(fail(res.error()));
-        const json j = json::parse(res->body, nullptr, false);
+        json j = json::parse(res->body, nullptr, false);
+        secure_clear(res->body);  // holds the token
         if (j.is_discarded()) return done(fail(AccountError{AccountErrc::protocol, "login answer is not JSON"}));
         if (auto error = api_error(j)) {
             if (means_bad_credentials(error->first, error->second)) {
@@ -183,20 +175,19 @@ void AccountClient::login(Callback done) {
             }
             return done(fail(AccountError{AccountErrc::rejected, "login refused: " + error->second + " (code " + error->first + ")"}));
         }
-        const json& data = j.contains("data") ? j["data"] : j;
+        json& data = j.contains("data") ? j["data"] : j;
         session_.token = text_of(data, "token");
         if (token_part(session_.token, 1).empty())
             return done(fail(AccountError{AccountErrc::protocol, "login answer has no usable token"}));
         const std::string ttl = text_of(data, "ttl");
         session_.token_expires = unix_now() + (ttl.empty() ? 2678400 : std::atoll(ttl.c_str()));
-        save_cache();
+        if (auto* text = data.contains("token") ? data["token"].get_ptr<std::string*>() : nullptr) secure_clear(*text);
         fetch_uid(std::move(done));
     });
 }
 
 void AccountClient::fetch_uid(Callback done) {
     call(request("GET", "/api/bluuc/uc/v1/basic/get", options_.api), [this, done = std::move(done)](auto res) mutable {
-        if (!res && res.error().code == AccountErrc::rejected) return login(std::move(done));  // cached token refused
         if (!res) return done(fail(res.error()));
         const json j = json::parse(res->body, nullptr, false);
         if (j.is_discarded() || api_error(j) || !j.contains("data")) {
@@ -230,7 +221,8 @@ void AccountClient::fetch_time(Callback done) {
         const auto now = unix_now_ms();
         session_.server_offset_ms = server_ms - (asked + now) / 2;
         session_.iot_server_header = res->header("x-iot-server");
-        if (!session_.pkcs12.empty() && !session_.certificate_password.empty()) return done(session_);  // cached
+        // A token renewal keeps the certificate the caller already has (only this process ever had it).
+        if (have_certificate_) return done(session_);
         auto password =
             certificate_password(res->header("x-signature"), static_cast<std::uint64_t>(server_ms), session_.token, options_.app);
         if (!password) return done(fail(AccountError{AccountErrc::protocol, password.error()}));
@@ -253,10 +245,14 @@ void AccountClient::fetch_certificate(Callback done, bool alternate) {
     call(std::move(r), [this, alternate, done = std::move(done)](auto res) mutable {
         const bool json_error = res && !res->body.empty() && res->body.front() == '{';
         if (res && !json_error && !res->body.empty()) {
-            session_.pkcs12.assign(res->body.begin(), res->body.end());
-            save_cache();
-            log::get("cloud")->info("downloaded the account certificate ({} bytes)", session_.pkcs12.size());
-            return done(session_);
+            // Handed over in memory only, and not kept here: the caller builds its TLS context from it.
+            AccountSession delivered = session_;
+            delivered.pkcs12.assign(res->body.begin(), res->body.end());
+            secure_clear(res->body);
+            secure_clear(session_.certificate_password);
+            have_certificate_ = true;
+            log::get("cloud")->info("downloaded the account certificate ({} bytes, kept in memory only)", delivered.pkcs12.size());
+            return done(std::move(delivered));
         }
         // Only the default gateway has an alternate (a configured `api` is the only host).
         if (!alternate && options_.api == kDefaultGateway) return fetch_certificate(std::move(done), true);
@@ -265,18 +261,28 @@ void AccountClient::fetch_certificate(Callback done, bool alternate) {
     });
 }
 
-void AccountClient::load_cache() {
+void AccountClient::remove_legacy_secrets() const {
+    if (options_.state_dir.empty()) return;
+    std::vector<std::string> removed;
+    for (const char* name : kLegacySecretFiles) {
+        const auto path = options_.state_dir / name;
+        if (::unlink(path.c_str()) == 0)
+            removed.push_back(name);
+        else if (errno != ENOENT)
+            log::get("cloud")->error("cannot remove {} (it may hold secrets of an earlier version): {}", path.string(),
+                                     std::strerror(errno));
+    }
+    if (removed.empty()) return;
+    std::string names;
+    for (const auto& n : removed) names += (names.empty() ? "" : ", ") + n;
+    log::get("cloud")->warn(
+        "removed {} from {}: earlier versions cached the token and the certificate there; they are now kept in memory only", names,
+        options_.state_dir.string());
+}
+
+void AccountClient::load_device_id() {
     if (!options_.state_dir.empty()) {
-        if (auto id = read_file(options_.state_dir / "device-id")) device_id_ = *id;
-        if (auto text = read_file(options_.state_dir / "account.json")) {
-            const json j = json::parse(*text, nullptr, false);
-            if (!j.is_discarded() && text_of(j, "email") == options_.email && text_of(j, "api") == options_.api) {
-                session_.token = text_of(j, "token");
-                session_.token_expires = std::atoll(text_of(j, "token_expires").c_str());
-                session_.certificate_password = text_of(j, "certificate_password");
-                if (auto p12 = read_file(options_.state_dir / "certificate.p12")) session_.pkcs12.assign(p12->begin(), p12->end());
-            }
-        }
+        if (auto id = util::read_bounded_file((options_.state_dir / "device-id").string(), util::kMaxSecretFileBytes)) device_id_ = *id;
     }
     if (device_id_.empty()) {
         // Stable per installation: it is an input of the PKCS#12 TOTP (protocol.md §1.2).
@@ -286,25 +292,11 @@ void AccountClient::load_cache() {
         device_id_ = md5_hex_upper(seed);
         for (char& c : device_id_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (!options_.state_dir.empty()) {
-            std::error_code ec;
-            std::filesystem::create_directories(options_.state_dir, ec);
-            write_private(options_.state_dir / "device-id", device_id_);
+            auto saved = util::make_state_dir(options_.state_dir);
+            if (saved) saved = util::write_state_file(options_.state_dir / "device-id", device_id_);
+            if (!saved) log::get("cloud")->warn("device id not saved (a new one next start): {}", saved.error());
         }
     }
-}
-
-void AccountClient::save_cache() const {
-    if (options_.state_dir.empty()) return;
-    std::error_code ec;
-    std::filesystem::create_directories(options_.state_dir, ec);
-    json j{{"email", options_.email},
-           {"api", options_.api},
-           {"token", session_.token},
-           {"token_expires", session_.token_expires},
-           {"certificate_password", session_.certificate_password}};
-    write_private(options_.state_dir / "account.json", j.dump());
-    if (!session_.pkcs12.empty())
-        write_private(options_.state_dir / "certificate.p12", std::string(session_.pkcs12.begin(), session_.pkcs12.end()));
 }
 
 }  // namespace bluetti::cloud

@@ -78,9 +78,13 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
                                                       : LinkFailure::session_conflict;
             std::string text = reason;
             const std::string verify = tls_ ? tls_->last_verify_error() : std::string();
-            if (rc == -1 && (!verify.empty() || reason.find("TLS") != std::string::npos)) {
+            // The broker refusing our certificate arrives as an alert after the handshake: the
+            // connection is "lost", and only libmosquitto's log says why.
+            const std::string alert = session_.last_tls_error();
+            if (rc == -1 && (!verify.empty() || !alert.empty() || reason.find("TLS") != std::string::npos)) {
                 kind = LinkFailure::tls;
-                const std::string detail = drain_openssl_errors();
+                std::string detail = drain_openssl_errors();
+                if (detail.empty()) detail = alert;
                 text = !verify.empty() ? verify : detail.empty() ? reason : reason + " " + detail;
             }
             return failed(kind, text);

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <mutex>
 
+#include "bluetti/secure_clear.hpp"
+
 namespace bluetti::cloud {
 
 std::string HttpResponse::header(const std::string& name) const {
@@ -32,6 +34,8 @@ struct Transfer {
     HttpResponse response;
     HttpClient::Callback done;
     char error[CURL_ERROR_SIZE] = {};
+
+    ~Transfer() { secure_clear(body); }  // a login body is as good as the password (AES-ECB, key alongside)
 };
 
 struct HttpClient::Impl {

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <string_view>
 
 #include "bluetti/log.hpp"
 
@@ -38,6 +39,7 @@ MqttSession::~MqttSession() {
 
 bool MqttSession::connect(const MqttOptions& o, std::string& error) {
     pending_disconnect_ = false;
+    last_tls_error_.clear();
     drop_socket();
     if (mosq_) mosquitto_destroy(mosq_);
     connected_ = false;
@@ -205,7 +207,9 @@ void MqttSession::handle_publish(mosquitto*, void* self, int mid) {
 }
 
 void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text) {
-    auto logger = log::get(static_cast<MqttSession*>(self)->log_area_);
+    auto* s = static_cast<MqttSession*>(self);
+    if (std::string_view(text).starts_with("OpenSSL Error")) s->last_tls_error_ = text;
+    auto logger = log::get(s->log_area_);
     if (level & (MOSQ_LOG_ERR))
         logger->warn("libmosquitto: {}", text);
     else if (level & MOSQ_LOG_WARNING)

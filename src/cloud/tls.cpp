@@ -34,6 +34,8 @@ int app_data_index() {
     return index;
 }
 
+constexpr std::string_view kServerVerifyFailed = "server certificate verify failed";
+
 long long to_epoch(const ASN1_TIME* t) {
     struct tm tm {};
     if (!t || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
@@ -52,6 +54,19 @@ std::string drain_openssl_errors() {
     return out;
 }
 
+bool tls_failure_may_be_client_certificate(std::string_view error, long long not_after, long long now) {
+    if (not_after > 0 && not_after <= now) return true;
+    if (error.starts_with(kServerVerifyFailed)) return false;
+    // OpenSSL names a received alert "sslv3 alert bad certificate", "tlsv1 alert unknown ca",
+    // "tlsv13 alert certificate required", ...
+    const auto alert = error.find(" alert ");
+    if (alert == std::string_view::npos) return false;
+    const std::string_view what = error.substr(alert + 7);
+    for (std::string_view about : {"certificate", "bad certificate", "unsupported certificate", "unknown ca", "access denied"})
+        if (what.starts_with(about)) return true;
+    return false;
+}
+
 int TlsContext::verify_callback(int ok, X509_STORE_CTX* store) {
     if (ok) return ok;
     SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
@@ -59,7 +74,7 @@ int TlsContext::verify_callback(int ok, X509_STORE_CTX* store) {
     if (self) {
         char subject[256] = "?";
         if (X509* cert = X509_STORE_CTX_get_current_cert(store)) X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
-        self->last_verify_error_ = std::string("server certificate verify failed: ") +
+        self->last_verify_error_ = std::string(kServerVerifyFailed) + ": " +
                                    X509_verify_cert_error_string(X509_STORE_CTX_get_error(store)) + " (subject " + subject + ")";
     }
     return ok;

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "../util/state_file.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti::ha {
@@ -136,19 +137,6 @@ void log_held(const std::string& id, double value, double published, double elap
             "{}: read {} above the published {} read {:.0f} s before: more than {:.0f} W could add; holding the last "
             "value until {} consistent reads confirm a jump",
             id, value, published, elapsed_s, power_w, kConfirmReads);
-}
-
-bool write_all(int fd, const std::string& text) {
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
 }
 
 }  // namespace
@@ -271,21 +259,14 @@ void CounterGuard::save() const {
     }
     const std::string text = doc.dump(1) + "\n";
 
-    std::error_code ec;
-    if (file_.has_parent_path()) std::filesystem::create_directories(file_.parent_path(), ec);
-    const std::string temp = file_.string() + ".tmp";
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        log::get("ha")->warn("counter file {}: cannot write: {}", temp, std::strerror(errno));
-        return;
+    if (file_.has_parent_path()) {
+        if (auto made = util::make_state_dir(file_.parent_path()); !made) {
+            log::get("ha")->warn("counter file: {}", made.error());
+            return;
+        }
     }
-    ::fchmod(fd, 0600);  // an older temp file may have had other bits
-    const bool ok = write_all(fd, text) && ::fsync(fd) == 0;
-    const int saved_errno = errno;
-    ::close(fd);
-    if (!ok || std::rename(temp.c_str(), file_.c_str()) != 0) {
-        log::get("ha")->warn("counter file {}: cannot write: {}", file_.string(), std::strerror(ok ? errno : saved_errno));
-        ::unlink(temp.c_str());
+    if (auto written = util::write_state_file(file_, text); !written) {
+        log::get("ha")->warn("counter file: {}", written.error());  // tried again at the next save
         return;
     }
     dirty_ = false;

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -90,8 +91,10 @@ public:
     }
 
     // `port`: the REST stand-in's port; 0 = any free one (then rest_port says which).
+    // A "--pfx" in `flags` replaces the PKCS#12 the REST stand-in serves.
     void start_sim(const std::vector<std::string>& flags, int rest_port_wanted = 0) {
         const bool device_cert = options.reply_topics_only;
+        const bool own_pfx = std::find(flags.begin(), flags.end(), "--pfx") != flags.end();
         std::vector<std::string> args{"--broker",       broker.address(),
                                       "--ca",           certificates().ca_cert,
                                       "--cert",         device_cert ? certificates().device_client_cert : certificates().client_cert,
@@ -100,9 +103,9 @@ public:
                                       "--rest-cert",    certificates().server_cert,
                                       "--rest-key",     certificates().server_key,
                                       "--account",      kEmail + ":" + kPassword,
-                                      "--pfx",          certificates().pkcs12,
                                       "--pfx-password", certificates().pkcs12_password,
                                       "--ready-file",   dir.file("sim.ready")};
+        if (!own_pfx) args.insert(args.end(), {"--pfx", certificates().pkcs12});
         for (const auto& d : devices) args.insert(args.end(), {"--device", d.arg()});
         // "{dir}" in a flag is this cloud's directory (for files the simulator writes).
         for (std::string flag : flags) {

@@ -1,8 +1,9 @@
 // The Bluetti account over REST (protocol.md §1): log in, list devices, read the server time and
 // the certificate password, download the PKCS#12. Asynchronous on the EventLoop (HttpClient), never
 // blocking. Bad credentials are final (no retry storm); network errors are for the caller to back
-// off from. Token, device id and PKCS#12 are cached in a state directory (mode 0600) and reused
-// across restarts until they expire. Passwords and tokens are never logged.
+// off from. The token, the PKCS#12 and its password live in memory only (every start logs in
+// again); the state directory holds only the device id (0600), an input of the certificate
+// download. Passwords and tokens are never logged, and wiped from memory when freed.
 #pragma once
 
 #include <chrono>
@@ -42,7 +43,14 @@ struct AccountSession {
     std::int64_t server_offset_ms = 0;  // server clock - local clock
     std::string iot_server_header;      // x-iot-server of the utc-time answer
     std::string certificate_password;
-    Bytes pkcs12;
+    Bytes pkcs12;  // only in the session that delivered it; empty after a token renewal
+
+    AccountSession() = default;
+    AccountSession(const AccountSession&) = default;
+    AccountSession(AccountSession&&) = default;
+    AccountSession& operator=(const AccountSession&) = default;
+    AccountSession& operator=(AccountSession&&) = default;
+    ~AccountSession();  // wipes the token, the PKCS#12 and its password
 
     std::uint64_t server_now_ms() const;
 };
@@ -62,7 +70,7 @@ struct AccountOptions {
     std::string ca_file;
     bool insecure = false;
     AppIdentity app;
-    std::filesystem::path state_dir;  // empty = no cache
+    std::filesystem::path state_dir;  // where the device id is kept; empty = a new one per process
 };
 
 class AccountClient {
@@ -70,10 +78,14 @@ public:
     using Callback = std::function<void(Result<AccountSession, AccountError>)>;
 
     AccountClient(HttpClient& http, AccountOptions options);
+    ~AccountClient();
+    AccountClient(const AccountClient&) = delete;
+    AccountClient& operator=(const AccountClient&) = delete;
 
-    // The whole flow; a cached token or PKCS#12 that is still valid is reused.
+    // The whole flow: login, user id, devices, server time, certificate download.
     void open_session(Callback done);
-    // Log in again (token expired, TLS authentication failed): drops the cache first.
+    // Log in again (token expiring, certificate refused). Without drop_certificate the session comes
+    // back without a PKCS#12 (the caller keeps the one it has); with it a new one is downloaded.
     void refresh(Callback done, bool drop_certificate);
 
     const std::string& device_id() const { return device_id_; }
@@ -83,6 +95,7 @@ private:
     AccountOptions options_;
     std::string device_id_;
     AccountSession session_;
+    bool have_certificate_ = false;  // delivered once; a renewal does not download it again
 
     void login(Callback done);
     void fetch_uid(Callback done);
@@ -91,8 +104,8 @@ private:
     void fetch_certificate(Callback done, bool alternate);
     void call(HttpRequest request, std::function<void(Result<HttpResponse, AccountError>)> next);
     HttpRequest request(const std::string& method, const std::string& path, const std::string& gateway) const;
-    void load_cache();
-    void save_cache() const;
+    void remove_legacy_secrets() const;  // account.json, certificate.p12 of earlier versions
+    void load_device_id();
 };
 
 // Parses the device list JSON body of homeDevices (exposed for tests).

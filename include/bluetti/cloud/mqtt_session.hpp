@@ -67,6 +67,9 @@ public:
     bool connect(const MqttOptions& options, std::string& error);
     void disconnect();
     bool connected() const { return connected_; }
+    // The last OpenSSL error libmosquitto reported since connect() ("…sslv3 alert certificate
+    // expired"): a TLS failure the broker signalled after the handshake looked done to us.
+    const std::string& last_tls_error() const { return last_tls_error_; }
 
     // Message id (≥ 0) or -1 when not connected / refused by libmosquitto.
     int subscribe(const std::string& topic, int qos);
@@ -82,6 +85,7 @@ private:
     Handlers handlers_;
     int watched_fd_ = -1;
     bool connected_ = false;
+    std::string last_tls_error_;
     bool want_disconnect_ = false;
     bool in_callback_ = false;         // inside a libmosquitto callback: no re-entrant calls
     bool pending_disconnect_ = false;  // a disconnect asked for from a callback

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bluetti/hex.hpp"
 #include "bluetti/result.hpp"
@@ -46,6 +47,13 @@ private:
     long long not_after_ = 0;
     static int verify_callback(int ok, X509_STORE_CTX* store);
 };
+
+// Whether a failed TLS connection can be the client certificate's fault, so that downloading a new
+// one may help: the certificate has expired (by `now`, seconds since the epoch), or the broker sent
+// an alert about it (bad/expired/revoked/unknown certificate, unknown CA, certificate required,
+// access denied). Not when we refused the server's certificate (a CA or host-name problem a new
+// client certificate cannot fix) or the connection failed otherwise.
+bool tls_failure_may_be_client_certificate(std::string_view error, long long not_after, long long now);
 
 // The OpenSSL error queue as one line (and cleared), for messages after a failed handshake.
 std::string drain_openssl_errors();
