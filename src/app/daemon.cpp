@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bluetti/log.hpp"
+#include "exit_status.hpp"
 
 namespace bluetti::app {
 
@@ -60,7 +61,7 @@ bool Daemon::load_data() {
 }
 
 int Daemon::run() {
-    if (!load_data()) return 2;
+    if (!load_data()) return kExitConfig;
     discovery_.prefix = config_.homeassistant.discovery_prefix;
     discovery_.base = config_.homeassistant.base_topic;
     discovery_.mode = config_.homeassistant.discovery;
@@ -95,7 +96,9 @@ int Daemon::run() {
 
     start_local();
     start_cloud();
-    loop_.run();
+    // A callback that threw has been logged by the loop: exit non-zero, systemd restarts us. The
+    // state is not saved (it may be half-updated); the counters reconcile at the next start.
+    if (!loop_.run()) return kExitSoftware;
     return exit_code_;
 }
 

@@ -3,7 +3,6 @@
 // confirm it. Published values and their read times survive a restart in a 0600 JSON file written
 // atomically; held readings never reach it.
 #include <fcntl.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/log.hpp"
+#include "log_capture.hpp"
 #include "support.hpp"
 
 using namespace bluetti;
@@ -108,25 +108,8 @@ struct TempDir {
 };
 
 // The "ha" logger's messages while it lives.
-struct LogCapture {
-    std::shared_ptr<spdlog::logger> logger = log::get("ha");
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> sink = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(64);
-    spdlog::level::level_enum level = logger->level();
-    LogCapture() {
-        logger->set_level(spdlog::level::info);
-        logger->sinks().push_back(sink);
-    }
-    ~LogCapture() {
-        auto& sinks = logger->sinks();
-        sinks.erase(std::remove(sinks.begin(), sinks.end(), sink), sinks.end());
-        logger->set_level(level);
-    }
-    std::vector<std::string> at_level(spdlog::level::level_enum wanted) const {
-        std::vector<std::string> out;
-        for (const auto& m : sink->last_raw())
-            if (m.level == wanted) out.emplace_back(m.payload.data(), m.payload.size());
-        return out;
-    }
+struct LogCapture : test::LogCapture {
+    LogCapture() : test::LogCapture("ha") {}
 };
 
 }  // namespace
