@@ -344,8 +344,10 @@ void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
     // systemd's StateDirectory= may list several directories separated by ':'; the first is ours.
     const std::string from_env = p.env("STATE_DIRECTORY").value_or("");
     c.state_dir = from_env.empty() ? std::string(kDefaultStateDir) : from_env.substr(0, from_env.find(':'));
+    if (!from_env.empty()) c.state_dir_where = "$STATE_DIRECTORY";
     if (root->has("state_dir")) {
         c.state_dir = p.path(*root, "state_dir", false);
+        c.state_dir_where = p.where(mark_of(*root->find("state_dir")));  // checked by check_state_dir (state_dir.hpp)
     }
 }
 

@@ -96,6 +96,9 @@ struct Config {
     std::vector<std::string> schema_dirs;
     LogConfig log;
     std::string state_dir;  // default: $STATE_DIRECTORY, else /var/lib/bluetti-bridge
+    // Where state_dir came from, for its errors: "file:line:column" of the key, "$STATE_DIRECTORY",
+    // or empty for the built-in default.
+    std::string state_dir_where;
 };
 
 // What load_config may read besides the file: environment variables, for tests.

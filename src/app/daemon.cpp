@@ -13,6 +13,7 @@
 
 #include "bluetti/log.hpp"
 #include "exit_status.hpp"
+#include "state_dir.hpp"
 
 namespace bluetti::app {
 
@@ -67,8 +68,11 @@ int Daemon::run() {
     discovery_.mode = config_.homeassistant.discovery;
     discovery_.bridge_id = config_.homeassistant.client_id;
     discovery_.version = kVersion;
-    std::error_code ec;
-    std::filesystem::create_directories(config_.state_dir, ec);
+    // An unusable state directory is refused here, clearly, rather than failing at every save.
+    if (auto problem = check_state_dir(config_, true)) {
+        log::get("config")->critical("{}", *problem);
+        return kExitConfig;
+    }
     counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
 
     // Signals become readable events on the loop (house-style #8).
@@ -550,9 +554,12 @@ void Daemon::save_state() {
     if (out.good()) std::filesystem::rename(path.string() + ".tmp", path, ec);
     if (!out.good() || ec) {
         // Tried again at the next save; a partial file never replaces the last good one.
-        log::get("app")->warn("cannot write {}: {}", path.string(), ec ? ec.message() : std::strerror(errno));
+        if (stations_write_failures_.failed())
+            log::get("app")->warn("cannot write {}: {} (tried again at every save, logged once an hour)", path.string(),
+                                  ec ? ec.message() : std::strerror(errno));
         return;
     }
+    if (stations_write_failures_.succeeded()) log::get("app")->info("{} written again", path.string());
     saved_key_versions_ = std::move(versions);
 }
 

@@ -18,6 +18,7 @@
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/ha/local_session.hpp"
+#include "bluetti/repeated_failure.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "bridge/poll_scheduler.hpp"
@@ -54,6 +55,7 @@ private:
     std::map<std::string, std::uint64_t> saved_key_versions_;            // serial -> present_keys_version() in stations.json
     bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0, save_timer_ = 0;
+    RepeatedFailure stations_write_failures_;
     int signal_fd_ = -1;
     int exit_code_ = 0;
     bool ready_sent_ = false;
