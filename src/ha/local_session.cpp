@@ -10,6 +10,9 @@ namespace bluetti::ha {
 using namespace std::chrono;
 
 LocalSession::LocalSession(EventLoop& loop, LocalOptions options) : loop_(loop), options_(std::move(options)), session_(loop, "local") {
+    instance_.prefix = options_.prefix;
+    instance_.base = options_.base;
+    instance_.bridge_id = options_.client_id;
     cloud::MqttSession::Handlers h;
     h.on_connect = [this](int rc, const std::string& reason) {
         if (rc != 0) return schedule_reconnect(reason);
@@ -147,12 +150,11 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         return;
     }
     if (!scan_done_ && retained && !text.empty() && topic.size() > 7 && topic.compare(topic.size() - 7, 7, "/config") == 0) {
-        // Ours: topic id starts with bluetti_ and origin.name is bluetti-bridge.
+        // Ours: a topic id starting with bluetti_ and a config this instance published, not another
+        // bridge instance on the same broker (ha::published_by).
         if (topic.find("/bluetti_") == std::string::npos) return;
         const auto j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) return;
-        const auto origin = j.contains("origin") ? j["origin"] : j.value("o", nlohmann::json::object());
-        if (origin.is_object() && origin.value("name", "") == "bluetti-bridge") seen_configs_.insert(topic);
+        if (!j.is_discarded() && published_by(instance_, j)) seen_configs_.insert(topic);
     }
 }
 

@@ -4,7 +4,7 @@
 // (re)connect and on HA's `online` (configs at once, debounced to once per 30 s; states after a
 // delay, so HA has subscribed first). It remembers every retained state it published, so a broker
 // without persistence is refilled. At start-up it lists our retained discovery configs and clears
-// those the current configuration no longer produces.
+// those the current configuration no longer produces (only this instance's: ha::published_by).
 //
 // Discovery configs are the bulk of what the bridge sends (tens of kB per device), so they are not
 // kept: each owner registers a source that builds them, and only a 64-bit fingerprint per topic is
@@ -84,6 +84,7 @@ public:
 private:
     EventLoop& loop_;
     LocalOptions options_;
+    DiscoveryOptions instance_;  // what identifies our configs among others on the broker
     cloud::MqttSession session_;
     bool stopping_ = false;
     bool ever_connected_ = false;
