@@ -92,11 +92,7 @@ int Daemon::run() {
         };
         watchdog_timer_ = loop_.after(period, kick);
     }
-    std::function<void()> periodic_save = [this, &periodic_save] {
-        save_state();
-        save_timer_ = loop_.after(minutes(1), periodic_save);
-    };
-    save_timer_ = loop_.after(minutes(1), periodic_save);
+    save_schedule_ = std::make_unique<SaveSchedule>(loop_, config_.state_save_interval, [this] { save_state(); });
 
     start_local();
     start_cloud();
@@ -124,6 +120,14 @@ void Daemon::start_local() {
     if (h.discovery_prefix + "/status" != h.status_topic) o.status_topics.push_back(h.discovery_prefix + "/status");
     o.state_delay = h.state_delay;
     local_ = std::make_unique<ha::LocalSession>(loop_, o);
+    // What the last run published last: the counters start from it when counters.json is older
+    // (it is written at most every state_save_interval; counter_guard.hpp, "Across a restart").
+    local_->on_retained_state([this](const std::string& serial, const std::string& payload) {
+        const auto state = nlohmann::json::parse(payload, nullptr, false);
+        if (!state.is_object()) return;
+        for (const auto& [key, value] : state.items())
+            if (value.is_number()) counters_->restore_published(serial, key, value.get<double>());
+    });
     local_->on_connected([this] {
         if (!ready_sent_) {
             ready_sent_ = true;
@@ -464,7 +468,7 @@ void Daemon::on_signal() {
 void Daemon::shutdown() {
     sd_notify(0, "STOPPING=1");
     log::get("app")->info("stopping");
-    save_state();
+    if (save_schedule_) save_schedule_->save_now();
     if (link_) link_->stop();
     if (local_) local_->stop();
     exit_code_ = 0;
@@ -473,6 +477,7 @@ void Daemon::shutdown() {
 
 void Daemon::reload() {
     log::get("config")->info("reloading {}", config_.file);
+    if (save_schedule_) save_schedule_->save_now();  // a reload may be followed by a restart: keep the state
     auto next = load_config(config_.file);
     if (!next) {
         std::istringstream lines(next.error());

@@ -196,7 +196,7 @@ void CounterGuard::load() {
     }
     const auto file_time = modified_at(file_);
     for (const auto& [id, entry] : doc.items())
-        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}};
+        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}, true};
 }
 
 CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w,
@@ -207,16 +207,23 @@ CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::De
         const auto value = numeric(field.value);
         if (!value) continue;
         const auto [it, first_sight] = counters_.try_emplace(serial + "/" + field.key);
-        if (first_sight) {  // nothing to compare with: publish as is
-            it->second = Counter{*value, now, {}};
-            dirty_ = true;
-            continue;
+        if (first_sight) {
+            const auto retained = restored_.find(it->first);
+            if (retained == restored_.end()) {  // nothing to compare with: publish as is
+                it->second = Counter{*value, now, {}, false};
+                dirty_ = true;
+                continue;
+            }
+            it->second = Counter{retained->second, std::nullopt, {}, true};
+            restored_.erase(retained);
         }
         switch (judge(it->first, it->second, Bound(*field.spec, max_power_w), *value, now)) {
             case Outcome::published:
                 break;
             case Outcome::held:
-                field.value = as_field_value(field.value, it->second.published);
+                // A restored value may lag behind the last one published before the restart: left
+                // out rather than published (counter_guard.hpp, "Across a restart").
+                field.value = it->second.restored ? schema::Value{} : as_field_value(field.value, it->second.published);
                 ++verdict.held;
                 break;
             case Outcome::accepted:
@@ -235,6 +242,7 @@ CounterGuard::Outcome CounterGuard::judge(const std::string& id, Counter& c, con
     c.published = value;
     c.at = now;
     c.streak = {};
+    c.restored = false;
     return Outcome::published;
 }
 
@@ -253,8 +261,26 @@ CounterGuard::Outcome CounterGuard::hold(const std::string& id, Counter& c, cons
     c.published = value;
     c.at = now;
     c.streak = {};
+    c.restored = false;
     dirty_ = true;
     return Outcome::accepted;
+}
+
+void CounterGuard::restore_published(const std::string& serial, const std::string& key, double value) {
+    if (!std::isfinite(value)) return;
+    const std::string id = serial + "/" + key;
+    const auto it = counters_.find(id);
+    if (it == counters_.end()) {
+        const auto [known, fresh] = restored_.try_emplace(id, value);
+        if (!fresh) known->second = std::max(known->second, value);
+        return;
+    }
+    Counter& c = it->second;
+    if (value <= c.published) return;
+    // Read at an unknown time after the file's value: "just now" is the bound that is never looser
+    // than the truth.
+    c = Counter{value, std::nullopt, {}, true};
+    dirty_ = true;
 }
 
 void CounterGuard::save() const {
@@ -276,7 +302,9 @@ void CounterGuard::save() const {
     const std::string temp = file_.string() + ".tmp";
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
-        log::get("ha")->warn("counter file {}: cannot write: {}", temp, std::strerror(errno));
+        if (write_failures_.failed())
+            log::get("ha")->warn("counter file {}: cannot write: {} (tried again at every save, logged once an hour)", temp,
+                                 std::strerror(errno));
         return;
     }
     ::fchmod(fd, 0600);  // an older temp file may have had other bits
@@ -284,10 +312,13 @@ void CounterGuard::save() const {
     const int saved_errno = errno;
     ::close(fd);
     if (!ok || std::rename(temp.c_str(), file_.c_str()) != 0) {
-        log::get("ha")->warn("counter file {}: cannot write: {}", file_.string(), std::strerror(ok ? errno : saved_errno));
+        if (write_failures_.failed())
+            log::get("ha")->warn("counter file {}: cannot write: {} (tried again at every save, logged once an hour)", file_.string(),
+                                 std::strerror(ok ? errno : saved_errno));
         ::unlink(temp.c_str());
         return;
     }
+    if (write_failures_.succeeded()) log::get("ha")->info("counter file {}: written again", file_.string());
     dirty_ = false;
 }
 

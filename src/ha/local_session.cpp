@@ -72,13 +72,17 @@ void LocalSession::on_connect() {
     session_.subscribe(options_.base + "/+/set/+", 1);
     if (!scan_done_) {
         // Collect our retained configs for the start-up clean-up (ha-discovery.md §11).
+        // And our retained states, before ours of this run replace them (the broker sends the
+        // retained messages of a subscription before it handles our next publish).
         session_.subscribe(options_.prefix + "/device/+/config", 1);
         session_.subscribe(options_.prefix + "/+/+/+/config", 1);
+        session_.subscribe(options_.base + "/+/+", 1);
         scan_timer_ = loop_.after(options_.scan_window, [this] {
             scan_timer_ = 0;
             scan_done_ = true;
             session_.unsubscribe(options_.prefix + "/device/+/config");
             session_.unsubscribe(options_.prefix + "/+/+/+/config");
+            session_.unsubscribe(options_.base + "/+/+");
             run_cleanup();
         });
     }
@@ -148,6 +152,14 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         const auto slash = rest.find(set_marker);
         if (command_handler_) command_handler_(rest.substr(0, slash), rest.substr(slash + set_marker.size()), text);
         return;
+    }
+    if (!scan_done_ && retained && topic.rfind(options_.base + "/", 0) == 0) {
+        const std::string rest = topic.substr(options_.base.size() + 1);  // <serial>/<name>
+        const auto slash = rest.find('/');
+        if (slash != std::string::npos && slash > 0 && rest.find('/', slash + 1) == std::string::npos) {
+            if (retained_state_handler_) retained_state_handler_(rest.substr(0, slash), text);
+            return;
+        }
     }
     if (!scan_done_ && retained && !text.empty() && topic.size() > 7 && topic.compare(topic.size() - 7, 7, "/config") == 0) {
         // Ours: a topic id starting with bluetti_ and a config this instance published, not another
