@@ -1,6 +1,12 @@
 // One thread, one loop (house-style #8): poll() over watched file descriptors, timers as
 // deadlines, and each pass sleeps until the earliest deadline. Callbacks run on the loop; nothing
 // here blocks except poll() itself. The daemon, the SDK client and the simulator all run on it.
+//
+// An exception that leaves a callback (a timer, an fd watch, a before-poll hook) is the one place
+// nothing unexpected may pass: it is caught here, logged at error level with its type, its text
+// and the kind of callback it came from, and the loop stops with failure() set; no other callback
+// runs after it, since the state it left half-changed cannot be trusted. The daemon then exits
+// non-zero and systemd restarts it: never std::terminate, never a core dump.
 #pragma once
 
 #include <poll.h>
@@ -9,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -52,11 +59,14 @@ public:
 
     // One pass: waits for I/O or the next deadline (at most `max_wait`), then runs what is due.
     void run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
-    // Passes until stop() or until `done()` returns true (checked after every pass).
-    void run();
+    // Passes until stop() or until `done()` returns true (checked after every pass), or until a
+    // callback threw. run() returns false when a callback threw (failure() says what and where).
+    bool run();
     void run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
     void stop() { stopped_ = true; }
     bool stopped() const { return stopped_; }
+    // "<where>: <type>: <what>" of the exception that stopped the loop; empty while none did.
+    const std::string& failure() const { return failure_; }
 
     Clock::time_point now() const override { return Clock::now(); }
 
@@ -76,8 +86,11 @@ private:
     std::vector<pollfd> pollfds_;
     TimerId next_timer_ = 1;
     bool stopped_ = false;
+    std::string failure_;
 
     void run_due_timers();
+    template <class Callback, class Where>
+    bool dispatch(Callback& callback, const Where& where);  // false: it threw, the loop is stopping
 };
 
 }  // namespace bluetti

@@ -325,7 +325,7 @@ void parse_devices(Parser& p, const Fields& root, Config& c) {
 
 void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
     const Entry whole{doc, doc};
-    const auto root = p.fields(whole, "", {"cloud", "homeassistant", "devices", "schema_dirs", "log", "state_dir"});
+    const auto root = p.fields(whole, "", {"cloud", "homeassistant", "devices", "schema_dirs", "log", "state_dir", "state_save_interval"});
     if (!root) return;
     parse_cloud(p, *root, c.cloud);
     parse_homeassistant(p, *root, c.homeassistant);
@@ -350,9 +350,12 @@ void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
     // systemd's StateDirectory= may list several directories separated by ':'; the first is ours.
     const std::string from_env = p.env("STATE_DIRECTORY").value_or("");
     c.state_dir = from_env.empty() ? std::string(kDefaultStateDir) : from_env.substr(0, from_env.find(':'));
+    if (!from_env.empty()) c.state_dir_where = "$STATE_DIRECTORY";
     if (root->has("state_dir")) {
         c.state_dir = p.path(*root, "state_dir", false);
+        c.state_dir_where = p.where(mark_of(*root->find("state_dir")));  // checked by check_state_dir (state_dir.hpp)
     }
+    p.read(*root, "state_save_interval", c.state_save_interval, 1s, 24h);
 }
 
 }  // namespace

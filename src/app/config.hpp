@@ -96,6 +96,12 @@ struct Config {
     std::vector<std::string> schema_dirs;
     LogConfig log;
     std::string state_dir;  // default: $STATE_DIRECTORY, else /var/lib/bluetti-bridge
+    // Where state_dir came from, for its errors: "file:line:column" of the key, "$STATE_DIRECTORY",
+    // or empty for the built-in default.
+    std::string state_dir_where;
+    // How often, at most, changed state (energy counters, the keys each station reported) is
+    // written; also at SIGTERM and SIGHUP. Each write is an fsync: on an SD card, a wear cost.
+    Duration state_save_interval{std::chrono::minutes(15)};
 };
 
 // What load_config may read besides the file: environment variables, for tests.

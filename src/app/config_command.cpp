@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "state_dir.hpp"
+
 namespace bluetti::app {
 
 int run_check_config(const std::string& file, std::ostream& out, std::ostream& err) {
@@ -11,6 +13,15 @@ int run_check_config(const std::string& file, std::ostream& out, std::ostream& e
         return 2;
     }
     const auto& c = *config;
+    // A state directory the file or systemd names is checked here, without creating anything. The
+    // built-in default is left to the daemon's start: the packaged service gets it from systemd's
+    // StateDirectory= for its own user, which the user running --check-config may not be.
+    if (!c.state_dir_where.empty()) {
+        if (auto problem = check_state_dir(c, false)) {
+            err << *problem << "\n";
+            return 2;
+        }
+    }
     out << file << ": configuration OK (" << (c.cloud.certificate_mode() ? "certificate mode" : "account " + c.cloud.email) << ", "
         << (c.devices.empty() ? std::string("every device on the account") : std::to_string(c.devices.size()) + " device(s)") << ")\n";
     return 0;

@@ -16,6 +16,8 @@
 #include "../util/state_file.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/secure_clear.hpp"
+#include "exit_status.hpp"
+#include "state_dir.hpp"
 
 namespace bluetti::app {
 
@@ -89,13 +91,20 @@ bool Daemon::load_data() {
 
 int Daemon::run() {
     if (auto hardened = disable_core_dumps(); !hardened) log::get("app")->warn("core dumps stay possible: {}", hardened.error());
-    if (!load_data()) return 2;
+    if (!load_data()) return kExitConfig;
     discovery_.prefix = config_.homeassistant.discovery_prefix;
     discovery_.base = config_.homeassistant.base_topic;
     discovery_.mode = config_.homeassistant.discovery;
     discovery_.bridge_id = config_.homeassistant.client_id;
     discovery_.version = kVersion;
-    if (auto made = util::make_state_dir(config_.state_dir); !made) log::get("app")->error("state directory: {}", made.error());
+    // Made 0700 first (a check that created it would give it the umask's bits); an unusable state
+    // directory is then refused here, at its key, rather than failing at every save.
+    const auto made = util::make_state_dir(config_.state_dir);
+    if (auto problem = check_state_dir(config_, false)) {
+        log::get("config")->critical("{}", *problem);
+        return kExitConfig;
+    }
+    if (!made) log::get("app")->error("state directory: {}", made.error());
     if (config_.cloud.tls_insecure)
         log::get("cloud")->warn(
             "cloud.tls_insecure is set: neither the cloud broker's nor the REST gateway's certificate is verified, and plain "
@@ -119,15 +128,14 @@ int Daemon::run() {
         };
         watchdog_timer_ = loop_.after(period, kick);
     }
-    std::function<void()> periodic_save = [this, &periodic_save] {
-        save_state();
-        save_timer_ = loop_.after(minutes(1), periodic_save);
-    };
-    save_timer_ = loop_.after(minutes(1), periodic_save);
+    save_schedule_ = std::make_unique<SaveSchedule>(loop_, config_.state_save_interval, [this] { save_state(); });
 
     start_local();
     start_cloud();
-    if (!fatal_) loop_.run();  // a fatal error at start-up stopped the loop before it ran
+    if (fatal_) return exit_code_;  // a fatal error at start-up stopped the loop before it ran
+    // A callback that threw has been logged by the loop: exit non-zero, systemd restarts us. The
+    // state is not saved (it may be half-updated); the counters reconcile at the next start.
+    if (!loop_.run()) return kExitSoftware;
     return exit_code_;
 }
 
@@ -149,6 +157,14 @@ void Daemon::start_local() {
     if (h.discovery_prefix + "/status" != h.status_topic) o.status_topics.push_back(h.discovery_prefix + "/status");
     o.state_delay = h.state_delay;
     local_ = std::make_unique<ha::LocalSession>(loop_, o);
+    // What the last run published last: the counters start from it when counters.json is older
+    // (it is written at most every state_save_interval; counter_guard.hpp, "Across a restart").
+    local_->on_retained_state([this](const std::string& serial, const std::string& payload) {
+        const auto state = nlohmann::json::parse(payload, nullptr, false);
+        if (!state.is_object()) return;
+        for (const auto& [key, value] : state.items())
+            if (value.is_number()) counters_->restore_published(serial, key, value.get<double>());
+    });
     local_->on_connected([this] {
         if (!ready_sent_) {
             ready_sent_ = true;
@@ -544,7 +560,7 @@ void Daemon::on_signal() {
 void Daemon::shutdown() {
     sd_notify(0, "STOPPING=1");
     log::get("app")->info("stopping");
-    save_state();
+    if (save_schedule_) save_schedule_->save_now();
     if (link_) link_->stop();
     if (local_) local_->stop();
     exit_code_ = 0;
@@ -553,6 +569,7 @@ void Daemon::shutdown() {
 
 void Daemon::reload() {
     log::get("config")->info("reloading {}", config_.file);
+    if (save_schedule_) save_schedule_->save_now();  // a reload may be followed by a restart: keep the state
     auto next = load_config(config_.file);
     std::optional<SecretsWiper> wiper;
     if (next) wiper.emplace(*next);
@@ -631,9 +648,11 @@ void Daemon::save_state() {
     const auto path = std::filesystem::path(config_.state_dir) / "stations.json";
     if (auto written = util::write_state_file(path, j.dump()); !written) {
         // Tried again at the next save; a partial file never replaces the last good one.
-        log::get("app")->warn("{}", written.error());
+        if (stations_write_failures_.failed())
+            log::get("app")->warn("{} (tried again at every save, logged once an hour)", written.error());
         return;
     }
+    if (stations_write_failures_.succeeded()) log::get("app")->info("{} written again", path.string());
     saved_key_versions_ = std::move(versions);
 }
 

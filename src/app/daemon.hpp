@@ -19,10 +19,12 @@
 #include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/ha/local_session.hpp"
 #include "bluetti/profile/profile.hpp"
+#include "bluetti/repeated_failure.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "bridge/poll_scheduler.hpp"
 #include "bridge/station.hpp"
 #include "config.hpp"
+#include "save_schedule.hpp"
 
 namespace bluetti::app {
 
@@ -56,7 +58,9 @@ private:
     std::map<std::string, std::pair<std::string, std::string>> topics_;  // serial -> request, response topic
     std::map<std::string, std::uint64_t> saved_key_versions_;            // serial -> present_keys_version() in stations.json
     bridge::PollScheduler scheduler_;
-    EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0, save_timer_ = 0;
+    EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0;
+    std::unique_ptr<SaveSchedule> save_schedule_;  // counters.json and stations.json (state_save_interval)
+    RepeatedFailure stations_write_failures_;
     int signal_fd_ = -1;
     int exit_code_ = 0;
     bool ready_sent_ = false;

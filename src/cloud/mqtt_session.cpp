@@ -5,7 +5,9 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include "bluetti/log.hpp"
 
@@ -19,6 +21,13 @@ struct CallbackScope {
     explicit CallbackScope(bool& f) : flag(f), outer(f) { flag = true; }
     ~CallbackScope() { flag = outer; }
 };
+
+// A topic for a log line: it comes from the broker, so only printable ASCII, and not too much of it.
+std::string printable(const char* topic) {
+    std::string out;
+    for (const char* c = topic; c && *c && out.size() < 200; ++c) out.push_back(*c >= 0x20 && *c < 0x7f ? *c : '?');
+    return out;
+}
 
 void library_init() {
     static std::once_flag once;
@@ -145,6 +154,7 @@ void MqttSession::pump() {
     }
     if (fd < 0) return;
     mosquitto_loop_misc(mosq_);
+    rethrow_handler_failure();
     if (mosq_ && mosquitto_socket(mosq_) >= 0)
         loop_.set_events(fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)));
 }
@@ -154,6 +164,7 @@ void MqttSession::on_readable(short revents) {
     int rc = MOSQ_ERR_SUCCESS;
     if (revents & (POLLIN | POLLHUP | POLLERR)) rc = mosquitto_loop_read(mosq_, 1);
     if (rc == MOSQ_ERR_SUCCESS && mosq_ && (revents & POLLOUT)) rc = mosquitto_loop_write(mosq_, 1);
+    rethrow_handler_failure();
     if (rc != MOSQ_ERR_SUCCESS && mosq_ && mosquitto_socket(mosq_) < 0 && connected_) {
         // The socket is gone without a disconnect callback (e.g. a failed TLS read).
         connected_ = false;
@@ -170,11 +181,33 @@ void MqttSession::drop_socket() {
     watched_fd_ = -1;
 }
 
+// Our handlers run inside libmosquitto, a C library that holds its locks around them: an exception
+// must not unwind through its frames. The first one is kept, wrapped with what the session was
+// handling, and thrown again once libmosquitto has returned; the event loop then logs it and stops.
+template <class Handler, class Where>
+void MqttSession::run_handler(const Handler& handler, const Where& where) {
+    try {
+        handler();
+    } catch (...) {
+        if (handler_failure_) return;
+        try {
+            std::throw_with_nested(std::runtime_error(log_area_ + " MQTT session, " + where()));
+        } catch (...) {
+            handler_failure_ = std::current_exception();
+        }
+    }
+}
+
+void MqttSession::rethrow_handler_failure() {
+    if (handler_failure_) std::rethrow_exception(std::exchange(handler_failure_, nullptr));
+}
+
 void MqttSession::handle_connect(mosquitto*, void* self, int rc) {
     auto* s = static_cast<MqttSession*>(self);
     s->connected_ = rc == 0;
     CallbackScope scope(s->in_callback_);
-    if (s->handlers_.on_connect) s->handlers_.on_connect(rc, mosquitto_connack_string(rc));
+    if (s->handlers_.on_connect)
+        s->run_handler([&] { s->handlers_.on_connect(rc, mosquitto_connack_string(rc)); }, [] { return std::string("on connect"); });
 }
 
 void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
@@ -183,27 +216,35 @@ void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
     s->connected_ = false;
     if (s->want_disconnect_ || !was_connected) return;
     CallbackScope scope(s->in_callback_);
-    if (s->handlers_.on_disconnect) s->handlers_.on_disconnect(rc, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+    const std::string reason = rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc);
+    if (s->handlers_.on_disconnect)
+        s->run_handler([&] { s->handlers_.on_disconnect(rc, reason); }, [] { return std::string("on disconnect"); });
 }
 
 void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_message* m) {
     auto* s = static_cast<MqttSession*>(self);
     CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_message) {
-        s->handlers_.on_message(m->topic, ByteSpan(static_cast<const std::uint8_t*>(m->payload), static_cast<std::size_t>(m->payloadlen)),
-                                m->retain);
+        s->run_handler(
+            [&] {
+                s->handlers_.on_message(
+                    m->topic, ByteSpan(static_cast<const std::uint8_t*>(m->payload), static_cast<std::size_t>(m->payloadlen)), m->retain);
+            },
+            [&] { return "a message on " + printable(m->topic); });
     }
 }
 
 void MqttSession::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted) {
     auto* s = static_cast<MqttSession*>(self);
     CallbackScope scope(s->in_callback_);
-    if (s->handlers_.on_subscribe) s->handlers_.on_subscribe(mid, std::vector<int>(granted, granted + count));
+    if (s->handlers_.on_subscribe)
+        s->run_handler([&] { s->handlers_.on_subscribe(mid, std::vector<int>(granted, granted + count)); },
+                       [] { return std::string("on subscribe"); });
 }
 
 void MqttSession::handle_publish(mosquitto*, void* self, int mid) {
     auto* s = static_cast<MqttSession*>(self);
-    if (s->handlers_.on_publish) s->handlers_.on_publish(mid);
+    if (s->handlers_.on_publish) s->run_handler([&] { s->handlers_.on_publish(mid); }, [] { return std::string("on publish"); });
 }
 
 void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text) {

@@ -184,7 +184,7 @@ void CounterGuard::load() {
     }
     const auto file_time = modified_at(file_);
     for (const auto& [id, entry] : doc.items())
-        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}};
+        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}, true};
 }
 
 CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w,
@@ -195,16 +195,23 @@ CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::De
         const auto value = numeric(field.value);
         if (!value) continue;
         const auto [it, first_sight] = counters_.try_emplace(serial + "/" + field.key);
-        if (first_sight) {  // nothing to compare with: publish as is
-            it->second = Counter{*value, now, {}};
-            dirty_ = true;
-            continue;
+        if (first_sight) {
+            const auto retained = restored_.find(it->first);
+            if (retained == restored_.end()) {  // nothing to compare with: publish as is
+                it->second = Counter{*value, now, {}, false};
+                dirty_ = true;
+                continue;
+            }
+            it->second = Counter{retained->second, std::nullopt, {}, true};
+            restored_.erase(retained);
         }
         switch (judge(it->first, it->second, Bound(*field.spec, max_power_w), *value, now)) {
             case Outcome::published:
                 break;
             case Outcome::held:
-                field.value = as_field_value(field.value, it->second.published);
+                // A restored value may lag behind the last one published before the restart: left
+                // out rather than published (counter_guard.hpp, "Across a restart").
+                field.value = it->second.restored ? schema::Value{} : as_field_value(field.value, it->second.published);
                 ++verdict.held;
                 break;
             case Outcome::accepted:
@@ -223,6 +230,7 @@ CounterGuard::Outcome CounterGuard::judge(const std::string& id, Counter& c, con
     c.published = value;
     c.at = now;
     c.streak = {};
+    c.restored = false;
     return Outcome::published;
 }
 
@@ -241,8 +249,26 @@ CounterGuard::Outcome CounterGuard::hold(const std::string& id, Counter& c, cons
     c.published = value;
     c.at = now;
     c.streak = {};
+    c.restored = false;
     dirty_ = true;
     return Outcome::accepted;
+}
+
+void CounterGuard::restore_published(const std::string& serial, const std::string& key, double value) {
+    if (!std::isfinite(value)) return;
+    const std::string id = serial + "/" + key;
+    const auto it = counters_.find(id);
+    if (it == counters_.end()) {
+        const auto [known, fresh] = restored_.try_emplace(id, value);
+        if (!fresh) known->second = std::max(known->second, value);
+        return;
+    }
+    Counter& c = it->second;
+    if (value <= c.published) return;
+    // Read at an unknown time after the file's value: "just now" is the bound that is never looser
+    // than the truth.
+    c = Counter{value, std::nullopt, {}, true};
+    dirty_ = true;
 }
 
 void CounterGuard::save() const {
@@ -261,14 +287,17 @@ void CounterGuard::save() const {
 
     if (file_.has_parent_path()) {
         if (auto made = util::make_state_dir(file_.parent_path()); !made) {
-            log::get("ha")->warn("counter file: {}", made.error());
+            if (write_failures_.failed())
+                log::get("ha")->warn("counter file: {} (tried again at every save, logged once an hour)", made.error());
             return;
         }
     }
     if (auto written = util::write_state_file(file_, text); !written) {
-        log::get("ha")->warn("counter file: {}", written.error());  // tried again at the next save
+        if (write_failures_.failed())
+            log::get("ha")->warn("counter file: {} (tried again at every save, logged once an hour)", written.error());
         return;
     }
+    if (write_failures_.succeeded()) log::get("ha")->info("counter file {}: written again", file_.string());
     dirty_ = false;
 }
 

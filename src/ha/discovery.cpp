@@ -606,6 +606,29 @@ std::vector<Message> bridge_discovery(const DiscoveryOptions& options) {
     return messages_for(options, node, device, availability_list(options, nullptr), entities);
 }
 
+bool published_by(const DiscoveryOptions& options, const nlohmann::json& config) {
+    // Anyone on the broker can publish a config: every member is checked for its type, since
+    // json::value() throws on a mismatch (`"origin": {"name": 5}`).
+    const auto member = [](const nlohmann::json& object, const char* key) {
+        return object.is_object() && object.contains(key) ? object[key] : nlohmann::json();
+    };
+    const auto text = [&](const nlohmann::json& object, const char* key) {
+        const auto v = member(object, key);
+        return v.is_string() ? v.get<std::string>() : std::string();
+    };
+    const auto origin = config.is_object() && config.contains("origin") ? member(config, "origin") : member(config, "o");
+    if (text(origin, "name") != "bluetti-bridge") return false;
+    const std::string ours = availability_list(options, nullptr)[0]["topic"].get<std::string>();
+    const auto availability = member(config, "availability");
+    if (!availability.is_array() ||
+        std::none_of(availability.begin(), availability.end(), [&](const nlohmann::json& a) { return text(a, "topic") == ours; }))
+        return false;
+    const auto device = member(config, "device");
+    const std::string node = bridge_node(options);
+    const auto ids = member(device, "identifiers");
+    return text(device, "via_device") == node || (ids.is_array() && std::find(ids.begin(), ids.end(), node) != ids.end());
+}
+
 std::string block_state(const schema::DecodedBlock& block, const std::set<std::string>& exclude) {
     json state = json::object();
     for (const schema::DecodedField& f : block.fields) {

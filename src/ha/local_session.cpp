@@ -10,6 +10,9 @@ namespace bluetti::ha {
 using namespace std::chrono;
 
 LocalSession::LocalSession(EventLoop& loop, LocalOptions options) : loop_(loop), options_(std::move(options)), session_(loop, "local") {
+    instance_.prefix = options_.prefix;
+    instance_.base = options_.base;
+    instance_.bridge_id = options_.client_id;
     cloud::MqttSession::Handlers h;
     h.on_connect = [this](int rc, const std::string& reason) {
         if (rc != 0) return schedule_reconnect(reason);
@@ -69,13 +72,17 @@ void LocalSession::on_connect() {
     session_.subscribe(options_.base + "/+/set/+", 1);
     if (!scan_done_) {
         // Collect our retained configs for the start-up clean-up (ha-discovery.md §11).
+        // And our retained states, before ours of this run replace them (the broker sends the
+        // retained messages of a subscription before it handles our next publish).
         session_.subscribe(options_.prefix + "/device/+/config", 1);
         session_.subscribe(options_.prefix + "/+/+/+/config", 1);
+        session_.subscribe(options_.base + "/+/+", 1);
         scan_timer_ = loop_.after(options_.scan_window, [this] {
             scan_timer_ = 0;
             scan_done_ = true;
             session_.unsubscribe(options_.prefix + "/device/+/config");
             session_.unsubscribe(options_.prefix + "/+/+/+/config");
+            session_.unsubscribe(options_.base + "/+/+");
             run_cleanup();
         });
     }
@@ -146,13 +153,20 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         if (command_handler_) command_handler_(rest.substr(0, slash), rest.substr(slash + set_marker.size()), text);
         return;
     }
+    if (!scan_done_ && retained && topic.rfind(options_.base + "/", 0) == 0) {
+        const std::string rest = topic.substr(options_.base.size() + 1);  // <serial>/<name>
+        const auto slash = rest.find('/');
+        if (slash != std::string::npos && slash > 0 && rest.find('/', slash + 1) == std::string::npos) {
+            if (retained_state_handler_) retained_state_handler_(rest.substr(0, slash), text);
+            return;
+        }
+    }
     if (!scan_done_ && retained && !text.empty() && topic.size() > 7 && topic.compare(topic.size() - 7, 7, "/config") == 0) {
-        // Ours: topic id starts with bluetti_ and origin.name is bluetti-bridge.
+        // Ours: a topic id starting with bluetti_ and a config this instance published, not another
+        // bridge instance on the same broker (ha::published_by).
         if (topic.find("/bluetti_") == std::string::npos) return;
         const auto j = nlohmann::json::parse(text, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) return;
-        const auto origin = j.contains("origin") ? j["origin"] : j.value("o", nlohmann::json::object());
-        if (origin.is_object() && origin.value("name", "") == "bluetti-bridge") seen_configs_.insert(topic);
+        if (!j.is_discarded() && published_by(instance_, j)) seen_configs_.insert(topic);
     }
 }
 

@@ -1,9 +1,61 @@
 #include "bluetti/event_loop.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+#include <string>
+#include <typeinfo>
+
+#include "bluetti/log.hpp"
 
 namespace bluetti {
+
+namespace {
+
+std::string type_name(const std::type_info& type) {
+    int status = 0;
+    const std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
+    return status == 0 && name ? name.get() : type.name();
+}
+
+// "<type>: <what>", then the exceptions it was thrown from (std::throw_with_nested), outermost first:
+// the outer ones say where (an MQTT message on which topic), the innermost what went wrong.
+std::string describe(const std::exception& e) {
+    // A wrapper made by throw_with_nested is context: its text alone, without its generated type.
+    const bool context = dynamic_cast<const std::nested_exception*>(&e) != nullptr;
+    std::string text = context ? std::string(e.what()) : type_name(typeid(e)) + ": " + e.what();
+    try {
+        std::rethrow_if_nested(e);
+    } catch (const std::exception& inner) {
+        text += " <- " + describe(inner);
+    } catch (...) {
+        text += " <- an exception of unknown type";
+    }
+    return text;
+}
+
+}  // namespace
+
+template <class Callback, class Where>
+bool EventLoop::dispatch(Callback& callback, const Where& where) {
+    std::string what;
+    try {
+        callback();
+        return true;
+    } catch (const std::exception& e) {
+        what = describe(e);
+    } catch (...) {
+        what = "an exception of unknown type";
+    }
+    failure_ = where() + ": " + what;
+    stopped_ = true;
+    log::get("loop")->error("unexpected exception in {}; stopping", failure_);
+    return false;
+}
 
 void EventLoop::watch(int fd, short events, FdCallback callback) {
     watches_[fd] = Watch{events, std::move(callback)};
@@ -55,7 +107,7 @@ void EventLoop::run_due_timers() {
         auto callback = std::move(timers_.begin()->second.second);
         timer_index_.erase(timers_.begin()->second.first);
         timers_.erase(timers_.begin());
-        callback();
+        if (!dispatch(callback, [] { return std::string("a timer callback"); })) return;
     }
 }
 
@@ -64,7 +116,7 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
     for (std::size_t i = 0; i < hooks_.size(); ++i)
         if (hooks_[i].second) {
             auto hook = hooks_[i].second;
-            hook();
+            if (!dispatch(hook, [] { return std::string("a before-poll hook"); })) return;
         }
     std::erase_if(hooks_, [](const auto& h) { return !h.second; });
     auto wait = max_wait;
@@ -81,20 +133,22 @@ void EventLoop::run_once(std::chrono::milliseconds max_wait) {
             auto it = watches_.find(p.fd);  // an earlier callback may have unwatched it
             if (it == watches_.end()) continue;
             FdCallback callback = it->second.callback;  // copy: the callback may replace its own watch
-            callback(p.revents);
+            auto call = [&] { callback(p.revents); };
+            if (!dispatch(call, [&] { return "the I/O callback of fd " + std::to_string(p.fd); })) return;
         }
     }
     run_due_timers();
 }
 
-void EventLoop::run() {
-    stopped_ = false;
+bool EventLoop::run() {
+    stopped_ = !failure_.empty();  // a loop that failed stays stopped
     while (!stopped_) run_once();
+    return failure_.empty();
 }
 
 void EventLoop::run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     const auto deadline = Clock::now() + timeout;
-    stopped_ = false;
+    stopped_ = !failure_.empty();  // a loop that failed stays stopped
     while (!stopped_ && !done() && Clock::now() < deadline) {
         run_once(std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()), std::chrono::milliseconds(1000)));
     }

@@ -392,9 +392,9 @@ int run_simulator(const SimOptions& options) {
         logger()->info("{}: shutting down", signo == SIGINT ? "SIGINT" : "SIGTERM");
         loop.stop();
     });
-    loop.run();
+    const bool clean = loop.run();  // false: a callback threw (the loop logged it)
     sim.shutdown();
-    return 0;
+    return clean ? 0 : 70;
 }
 
 }  // namespace bluetti::sim

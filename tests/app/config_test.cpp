@@ -150,6 +150,7 @@ devices:
 schema_dirs: [schemas.d]
 log: { level: debug }
 state_dir: /tmp/state
+state_save_interval: 1h
 )";
     const auto c = load_ok(dir, yaml, env());
     CHECK(c.cloud.password == "pw-file");
@@ -200,6 +201,8 @@ state_dir: /tmp/state
     CHECK(c.schema_dirs == std::vector<std::string>{dir.path("schemas.d")});
     CHECK(c.log.level == "debug");
     CHECK(c.state_dir == "/tmp/state");
+    CHECK(c.state_dir_where == dir.path("config.yaml") + ":39:12");
+    CHECK(c.state_save_interval == 1h);
 }
 
 TEST_CASE("config: defaults") {
@@ -234,10 +237,13 @@ TEST_CASE("config: defaults") {
     CHECK(c.schema_dirs.empty());
     CHECK(c.log.level == "info");
     CHECK(c.state_dir == "/var/lib/bluetti-bridge");
+    CHECK(c.state_dir_where.empty());
+    CHECK(c.state_save_interval == 15min);
 
     SUBCASE("state_dir from $STATE_DIRECTORY (the first of several)") {
         const auto s = load_ok(dir, "cloud: {email: a@b.c, password: pw}\n", env({{"STATE_DIRECTORY", "/var/lib/x:/var/lib/y"}}));
         CHECK(s.state_dir == "/var/lib/x");
+        CHECK(s.state_dir_where == "$STATE_DIRECTORY");
     }
     SUBCASE("empty sections keep their defaults") {
         const auto s = load_ok(dir, "cloud: {email: a@b.c, password: pw}\nhomeassistant:\nlog:\ndevices:\n", env());
@@ -301,7 +307,8 @@ TEST_CASE("config: each error names file:line:column") {
     const std::string head = "cloud:\n  email: me@example.com\n";  // the password comes from the environment
     const std::vector<Row> rows = {
         {"unknown top-level key", head + "mqtt:\n  x: 1\n",
-         "config.yaml:3:1: unknown key 'mqtt' (expected one of: cloud, homeassistant, devices, schema_dirs, log, state_dir)"},
+         "config.yaml:3:1: unknown key 'mqtt' (expected one of: cloud, homeassistant, devices, schema_dirs, log, state_dir, "
+         "state_save_interval)"},
         {"unknown cloud key", head + "  passwd: x\n",
          "config.yaml:3:3: unknown key 'passwd' (expected one of: email, password, password_file, "},
         {"unknown key in a flow mapping", head + "  retry: { attempts: 3, tries: 4 }\n",
@@ -324,6 +331,8 @@ TEST_CASE("config: each error names file:line:column") {
          "config.yaml:3:20: cloud.request_timeout must be a duration like 500ms, 10s, 2m or 1h, got '10'"},
         {"duration with a space", head + "  request_timeout: 10 s\n",
          "config.yaml:3:20: cloud.request_timeout must be a duration like 500ms, 10s, 2m or 1h, got '10 s'"},
+        {"state_save_interval below a second", head + "state_save_interval: 500ms\n",
+         "config.yaml:3:22: state_save_interval must be at least 1s and at most 24h, got '500ms'"},
         {"negative duration", head + "  request_timeout: -1s\n",
          "config.yaml:3:20: cloud.request_timeout must be a duration like 500ms, 10s, 2m or 1h, got '-1s'"},
         {"zero timeout", head + "  request_timeout: 0s\n", "config.yaml:3:20: cloud.request_timeout must be more than 0, got '0s'"},

@@ -390,3 +390,38 @@ fields:
         }
     }
 }
+
+TEST_CASE("published_by: every config of this instance, none of a second instance on the same broker") {
+    const ha::StationInfo station = garage_elite();
+    const ha::EntityInput input{&test::registry_for("EL100V2"), test::station_keys("EL100V2"), {}, true, test::controls_for("EL100V2")};
+    for (const auto mode : {ha::DiscoveryMode::device, ha::DiscoveryMode::entity}) {
+        const auto first = pi_options(mode);
+        auto second = pi_options(mode);  // a second account: its own base topic and client id
+        second.base = "bluetti2";
+        second.bridge_id = "pi2";
+        auto messages = ha::station_discovery(first, station, ha::station_entities(first, station, input));
+        const auto bridge = ha::bridge_discovery(first);
+        messages.insert(messages.end(), bridge.begin(), bridge.end());
+        REQUIRE(messages.size() >= 2);
+        for (const auto& m : messages) {
+            CAPTURE(m.topic);
+            const json config = json::parse(m.payload);
+            CHECK(ha::published_by(first, config));
+            CHECK_FALSE(ha::published_by(second, config));
+        }
+    }
+    CHECK(ha::published_by(pi_options(), json::parse(kAppendixA)));
+    // Another producer, or the other instance's name on our base topic: not ours.
+    json other = json::parse(kAppendixA);
+    other["origin"]["name"] = "zigbee2mqtt";
+    CHECK_FALSE(ha::published_by(pi_options(), other));
+    // Anyone can publish a config: wrong types are "not ours", never an exception.
+    for (const char* text :
+         {R"({"origin":{"name":5}})", R"({"origin":"bluetti-bridge"})", R"([1,2])",
+          R"({"origin":{"name":"bluetti-bridge"},"availability":7})",
+          R"({"origin":{"name":"bluetti-bridge"},"availability":[{"topic":"bluetti/bridge/availability"}],"device":{"via_device":1}})",
+          R"({"origin":{"name":"bluetti-bridge"},"availability":[3,{"topic":[]}],"device":[]})"}) {
+        CAPTURE(text);
+        CHECK_FALSE(ha::published_by(pi_options(), json::parse(text)));
+    }
+}

@@ -51,9 +51,12 @@ void check_device_config(const json& c, const std::string& serial) {
 TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, SIGTERM") {
     Cloud cloud;
     Local local(cloud.dir);
-    // A stale config of ours from an earlier run, and one of another producer.
+    // A stale config of ours from an earlier run (as this instance publishes them: its availability
+    // topic, its bridge device), and one of another producer.
     REQUIRE(local.ha.publish("homeassistant/device/bluetti_GONE123/config",
-                             R"({"origin":{"name":"bluetti-bridge"},"device":{"identifiers":["bluetti_GONE123"]}})", kTimeout, 1, true));
+                             R"({"origin":{"name":"bluetti-bridge"},"availability":[{"topic":"bluetti/bridge/availability"}],)"
+                             R"("device":{"identifiers":["bluetti_GONE123"],"via_device":"bluetti_bridge_bridge-under-test"}})",
+                             kTimeout, 1, true));
     REQUIRE(local.ha.publish("homeassistant/device/zigbee_lamp/config", R"({"origin":{"name":"zigbee2mqtt"}})", kTimeout, 1, true));
 
     Bridge bridge;

@@ -6,6 +6,7 @@
 
 #include <openssl/ssl.h>
 
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -87,12 +88,16 @@ private:
     bool connected_ = false;
     std::string last_tls_error_;
     bool want_disconnect_ = false;
-    bool in_callback_ = false;         // inside a libmosquitto callback: no re-entrant calls
-    bool pending_disconnect_ = false;  // a disconnect asked for from a callback
+    bool in_callback_ = false;            // inside a libmosquitto callback: no re-entrant calls
+    bool pending_disconnect_ = false;     // a disconnect asked for from a callback
+    std::exception_ptr handler_failure_;  // thrown by a handler inside libmosquitto, thrown again outside it
 
     void pump();  // before every poll: watch the current socket, run misc (keep-alive)
     void on_readable(short revents);
     void drop_socket();
+    template <class Handler, class Where>
+    void run_handler(const Handler& handler, const Where& where);
+    void rethrow_handler_failure();
 
     static void handle_connect(mosquitto*, void* self, int rc);
     static void handle_disconnect(mosquitto*, void* self, int rc);

@@ -14,6 +14,22 @@
 // no rise bound, only the rule for falls. Published values and the wall time each was last read
 // survive restarts in a JSON file in the state directory; held readings never reach it.
 // The guard touches only total_increasing fields and does no I/O besides that file.
+//
+// Across a restart. The file is written at most every state_save_interval (15 min by default: an
+// fsync a minute wore SD cards), at SIGTERM and at SIGHUP; after a crash it may be that old, and
+// its values lower than the last ones published. Two things keep a published counter from ever
+// going down all the same:
+//  - the retained states on the local broker are what the last run published last: at start-up
+//    they are handed to restore_published(), and the guard starts from the higher of the file's
+//    and the broker's value. The broker's value comes without a read time, so its bound starts at
+//    "just now": the tightest one, which a real rise during the downtime passes after 3 reads;
+//  - a value from the file or the broker (restored, not yet read in this run) is never published
+//    for a held reading: the field is left out of the state instead (Home Assistant shows it as
+//    unknown for that poll, which its statistics skip; a lower number would count as a reset).
+//    Once a reading passes, or 3 confirm a new level, the guard is as in a run without restart.
+// What is left: a reading that is wrong but within the bound of a stale file's value, with no
+// retained state on the broker (persistence off and the broker restarted too).
+// The device's own counters only rise, so a real reading never conflicts with either.
 #pragma once
 
 #include <chrono>
@@ -23,6 +39,7 @@
 #include <optional>
 #include <string>
 
+#include "bluetti/repeated_failure.hpp"
 #include "bluetti/schema/value.hpp"
 
 namespace bluetti::ha {
@@ -42,7 +59,13 @@ public:
     // power (0 or less = unknown: 10 kW); `now` is the wall time of the reading, which the bound
     // and the file use.
     Verdict filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w, Clock::time_point now);
-    void save() const;  // writes the file if a published value changed since the last save
+    // A value an earlier run published for `serial`'s `key` (retained on the local broker). Raises
+    // the starting point of that counter when it is above the file's; any numeric key may be
+    // given, only those that turn out to be counters are used.
+    void restore_published(const std::string& serial, const std::string& key, double value);
+    // Writes the file if a published value changed since the last save. A failure is logged (the
+    // first, then one an hour) and the write is tried again at the next save.
+    void save() const;
 
 private:
     struct Streak {  // consecutive held readings that agree with each other
@@ -55,6 +78,7 @@ private:
         double published = 0;
         std::optional<Clock::time_point> at;  // last read that showed `published`; unknown = just now
         Streak streak;
+        bool restored = false;  // from the file or the broker, not yet confirmed by a read in this run
     };
     enum class Outcome { published, held, accepted };
     struct Bound;
@@ -65,7 +89,9 @@ private:
 
     std::filesystem::path file_;
     std::map<std::string, Counter> counters_;  // "<serial>/<key>"
+    std::map<std::string, double> restored_;   // retained values of keys not (yet) known as counters
     mutable bool dirty_ = false;
+    mutable RepeatedFailure write_failures_;
 };
 
 }  // namespace bluetti::ha

@@ -72,6 +72,13 @@ std::vector<Message> station_discovery(const DiscoveryOptions& options, const St
 // The bridge's own device (cloud session connected, reconnects, version), bridge availability only.
 std::vector<Message> bridge_discovery(const DiscoveryOptions& options);
 
+// Whether a retained discovery config found on the broker was published by this bridge instance:
+// origin bluetti-bridge, our bridge availability topic (<base>/bridge/availability) among its
+// availability, and a device that is our bridge device or hangs off it (via_device). A second
+// instance (own base_topic and client_id, e.g. for a second account) on the same broker fails the
+// last two, so the start-up clean-up never removes its configs.
+bool published_by(const DiscoveryOptions& options, const nlohmann::json& config);
+
 // One block's retained state: present keys only (absent values are not published, never 0);
 // booleans as "ON"/"OFF"; numbers with their schema precision; enums as their option string.
 std::string block_state(const schema::DecodedBlock& block, const std::set<std::string>& exclude);

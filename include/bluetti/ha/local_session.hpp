@@ -4,7 +4,8 @@
 // (re)connect and on HA's `online` (configs at once, debounced to once per 30 s; states after a
 // delay, so HA has subscribed first). It remembers every retained state it published, so a broker
 // without persistence is refilled. At start-up it lists our retained discovery configs and clears
-// those the current configuration no longer produces.
+// those the current configuration no longer produces (only this instance's: ha::published_by), and
+// hands our retained states to whoever needs the last run's values (the counter guard).
 //
 // Discovery configs are the bulk of what the bridge sends (tens of kB per device), so they are not
 // kept: each owner registers a source that builds them, and only a 64-bit fingerprint per topic is
@@ -79,11 +80,18 @@ public:
         command_handler_ = std::move(handler);
     }
     void on_connected(std::function<void()> handler) { connected_handler_ = std::move(handler); }
+    // The retained states of ours found at start-up (<base>/<serial>/<name>, during the scan of
+    // the first connection): what the last run published last, for the counters' starting points
+    // (counter_guard.hpp). Called with the serial and the payload, before our own are re-sent.
+    void on_retained_state(std::function<void(const std::string& serial, const std::string& payload)> handler) {
+        retained_state_handler_ = std::move(handler);
+    }
     std::string bridge_availability_topic() const { return options_.base + "/bridge/availability"; }
 
 private:
     EventLoop& loop_;
     LocalOptions options_;
+    DiscoveryOptions instance_;  // what identifies our configs among others on the broker
     cloud::MqttSession session_;
     bool stopping_ = false;
     bool ever_connected_ = false;
@@ -104,6 +112,7 @@ private:
     EventLoop::Clock::time_point last_birth_burst_{};
     std::function<void(const std::string&, const std::string&, const std::string&)> command_handler_;
     std::function<void()> connected_handler_;
+    std::function<void(const std::string&, const std::string&)> retained_state_handler_;
 
     void connect();
     void on_connect();
