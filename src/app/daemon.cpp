@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "bluetti/log.hpp"
+#include "bluetti/text.hpp"
 
 namespace bluetti::app {
 
@@ -127,10 +128,10 @@ void Daemon::start_local() {
         for (auto& [serial, station] : stations_) station->announce(true);
         publish_bridge_state();
     });
-    local_->on_command([this](const std::string& serial, const std::string& key, const std::string& payload) {
+    local_->on_command([this](const std::string& serial, const std::string& key, std::string_view payload) {
         auto it = stations_.find(serial);
         if (it == stations_.end()) {
-            log::get("ha")->warn("command for unknown device {} ({}) ignored", serial, key);
+            log::get("ha")->warn("command for unknown device {} ({}) ignored", text::echo(serial), text::echo(key));
             return;
         }
         it->second->command(key, payload);
@@ -360,7 +361,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
                          const DeviceConfig* device) {
     const profile::Profile* p = profiles_.find(model);
     if (!p) {
-        log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, model);
+        log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, text::echo(model));
         p = &profiles_.find_or_generic(model);
     }
     auto& shared = profile_schemas_[p];
