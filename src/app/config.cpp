@@ -14,6 +14,7 @@
 #include "bluetti/cloud/cloud_link.hpp"
 #include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/profile/profile.hpp"
+#include "bluetti/text.hpp"
 #include "config_reader.hpp"
 
 namespace bluetti::app {
@@ -358,6 +359,20 @@ void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
     p.read(*root, "state_save_interval", c.state_save_interval, 1s, 24h);
 }
 
+// Every text of the config may reach a log line or a JSON document (a device's name is Home
+// Assistant's device name, and nlohmann::json refuses invalid UTF-8): a file that is not UTF-8 is
+// refused at its first bad byte. The column counts bytes, like yaml-cpp's marks.
+std::optional<std::string> invalid_utf8_position(std::string_view text, const std::string& path) {
+    const std::size_t at = text::invalid_utf8_at(text);
+    if (at == std::string_view::npos) return std::nullopt;
+    const std::string_view before = text.substr(0, at);
+    const std::size_t line = static_cast<std::size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+    const std::size_t line_start = before.rfind('\n');
+    const std::size_t column = line_start == std::string_view::npos ? at + 1 : at - line_start;
+    return path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": the config is not valid UTF-8 (byte " +
+           text::echo(text.substr(at, 1)) + "); save it as UTF-8";
+}
+
 }  // namespace
 
 std::optional<std::string> ConfigEnvironment::get(const std::string& name) const {
@@ -397,6 +412,7 @@ Result<Config, std::string> load_config(const std::string& path, const ConfigEnv
 }
 
 Result<Config, std::string> parse_config(std::string_view text, const std::string& path, const ConfigEnvironment& env) {
+    if (auto bad = invalid_utf8_position(text, path)) return fail(*bad);
     Config config;
     config.file = path;
     Parser parser(path, env);

@@ -18,6 +18,7 @@
 #include "bluetti/secure_clear.hpp"
 #include "exit_status.hpp"
 #include "state_dir.hpp"
+#include "bluetti/text.hpp"
 
 namespace bluetti::app {
 
@@ -175,10 +176,10 @@ void Daemon::start_local() {
         for (auto& [serial, station] : stations_) station->announce(true);
         publish_bridge_state();
     });
-    local_->on_command([this](const std::string& serial, const std::string& key, const std::string& payload) {
+    local_->on_command([this](const std::string& serial, const std::string& key, std::string_view payload) {
         auto it = stations_.find(serial);
         if (it == stations_.end()) {
-            log::get("ha")->warn("command for unknown device {} ({}) ignored", serial, key);
+            log::get("ha")->warn("command for unknown device {} ({}) ignored", text::echo(serial), text::echo(key));
             return;
         }
         it->second->command(key, payload);
@@ -463,7 +464,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
                          const DeviceConfig* device) {
     const profile::Profile* p = profiles_.find(model);
     if (!p) {
-        log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, model);
+        log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, text::echo(model));
         p = &profiles_.find_or_generic(model);
     }
     auto& shared = profile_schemas_[p];

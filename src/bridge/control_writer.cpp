@@ -1,6 +1,7 @@
 #include "control_writer.hpp"
 
 #include "bluetti/log.hpp"
+#include "bluetti/text.hpp"
 
 namespace bluetti::bridge {
 
@@ -32,8 +33,11 @@ std::optional<std::string> ControlWriter::command(std::string_view key, std::str
     const profile::Control* control = find(key);
     if (!control) {
         const bool whitelisted = codec::find_writable(key) != nullptr;
-        return refuse(std::string(key) + (whitelisted ? " is not a control enabled for this device" : " is not a control"));
+        return refuse(text::echo(key) + (whitelisted ? " is not a control enabled for this device" : " is not a control"));
     }
+    if (payload.size() > kMaxPayloadBytes)
+        return refuse(control->key + ": a payload of " + std::to_string(payload.size()) + " bytes is refused unread (at most " +
+                      std::to_string(kMaxPayloadBytes) + ")");
     auto value =
         profile::parse_control_value(*control, payload, hooks_.settings ? hooks_.settings() : std::map<std::string, std::int64_t>{});
     if (!value) return refuse(control->key + ": " + value.error());

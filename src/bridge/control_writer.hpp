@@ -41,6 +41,9 @@ struct ControlStats {
 class ControlWriter {
 public:
     static constexpr std::chrono::milliseconds kMinInterval{1000};  // per key
+    // The longest payload read: a valid command is an option label or a number, a few dozen bytes
+    // at most; anything longer is refused before it is parsed or shown.
+    static constexpr std::size_t kMaxPayloadBytes = 256;
 
     ControlWriter(Scheduler& scheduler, std::string device, ControlWriterHooks hooks);
     ~ControlWriter();

@@ -85,7 +85,7 @@ void Station::apply_controls() {
     writer_->set_controls(std::move(controls));
 }
 
-void Station::command(const std::string& key, const std::string& payload) {
+void Station::command(const std::string& key, std::string_view payload) {
     if (auto refused = writer_->command(key, payload)) {
         log::get("bridge")->warn("{}: command refused, nothing sent: {}", setup_.serial, *refused);
         publish_diagnostics();
@@ -438,7 +438,9 @@ void Station::publish_diagnostics() {
         j["commands_rejected"] = w.rejected;
         if (!w.last_error.empty()) j["last_write_error"] = w.last_error;
     }
-    local_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"), j.dump());
+    // Every text in it is echoed through text::echo(); `replace` is the belt: a dump never throws.
+    local_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"),
+                            j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 void Station::reconfigure(const StationSetup& setup) {

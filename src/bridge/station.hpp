@@ -52,7 +52,7 @@ public:
     cloud::DeviceChannel& channel() { return *channel_; }
     bool busy() const { return polling_ || channel_->busy(); }
     // A command from <base>/<serial>/set/<key>: validated, then written per protocol.md §8.
-    void command(const std::string& key, const std::string& payload);
+    void command(const std::string& key, std::string_view payload);
     const ControlWriter& controls() const { return *writer_; }
     bool online() const { return online_; }
 

@@ -306,6 +306,12 @@ void DeviceChannel::stray(const std::string& what, ByteSpan payload) {
 }
 
 void DeviceChannel::on_payload(ByteSpan payload) {
+    if (payload.size() > codec::kMaxPayloadSize) {
+        ++stats_.bad_frames;
+        anomaly("a payload of " + std::to_string(payload.size()) + " bytes is longer than any frame (" +
+                std::to_string(codec::kMaxPayloadSize) + "): dropped unread");
+        return;
+    }
     auto unwrapped = codec::unwrap(payload);
     if (!unwrapped) {
         ++stats_.bad_frames;
@@ -330,6 +336,7 @@ void DeviceChannel::on_payload(ByteSpan payload) {
 }
 
 void DeviceChannel::on_request_seen(ByteSpan payload) {
+    if (payload.size() > codec::kMaxPayloadSize) return;  // no request: not read
     auto unwrapped = codec::unwrap(payload);
     if (!unwrapped) return;  // the request topic is anyone's: what we cannot read is not ours
     auto frame = codec::parse_frame(unwrapped->rtu, codec::Direction::request);

@@ -507,7 +507,9 @@ std::vector<Message> messages_for(const DiscoveryOptions& o, const std::string& 
         json components = json::object();
         for (const Entity& e : entities) components[e.key] = e.component;
         payload["components"] = std::move(components);
-        out.push_back({o.prefix + "/device/" + node + "/config", payload.dump()});
+        // Names are UTF-8 by then (the config is checked, REST JSON parsed); `replace` is the belt:
+        // a dump must never throw inside the event loop.
+        out.push_back({o.prefix + "/device/" + node + "/config", payload.dump(-1, ' ', false, json::error_handler_t::replace)});
         return out;
     }
     for (const Entity& e : entities) {
@@ -517,7 +519,8 @@ std::vector<Message> messages_for(const DiscoveryOptions& o, const std::string& 
         if (!payload.contains("availability")) payload["availability"] = availability;
         payload["availability_mode"] = "all";
         payload["qos"] = 1;
-        out.push_back({o.prefix + "/" + e.platform + "/" + node + "/" + topic_id(e.key) + "/config", payload.dump()});
+        out.push_back({o.prefix + "/" + e.platform + "/" + node + "/" + topic_id(e.key) + "/config",
+                       payload.dump(-1, ' ', false, json::error_handler_t::replace)});
     }
     return out;
 }
@@ -652,7 +655,7 @@ std::string block_state(const schema::DecodedBlock& block, const std::set<std::s
             state[f.key] = *s;
         }
     }
-    return state.dump();
+    return state.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace bluetti::ha

@@ -4,8 +4,21 @@
 
 #include "bluetti/fnv1a.hpp"
 #include "bluetti/log.hpp"
+#include "bluetti/text.hpp"
 
 namespace bluetti::ha {
+
+std::optional<CommandTopic> parse_command_topic(std::string_view base, std::string_view topic) {
+    if (!topic.starts_with(base) || topic.substr(base.size(), 1) != "/") return std::nullopt;
+    const std::string_view rest = topic.substr(base.size() + 1);
+    constexpr std::string_view kSet = "/set/";
+    const auto marker = rest.find(kSet);
+    if (marker == std::string_view::npos) return std::nullopt;
+    const std::string_view serial = rest.substr(0, marker), key = rest.substr(marker + kSet.size());
+    if (serial.empty() || key.empty() || serial.find('/') != std::string_view::npos || key.find('/') != std::string_view::npos)
+        return std::nullopt;
+    return CommandTopic{std::string(serial), std::string(key)};
+}
 
 using namespace std::chrono;
 
@@ -119,7 +132,8 @@ void LocalSession::cleanup(const std::set<std::string>& keep) {
 }
 
 void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool retained) {
-    const std::string text(payload.begin(), payload.end());
+    // A view, not a copy: a command payload may be megabytes, and only its first bytes are ever used.
+    const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
     for (const auto& status : options_.status_topics) {
         if (topic != status) continue;
         if (text != "online") return;  // on `offline` do nothing (ha-discovery.md §8.2)
@@ -142,15 +156,12 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         });
         return;
     }
-    const std::string set_marker = "/set/";
-    if (topic.rfind(options_.base + "/", 0) == 0 && topic.find(set_marker) != std::string::npos) {
+    if (auto command = parse_command_topic(options_.base, topic)) {
         if (retained) {
-            log::get("ha")->warn("ignoring a retained command on {} (stale)", topic);
+            log::get("ha")->warn("ignoring a retained command on {} (stale)", text::echo(topic));
             return;
         }
-        const std::string rest = topic.substr(options_.base.size() + 1);
-        const auto slash = rest.find(set_marker);
-        if (command_handler_) command_handler_(rest.substr(0, slash), rest.substr(slash + set_marker.size()), text);
+        if (command_handler_) command_handler_(command->serial, command->key, text);
         return;
     }
     if (!scan_done_ && retained && topic.rfind(options_.base + "/", 0) == 0) {

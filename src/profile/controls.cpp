@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "bluetti/text.hpp"
+
 namespace bluetti::profile {
 
 namespace {
@@ -93,7 +95,7 @@ Result<std::uint16_t, std::string> parse_control_value(const Control& control, s
             const std::string t = lower(text);
             if (t == "on" || t == "true" || t == "1") value = 1;
             if (t == "off" || t == "false" || t == "0") value = 0;
-            if (!value) return fail("'" + std::string(text) + "' is not ON or OFF");
+            if (!value) return fail("'" + text::echo(text) + "' is not ON or OFF");
             break;
         }
         case Control::Kind::select: {
@@ -106,12 +108,12 @@ Result<std::uint16_t, std::string> parse_control_value(const Control& control, s
             if (!value) {
                 if (auto code = parse_integral(text); code && *code >= w.min && *code <= w.max) value = code;
             }
-            if (!value) return fail("'" + std::string(text) + "' is not one of the writable options (" + choices + ")");
+            if (!value) return fail("'" + text::echo(text) + "' is not one of the writable options (" + choices + ")");
             break;
         }
         case Control::Kind::number:
             value = parse_integral(text);
-            if (!value) return fail("'" + std::string(text) + "' is not an integer");
+            if (!value) return fail("'" + text::echo(text) + "' is not an integer");
             break;
     }
     if (*value < w.min || *value > w.max)

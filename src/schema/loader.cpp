@@ -95,7 +95,7 @@ private:
         if (op == "scale") return {Transform::Op::scale, number(args)};
         if (op == "minus") return {Transform::Op::minus, number(args)};
         if (op == "bitmask" || op == "shift") {
-            const auto v = util::parse_integer(args);
+            const auto v = op == "bitmask" ? util::parse_integer_or_hex(args) : util::parse_integer(args);
             if (!v || *v < 0 || (op == "shift" && *v > 31)) yaml_.fail(node, "transform '" + text + "' needs a non-negative integer");
             return {op == "bitmask" ? Transform::Op::bitmask : Transform::Op::shift, static_cast<double>(*v)};
         }

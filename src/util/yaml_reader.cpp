@@ -1,29 +1,41 @@
 #include "yaml_reader.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdlib>
+#include <charconv>
 
 namespace bluetti::util {
 
+namespace {
+// from_chars takes a '-' but no '+'; a '+' before a digit is as good.
+std::string_view without_plus(std::string_view text) {
+    if (text.size() > 1 && text.front() == '+' && text[1] >= '0' && text[1] <= '9') text.remove_prefix(1);
+    return text;
+}
+}  // namespace
+
 std::optional<std::int64_t> parse_integer(std::string_view text) {
-    const std::string s(text);
-    if (s.empty()) return std::nullopt;
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(s.c_str(), &end, 0);
-    if (errno != 0 || end != s.c_str() + s.size()) return std::nullopt;
+    text = without_plus(text);
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 10);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return v;
+}
+
+std::optional<std::int64_t> parse_integer_or_hex(std::string_view text) {
+    if (!text.starts_with("0x") && !text.starts_with("0X")) return parse_integer(text);
+    text.remove_prefix(2);
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     return v;
 }
 
 std::optional<double> parse_number(std::string_view text) {
-    const std::string s(text);
-    if (s.empty()) return std::nullopt;
-    if (auto i = parse_integer(s)) return static_cast<double>(*i);
-    char* end = nullptr;
-    errno = 0;
-    const double v = std::strtod(s.c_str(), &end);
-    if (errno != 0 || end != s.c_str() + s.size()) return std::nullopt;
+    if (auto i = parse_integer(text)) return static_cast<double>(*i);
+    text = without_plus(text);
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v, std::chars_format::general);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     return v;
 }
 

@@ -48,8 +48,13 @@ private:
     std::string file_;
 };
 
-// Integer literal in decimal or 0x hex; nullopt when the whole text is not one.
+// A decimal integer, optionally signed; leading zeros are decimal too ("010" is 10, never 8).
+// nullopt when the whole text is not one.
 std::optional<std::int64_t> parse_integer(std::string_view text);
+// parse_integer(), or hex after "0x", only where the format documents it (a bitmask transform).
+std::optional<std::int64_t> parse_integer_or_hex(std::string_view text);
+// A decimal number (integer, fraction or exponent; also inf and nan, which the callers refuse
+// with their own message); never hex.
 std::optional<double> parse_number(std::string_view text);
 
 }  // namespace bluetti::util

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "manual_scheduler.hpp"
 
 using namespace bluetti;
@@ -133,4 +135,30 @@ TEST_CASE("control writer: controls taken away drop their pending commands") {
     CHECK_FALSE(f.writer->busy());
     CHECK(f.writer->command("ac_output_switch", "ON") ==
           std::optional<std::string>("ac_output_switch is not a control enabled for this device"));
+}
+
+TEST_CASE("control writer: hostile payloads are refused with a bounded, escaped echo that dumps as JSON") {
+    Fixture f;
+    CHECK(f.writer->command("ac_output_switch", "O\xFFN") == std::optional<std::string>("ac_output_switch: 'O\\xFFN' is not ON or OFF"));
+    CHECK(f.writer->command("ac_output_switch", std::string("O\0N", 3)) ==
+          std::optional<std::string>("ac_output_switch: 'O\\x00N' is not ON or OFF"));
+    CHECK(f.writer->command("soc_charge_limit", "NaN") == std::optional<std::string>("soc_charge_limit: 'NaN' is not an integer"));
+    CHECK(f.writer->command("soc_charge_limit", "1e400") == std::optional<std::string>("soc_charge_limit: '1e400' is not an integer"));
+    CHECK(f.writer->command("power\xFF", "ON") == std::optional<std::string>("power\\xFF is not a control"));
+    nlohmann::json diagnostics;
+    diagnostics["last_write_error"] = f.writer->stats().last_error;
+    CHECK_NOTHROW((void)diagnostics.dump());
+    CHECK(f.writes.empty());
+}
+
+TEST_CASE("control writer: a payload over the cap is refused unread, whatever it holds") {
+    Fixture f;
+    const std::string just_fits = std::string(ControlWriter::kMaxPayloadBytes - 2, ' ') + "ON";
+    CHECK_FALSE(f.writer->command("ac_output_switch", just_fits));  // a valid command at the limit still works
+    CHECK(f.writes.size() == 1);
+    const std::string big = std::string(1 << 20, ' ') + "OFF";
+    const auto refused = f.writer->command("dc_output_switch", big);
+    CHECK(refused == std::optional<std::string>("dc_output_switch: a payload of 1048579 bytes is refused unread (at most 256)"));
+    CHECK(f.writer->stats().last_error == *refused);
+    CHECK(f.writes.size() == 1);
 }

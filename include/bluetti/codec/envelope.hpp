@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "bluetti/codec/error.hpp"
+#include "bluetti/codec/frame.hpp"
 #include "bluetti/hex.hpp"
 #include "bluetti/result.hpp"
 
@@ -25,6 +26,9 @@ std::string_view to_string(Envelope envelope);
 std::optional<Envelope> envelope_from_string(std::string_view text);
 
 inline constexpr std::size_t kV2HeaderSize = 10;
+// The longest payload that can hold a frame: the V2 header (the longest envelope) and the longest
+// frame. Anything longer is garbage, dropped before its CRC is computed or its bytes are shown.
+inline constexpr std::size_t kMaxPayloadSize = kV2HeaderSize + kMaxFrameSize;
 
 // Prefixes `rtu` with the envelope; `reg` fills the V2 register field.
 Bytes wrap(Envelope envelope, std::uint16_t reg, ByteSpan rtu);

@@ -12,6 +12,7 @@
 // Pure functions over byte spans: no I/O, clock or logging.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -25,6 +26,9 @@ inline constexpr std::uint8_t kReadHolding = 0x03;
 inline constexpr std::uint8_t kWriteSingle = 0x06;
 inline constexpr std::uint8_t kWriteMultiple = 0x10;
 inline constexpr std::uint16_t kMaxReadRegisters = 125;
+// The longest frame parse_frame() can accept: FC 16 in request format, 7 bytes up to its byte
+// count, at most 255 data bytes (the count is one byte) and the CRC. No valid frame is longer.
+inline constexpr std::size_t kMaxFrameSize = 7 + 255 + 2;
 
 // Which side sent the frame: FC 03 and FC 16 look different in each direction.
 enum class Direction : std::uint8_t { request, response };

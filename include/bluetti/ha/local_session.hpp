@@ -21,8 +21,10 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bluetti/cloud/mqtt_session.hpp"
@@ -30,6 +32,14 @@
 #include "bluetti/ha/discovery.hpp"
 
 namespace bluetti::ha {
+
+struct CommandTopic {
+    std::string serial;
+    std::string key;
+};
+// <base>/<serial>/set/<key> (serial and key single, non-empty levels) -> serial and key; nullopt
+// for any other topic.
+std::optional<CommandTopic> parse_command_topic(std::string_view base, std::string_view topic);
 
 struct LocalOptions {
     std::string host = "127.0.0.1";
@@ -76,7 +86,8 @@ public:
     void cleanup(const std::set<std::string>& keep);
 
     // Commands published by Home Assistant on <base>/<serial>/set/<key> (retained ones are dropped).
-    void on_command(std::function<void(const std::string& serial, const std::string& key, const std::string& payload)> handler) {
+    // The payload is the message as received, of any size and bytes: the handler bounds and checks it.
+    void on_command(std::function<void(const std::string& serial, const std::string& key, std::string_view payload)> handler) {
         command_handler_ = std::move(handler);
     }
     void on_connected(std::function<void()> handler) { connected_handler_ = std::move(handler); }
@@ -110,7 +121,7 @@ private:
     bool scan_done_ = false;
     std::optional<std::set<std::string>> pending_cleanup_;
     EventLoop::Clock::time_point last_birth_burst_{};
-    std::function<void(const std::string&, const std::string&, const std::string&)> command_handler_;
+    std::function<void(const std::string&, const std::string&, std::string_view)> command_handler_;
     std::function<void()> connected_handler_;
     std::function<void(const std::string&, const std::string&)> retained_state_handler_;
 
