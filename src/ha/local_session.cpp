@@ -168,7 +168,7 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
         const std::string rest = topic.substr(options_.base.size() + 1);  // <serial>/<name>
         const auto slash = rest.find('/');
         if (slash != std::string::npos && slash > 0 && rest.find('/', slash + 1) == std::string::npos) {
-            if (retained_state_handler_) retained_state_handler_(rest.substr(0, slash), text);
+            if (retained_state_handler_) retained_state_handler_(rest.substr(0, slash), std::string(text));
             return;
         }
     }
