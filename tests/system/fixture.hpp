@@ -65,7 +65,7 @@ struct CloudOptions {
     // "disconnect" (the broker closes the connection). It records every subscription it judged in
     // subscribes.log of the cloud's directory. bluetti-sim connects with the device certificate, whose
     // subscriptions the plugin leaves alone.
-    std::string subscribe_acl_plugin;
+    std::string subscribe_acl_plugin{};  // {}: designated initialisers may leave it out without -Wmissing-field-initializers
     std::string request_subscribe = "deny";
     bool device_identity() const { return reply_topics_only || !subscribe_acl_plugin.empty(); }
 };
