@@ -5,6 +5,7 @@ BLUETTI_BUILD_PACKAGES=(
   build-essential cmake pkg-config dpkg-dev file
   libmosquitto-dev libssl-dev libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev
   libspdlog-dev libsystemd-dev doctest-dev libcli11-dev libcpp-httplib-dev
+  mosquitto-dev  # mosquitto_broker.h: the test plugin of mirror.system (skipped without it)
 )
 BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl git clang-format)
 

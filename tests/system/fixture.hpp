@@ -60,6 +60,14 @@ struct CloudOptions {
     // topic but delivers nothing on it); bluetti-sim connects with the device certificate, which
     // may do anything.
     bool reply_topics_only = false;
+    // A broker that says no to the bridge's subscription to a request topic: the path of
+    // support/subscribe_acl_plugin (empty: not loaded) and its answer, "deny" (SUBACK 0x80) or
+    // "disconnect" (the broker closes the connection). It records every subscription it judged in
+    // subscribes.log of the cloud's directory. bluetti-sim connects with the device certificate, whose
+    // subscriptions the plugin leaves alone.
+    std::string subscribe_acl_plugin{};  // {}: designated initialisers may leave it out without -Wmissing-field-initializers
+    std::string request_subscribe = "deny";
+    bool device_identity() const { return reply_topics_only || !subscribe_acl_plugin.empty(); }
 };
 
 class Cloud {
@@ -81,6 +89,11 @@ public:
 
     static MosquittoOptions broker_options(const TempDir& dir, const CloudOptions& options) {
         MosquittoOptions o = tls_broker_options(certificates());
+        if (!options.subscribe_acl_plugin.empty())
+            o.extra_config.insert(
+                o.extra_config.end(),
+                {"plugin " + options.subscribe_acl_plugin, "plugin_opt_username bluetti-test-client",
+                 "plugin_opt_request_subscribe " + options.request_subscribe, "plugin_opt_record " + dir.file("subscribes.log")});
         if (!options.reply_topics_only) return o;
         const std::string acl = dir.file("cloud.acl");
         REQUIRE(write_text_file(acl,
@@ -93,7 +106,7 @@ public:
     // `port`: the REST stand-in's port; 0 = any free one (then rest_port says which).
     // A "--pfx" in `flags` replaces the PKCS#12 the REST stand-in serves.
     void start_sim(const std::vector<std::string>& flags, int rest_port_wanted = 0) {
-        const bool device_cert = options.reply_topics_only;
+        const bool device_cert = options.device_identity();
         const bool own_pfx = std::find(flags.begin(), flags.end(), "--pfx") != flags.end();
         std::vector<std::string> args{"--broker",       broker.address(),
                                       "--ca",           certificates().ca_cert,
