@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "bluetti/cloud/crypto.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/secure_clear.hpp"
+#include "bluetti/text.hpp"
 
 namespace bluetti::cloud {
 
@@ -76,7 +78,15 @@ std::uint64_t AccountSession::server_now_ms() const {
     return static_cast<std::uint64_t>(unix_now_ms() + server_offset_ms);
 }
 
-Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body) {
+bool serial_is_safe(std::string_view serial) {
+    constexpr std::size_t kMaxSerial = 64;
+    if (serial.empty() || serial.size() > kMaxSerial) return false;
+    return std::all_of(serial.begin(), serial.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '-' || c == '_';
+    });
+}
+
+Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body, std::vector<std::string>* refused) {
     const json j = json::parse(body, nullptr, false);
     if (j.is_discarded()) return fail(std::string("device list is not JSON"));
     const json* list = j.contains("data") ? &j["data"] : &j;
@@ -97,7 +107,12 @@ Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::stri
         r.session_state = text_of(d, "sessionState");
         const std::string packs = text_of(d, "packNum");
         r.pack_count = packs.empty() ? 0 : std::atoi(packs.c_str());
-        if (!r.sn.empty()) out.push_back(std::move(r));
+        if (r.sn.empty()) continue;
+        if (!serial_is_safe(r.sn)) {
+            if (refused) refused->push_back(text::echo(r.sn));
+            continue;
+        }
+        out.push_back(std::move(r));
     }
     return out;
 }
@@ -202,8 +217,12 @@ void AccountClient::fetch_uid(Callback done) {
 void AccountClient::fetch_devices(Callback done) {
     call(request("GET", "/api/blusmartprod/device/group/v1/homeDevices", options_.api), [this, done = std::move(done)](auto res) mutable {
         if (!res) return done(fail(res.error()));
-        auto devices = parse_device_list(res->body);
+        std::vector<std::string> refused;
+        auto devices = parse_device_list(res->body, &refused);
         if (!devices) return done(fail(AccountError{AccountErrc::protocol, devices.error()}));
+        for (const auto& serial : refused)
+            log::get("cloud")->warn("device '{}' left out: its serial cannot be an MQTT topic level (letters, digits, '-' and '_')",
+                                    serial);
         session_.devices = std::move(*devices);
         log::get("cloud")->info("the account has {} device(s)", session_.devices.size());
         fetch_time(std::move(done));

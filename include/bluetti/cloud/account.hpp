@@ -108,7 +108,14 @@ private:
     void load_device_id();
 };
 
-// Parses the device list JSON body of homeDevices (exposed for tests).
-Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body);
+// Parses the device list JSON body of homeDevices (exposed for tests). A device whose serial could
+// not be one MQTT topic level and one unique_id part (see serial_is_safe) is left out, and its
+// serial is listed, escaped, in `refused` for the caller's log.
+Result<std::vector<DeviceRecord>, std::string> parse_device_list(const std::string& body, std::vector<std::string>* refused = nullptr);
+
+// A serial becomes a topic level (`<base>/<serial>/…`) and part of every unique_id: 1–64 letters,
+// digits, '-' or '_', as for a configured serial. Anything else ('/', '+', '#', spaces, control characters) would change
+// topics or IDs, so such a device is never bridged.
+bool serial_is_safe(std::string_view serial);
 
 }  // namespace bluetti::cloud
