@@ -17,6 +17,10 @@ TEST_CASE("built-in profiles: the four models and the generic fallback") {
     CHECK(set->find("Elite 100 V2")->model == "EL100V2");  // alias, case-insensitive
     CHECK(set->find("el30v2")->model == "EL30V2");
     CHECK(set->find("XYZ") == nullptr);
+    // The vendor's model groups (unverified aliases): the same protocol as the Elite V2 profiles.
+    for (const char* alias : {"PR30V2", "AORA30V2"}) CHECK(set->find(alias)->model == "EL30V2");
+    for (const char* alias : {"PR100V2", "AORA100V2"}) CHECK(set->find(alias)->model == "EL100V2");
+    for (const char* alias : {"PR200V2", "AORA200", "aora200v2", "Elite 200 V2"}) CHECK(set->find(alias)->model == "ELITE200V2");
     CHECK(set->find_or_generic("XYZ").model == "GENERIC_V2");
 }
 
