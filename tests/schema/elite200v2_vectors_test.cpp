@@ -110,3 +110,17 @@ TEST_CASE("Elite 200 V2: apparent power in VA, no inverter temperature entity") 
     CHECK(row(1100, "inverter_temperature").entity == schema::EntityKind::none);
     CHECK(row(1100, "inverter_temperature").omitted);
 }
+
+TEST_CASE("charging_mode: 4 is custom; 3, which no device shows, is an unknown code") {
+    const auto registry = schemas_for("ELITE200V2");
+    Bytes data(60, 0);
+    data[41] = 4;
+    auto custom = schema::decode(*registry.find(2000), data);
+    REQUIRE(custom.ok());
+    CHECK(std::get<std::string>(custom->find("charging_mode")->value) == "custom");
+    data[41] = 3;
+    auto three = schema::decode(*registry.find(2000), data);
+    REQUIRE(three.ok());
+    CHECK(schema::is_absent(three->find("charging_mode")->value));
+    CHECK(three->unknown_codes == std::vector<std::pair<std::string, std::int64_t>>{{"charging_mode", 3}});
+}
