@@ -101,6 +101,15 @@ TEST_CASE("profile errors carry file:line:column") {
         {"override valid_zero alone",
          "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  pack_voltage: {valid_zero: true}\n",
          "p.yaml:8:30: valid_zero needs a valid range"},
+        {"override sentinel not a bool",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  grid_power: {not_supported: 404}\n",
+         "p.yaml:8:31: expected true or false"},
+        {"override negative not-applicable threshold",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  time_to_full: {not_applicable_from: -1}\n",
+         "p.yaml:8:39: value -1 is out of range"},
+        {"override zero_absent_while empty",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  grid_frequency: {zero_absent_while: \"\"}\n",
+         "p.yaml:8:39: zero_absent_while needs the key of a field"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.name);
@@ -147,4 +156,17 @@ TEST_CASE("a profile's valid override reaches the schema; on a text row apply_pr
     auto refused = apply_profile(*registry, *text_row);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message.find("valid is for numeric rows only") != std::string::npos);
+}
+
+TEST_CASE("sentinel overrides apply to integer rows only; a text row refuses them") {
+    auto registry = schema::SchemaRegistry::builtin();
+    REQUIRE(registry.ok());
+    auto text_row = parse_profile(
+        "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\n"
+        "overrides:\n  device_model: {not_supported: true}\n",
+        "p.yaml");
+    REQUIRE_MESSAGE(text_row.ok(), text_row.error().message);
+    auto refused = apply_profile(*registry, *text_row);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("sentinels are for integer rows only") != std::string::npos);
 }
