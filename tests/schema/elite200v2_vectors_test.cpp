@@ -2,6 +2,7 @@
 // supported" registers (0x0194) and "not applicable" times decode as absent, its 0.1 V max charge
 // voltage as 42.6 V, its grid frequency 0 beside a grid voltage as absent. The same bytes decoded
 // as an AP300 keep their values: the sentinels belong to the profile, not to the schema.
+#include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/plausibility.hpp"
@@ -123,4 +124,23 @@ TEST_CASE("charging_mode: 4 is custom; 3, which no device shows, is an unknown c
     REQUIRE(three.ok());
     CHECK(schema::is_absent(three->find("charging_mode")->value));
     CHECK(three->unknown_codes == std::vector<std::pair<std::string, std::int64_t>>{{"charging_mode", 3}});
+}
+
+TEST_CASE("Elite 200 V2: an energy counter reading 'not supported' never reaches the counter guard") {
+    const auto elite = schemas_for("ELITE200V2");
+    ha::CounterGuard guard;
+    const auto t0 = ha::CounterGuard::Clock::time_point{std::chrono::seconds(1'717'200'000)};
+    const auto reading = [&](std::uint32_t feed_in_raw, int minute) {
+        Bytes data(124, 0);
+        data[117] = static_cast<std::uint8_t>(feed_in_raw);  // feed_in_energy, u32ws at byte 116
+        data[116] = static_cast<std::uint8_t>(feed_in_raw >> 8);
+        auto decoded = schema::decode(*elite.find(100), data);
+        REQUIRE(decoded.ok());
+        const auto verdict = guard.filter("SN", *decoded, 2600, t0 + std::chrono::minutes(minute));
+        CHECK(verdict.held == 0);  // 404 would be a jump from 12.0 to 40.4 kWh, held and then accepted
+        return decoded->find("feed_in_energy")->value;
+    };
+    CHECK(reading(120, 0) == schema::Value{12.0});
+    for (int minute = 1; minute <= 4; ++minute) CHECK(schema::is_absent(reading(0x0194, minute)));
+    CHECK(reading(121, 5) == schema::Value{12.1});
 }
