@@ -77,9 +77,11 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
 }
 
 void Station::apply_controls() {
-    std::vector<std::string> rejected;
-    auto controls =
-        profile::resolve_controls(*setup_.schemas, setup_.controls ? setup_.control_keys : std::vector<std::string>{}, &rejected);
+    std::vector<std::string> rejected, keys;
+    if (setup_.controls)
+        for (const auto& key : setup_.control_keys)
+            if (!unsupported_controls_.count(key)) keys.push_back(key);
+    auto controls = profile::resolve_controls(*setup_.schemas, keys, &rejected);
     for (const auto& r : rejected) log::get("bridge")->warn("{}: control {}", setup_.serial, r);
     channel_->set_writable(profile::control_registers(controls));
     writer_->set_controls(std::move(controls));
@@ -310,6 +312,16 @@ void Station::handle_block(cloud::BlockData data) {
 
     for (const auto& f : data.decoded.fields)
         if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key) && present_keys_.insert(f.key).second) ++present_keys_version_;
+    // A control whose register reads "not supported" is not offered: no writes, no entity.
+    if (const auto unsupported = profile::unsupported_controls(writer_->controls(), data.decoded); !unsupported.empty()) {
+        for (const auto& key : unsupported) {
+            log::get("bridge")->info("{}: the device does not support {}: control withdrawn", setup_.serial, key);
+            unsupported_controls_.insert(key);
+            present_keys_version_ += present_keys_.erase(key);
+            control_values_.erase(key);
+        }
+        apply_controls();
+    }
     for (const auto& c : writer_->controls()) {
         const auto* f = data.decoded.find(c.key);
         if (!f) continue;

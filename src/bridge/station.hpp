@@ -89,6 +89,7 @@ private:
     std::unique_ptr<ControlWriter> writer_;
     std::unique_ptr<cloud::DeviceChannel> channel_;
     std::map<std::string, std::int64_t> control_values_;  // last read of each control
+    std::set<std::string> unsupported_controls_;          // read "not supported": never offered
     bool polling_ = false;
     bool online_ = false;
     bool ever_answered_ = false;

@@ -94,6 +94,13 @@ std::set<std::uint16_t> control_registers(const std::vector<Control>& controls) 
     return out;
 }
 
+std::vector<std::string> unsupported_controls(const std::vector<Control>& controls, const schema::DecodedBlock& block) {
+    std::vector<std::string> out;
+    for (const auto& c : controls)
+        if (std::find(block.not_supported.begin(), block.not_supported.end(), c.key) != block.not_supported.end()) out.push_back(c.key);
+    return out;
+}
+
 Result<std::uint16_t, std::string> parse_control_value(const Control& control, std::string_view payload,
                                                        const std::map<std::string, std::int64_t>& settings) {
     const std::string_view text = trim(payload);

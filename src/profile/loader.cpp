@@ -87,7 +87,8 @@ private:
 
     schema::FieldOverride override_row(const YAML::Node& node) {
         yaml_.require_map(node, "an override");
-        yaml_.check_keys(node, {"scale", "type", "entity", "unit", "valid", "valid_zero"});
+        yaml_.check_keys(node, {"scale", "type", "entity", "unit", "device_class", "valid", "valid_zero", "not_supported",
+                                "not_applicable_from", "zero_absent_while", "omit"});
         schema::FieldOverride o;
         if (const YAML::Node s = node["scale"]) {
             o.scale = yaml_.as_number(s);
@@ -104,6 +105,14 @@ private:
             if (!o.entity) yaml_.fail(e, "entity must be sensor, off, diag, control or none");
         }
         if (const YAML::Node u = node["unit"]) o.unit = yaml_.as_string(u);
+        if (const YAML::Node d = node["device_class"]) o.device_class = yaml_.as_string(d);
+        if (const YAML::Node n = node["not_supported"]) o.not_supported = yaml_.as_bool(n);
+        if (const YAML::Node n = node["not_applicable_from"]) o.not_applicable_from = yaml_.as_integer(n, 0, UINT32_MAX);
+        if (const YAML::Node z = node["zero_absent_while"]) {
+            o.zero_absent_while = yaml_.as_string(z);
+            if (o.zero_absent_while->empty()) yaml_.fail(z, "zero_absent_while needs the key of a field");
+        }
+        if (const YAML::Node m = node["omit"]) o.omit = yaml_.as_bool(m);
         o.valid = schema::detail::read_valid_range(yaml_, node);  // numeric rows only: checked where applied
         return o;
     }

@@ -69,6 +69,35 @@ done:
     return out;
 }
 
+constexpr std::uint16_t kNotSupported = 0x0194;
+
+// The model's "not supported" answer (docs/schema-format.md, "Sentinels"): the register holding a
+// one- or two-byte row reads 0x0194; a 32-bit row reads the value 404, or 0x0194 in both words.
+bool reads_not_supported(const FieldSpec& f, ByteSpan data, std::size_t at) {
+    if (type_width(f.type, f.length) == 4) {
+        return read_integer(f.type, data, at) == std::int64_t{kNotSupported} ||
+               (be16(data, at) == kNotSupported && be16(data, at + 2) == kNotSupported);
+    }
+    return be16(data, at & ~std::size_t{1}) == kNotSupported;
+}
+
+std::optional<double> numeric(const Value& v) {
+    if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
+    if (const auto* x = std::get_if<double>(&v)) return *x;
+    return std::nullopt;
+}
+
+// A 0 that is no reading while another field of the block shows the source is there (a grid
+// frequency of 0 with the grid voltage present).
+void drop_false_zeros(DecodedBlock& out) {
+    for (DecodedField& f : out.fields) {
+        if (f.spec->zero_absent_while.empty() || numeric(f.value) != 0.0) continue;
+        const DecodedField* other = out.find(f.spec->zero_absent_while);
+        const auto witness = other ? numeric(other->value) : std::nullopt;
+        if (witness && *witness != 0) f.value = std::monostate{};
+    }
+}
+
 struct FieldDecoder {
     ByteSpan data;
     DecodedBlock& out;
@@ -82,6 +111,7 @@ struct FieldDecoder {
             expand_into(field.key, f.key, bindings);
         else
             field.key = f.key.text;
+        if (f.omitted) return std::nullopt;
 
         const std::size_t at = base + f.offset;
         const std::size_t width = type_width(f.type, f.length);
@@ -117,6 +147,11 @@ struct FieldDecoder {
         }
 
         const std::int64_t raw = *read_integer(f.type, data, at);
+        if (f.not_supported && reads_not_supported(f, data, at)) {
+            out.not_supported.push_back(field.key);
+            return std::nullopt;
+        }
+        if (f.not_applicable_from && raw >= *f.not_applicable_from) return std::nullopt;
         if (std::find(f.absent_if.begin(), f.absent_if.end(), raw) != f.absent_if.end()) return std::nullopt;
         if ((f.type == BaseType::temp40 || f.type == BaseType::temp40u8) && raw == 0) return std::nullopt;
 
@@ -231,6 +266,7 @@ Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan dat
         const double result = d.op == DerivedSpec::Op::min ? lo : d.op == DerivedSpec::Op::max ? hi : hi - lo;
         field.value = number(result, d.field.precision);
     }
+    drop_false_zeros(out);
     return out;
 }
 

@@ -73,6 +73,17 @@ std::optional<std::string> apply(FieldSpec& f, const FieldOverride& o) {
         f.entity_category = f.entity == EntityKind::diag ? "diagnostic" : "";
     }
     if (o.unit) f.unit = *o.unit;
+    if (o.device_class) f.device_class = *o.device_class;
+    const bool integer = is_integer_type(f.type) && f.type != BaseType::bits16 && f.type != BaseType::bits32;
+    if ((o.not_supported || o.not_applicable_from || o.zero_absent_while) && !integer)
+        return "override of '" + f.key.text + "': sentinels are for integer rows only";
+    if (o.not_supported) f.not_supported = true;
+    if (o.not_applicable_from) f.not_applicable_from = o.not_applicable_from;
+    if (o.zero_absent_while) f.zero_absent_while = *o.zero_absent_while;
+    if (o.omit) {
+        f.omitted = true;
+        f.entity = EntityKind::none;
+    }
     if (o.valid) {
         if (!f.is_numeric()) return "override of '" + f.key.text + "': valid is for numeric rows only";
         f.valid = o.valid;

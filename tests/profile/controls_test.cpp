@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "bluetti/profile/profile.hpp"
+#include "bluetti/schema/codec.hpp"
 
 using namespace bluetti;
 
@@ -114,4 +115,35 @@ TEST_CASE("command payloads: the discharge limit stays below the charge limit") 
     REQUIRE_FALSE(low.ok());
     CHECK(low.error() == "20 % is not above the discharge limit (20 %)");
     CHECK(*profile::parse_control_value(control("soc_charge_limit"), "21", settings) == 21);
+}
+
+TEST_CASE("controls: a control whose register reads 'not supported' (0x0194) on its model is not offered") {
+    const auto profiles = *profile::ProfileSet::builtin();
+    const auto elite = *profile::apply_profile(registry(), *profiles.find("ELITE200V2"));
+    const auto apex = *profile::apply_profile(registry(), *profiles.find("AP300"));
+    const std::vector<std::string> keys{"ac_output_switch", "grid_charge_switch", "feed_in_switch", "grid_charge_power_limit"};
+    Bytes block2200(40, 0);
+    for (std::size_t reg : {2207, 2208, 2213}) {  // 0x0194 = 404
+        block2200[(reg - 2200) * 2] = 0x01;
+        block2200[(reg - 2200) * 2 + 1] = 0x94;
+    }
+
+    const auto elite_controls = profile::resolve_controls(elite, keys);
+    REQUIRE(elite_controls.size() == 4);
+    const auto elite_read = schema::decode(*elite.find(2200), block2200);
+    REQUIRE(elite_read.ok());
+    CHECK(profile::unsupported_controls(elite_controls, *elite_read) ==
+          std::vector<std::string>{"grid_charge_switch", "feed_in_switch", "grid_charge_power_limit"});
+
+    // 404 W and a set low byte are real settings on a model whose profile lists no sentinel there.
+    const auto apex_controls = profile::resolve_controls(apex, keys);
+    const auto apex_read = schema::decode(*apex.find(2200), block2200);
+    REQUIRE(apex_read.ok());
+    CHECK(profile::unsupported_controls(apex_controls, *apex_read).empty());
+    CHECK(std::get<std::int64_t>(apex_read->find("grid_charge_power_limit")->value) == 404);
+
+    // An ordinary reading on the Elite 200 V2 withholds nothing.
+    const auto zeros = schema::decode(*elite.find(2200), Bytes(40, 0));
+    REQUIRE(zeros.ok());
+    CHECK(profile::unsupported_controls(elite_controls, *zeros).empty());
 }

@@ -17,6 +17,10 @@ TEST_CASE("built-in profiles: the four models and the generic fallback") {
     CHECK(set->find("Elite 100 V2")->model == "EL100V2");  // alias, case-insensitive
     CHECK(set->find("el30v2")->model == "EL30V2");
     CHECK(set->find("XYZ") == nullptr);
+    // The vendor's model groups (unverified aliases): the same protocol as the Elite V2 profiles.
+    for (const char* alias : {"PR30V2", "AORA30V2"}) CHECK(set->find(alias)->model == "EL30V2");
+    for (const char* alias : {"PR100V2", "AORA100V2"}) CHECK(set->find(alias)->model == "EL100V2");
+    for (const char* alias : {"PR200V2", "AORA200", "aora200v2", "Elite 200 V2"}) CHECK(set->find(alias)->model == "ELITE200V2");
     CHECK(set->find_or_generic("XYZ").model == "GENERIC_V2");
 }
 
@@ -97,6 +101,15 @@ TEST_CASE("profile errors carry file:line:column") {
         {"override valid_zero alone",
          "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  pack_voltage: {valid_zero: true}\n",
          "p.yaml:8:30: valid_zero needs a valid range"},
+        {"override sentinel not a bool",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  grid_power: {not_supported: 404}\n",
+         "p.yaml:8:31: expected true or false"},
+        {"override negative not-applicable threshold",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  time_to_full: {not_applicable_from: -1}\n",
+         "p.yaml:8:39: value -1 is out of range"},
+        {"override zero_absent_while empty",
+         "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  grid_frequency: {zero_absent_while: \"\"}\n",
+         "p.yaml:8:39: zero_absent_while needs the key of a field"},
     };
     for (const Row& row : rows) {
         CAPTURE(row.name);
@@ -143,4 +156,17 @@ TEST_CASE("a profile's valid override reaches the schema; on a text row apply_pr
     auto refused = apply_profile(*registry, *text_row);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message.find("valid is for numeric rows only") != std::string::npos);
+}
+
+TEST_CASE("sentinel overrides apply to integer rows only; a text row refuses them") {
+    auto registry = schema::SchemaRegistry::builtin();
+    REQUIRE(registry.ok());
+    auto text_row = parse_profile(
+        "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\n"
+        "overrides:\n  device_model: {not_supported: true}\n",
+        "p.yaml");
+    REQUIRE_MESSAGE(text_row.ok(), text_row.error().message);
+    auto refused = apply_profile(*registry, *text_row);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message.find("sentinels are for integer rows only") != std::string::npos);
 }

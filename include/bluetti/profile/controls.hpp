@@ -13,6 +13,7 @@
 #include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/result.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "bluetti/schema/value.hpp"
 
 namespace bluetti::profile {
 
@@ -30,6 +31,10 @@ struct Control {
 std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, const std::vector<std::string>& keys,
                                       std::vector<std::string>* rejected = nullptr);
 std::set<std::uint16_t> control_registers(const std::vector<Control>& controls);
+
+// The controls whose readback in `block` is the model's "not supported" sentinel
+// (DecodedBlock::not_supported): the device does not implement them, so they are not offered.
+std::vector<std::string> unsupported_controls(const std::vector<Control>& controls, const schema::DecodedBlock& block);
 
 // A command payload (Home Assistant's or bluetti-cli's) to the register value, or the reason it is
 // refused: switch ON/OFF (also on/off, true/false, 1/0); select an option label (or its code);

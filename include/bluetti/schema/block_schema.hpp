@@ -108,6 +108,15 @@ struct FieldSpec {
     std::vector<EnumOption> options;
     int bit = -1;
     std::vector<std::int64_t> absent_if;
+    // Model-specific sentinels, set by a profile override (docs/schema-format.md, "Sentinels"):
+    // the register(s) of the row read 0x0194 where the model does not implement it ("not
+    // supported"); a raw value at or above `not_applicable_from` means "does not apply now";
+    // a 0 while the field `zero_absent_while` is present and non-zero is no reading. Each makes
+    // the value absent, never a number.
+    bool not_supported = false;
+    std::optional<std::int64_t> not_applicable_from;
+    std::string zero_absent_while;
+    bool omitted = false;  // the row means nothing on this model: always absent, never an entity
     std::string unit;
     std::string device_class;
     std::string state_class;
@@ -173,14 +182,19 @@ struct BlockSchema {
 };
 
 // Field overrides a device profile applies to a schema (protocol.md §5.7): a scale, a type, an
-// entity kind, a unit or a plausible range for one key. A range replaces the row's range and its
-// `zero` flag together.
+// entity kind, a unit, a device class or a plausible range for one key, and the model's
+// sentinels (FieldSpec). A range replaces the row's range and its `zero` flag together.
 struct FieldOverride {
     std::optional<double> scale;
     std::optional<BaseType> type;
     std::optional<EntityKind> entity;
     std::optional<std::string> unit;
     std::optional<ValidRange> valid;
+    std::optional<std::string> device_class{};
+    bool not_supported = false;
+    std::optional<std::int64_t> not_applicable_from{};
+    std::optional<std::string> zero_absent_while{};
+    bool omit = false;
 };
 
 }  // namespace bluetti::schema

@@ -29,6 +29,9 @@ struct DecodedBlock {
     std::vector<DecodedField> fields;  // schema order; absent fields kept with std::monostate
     // Enum codes not in a field's option list (the field is absent): logged once by callers.
     std::vector<std::pair<std::string, std::int64_t>> unknown_codes;
+    // Keys whose register read the model's "not supported" sentinel (FieldSpec::not_supported):
+    // absent, and a control reading it is not offered.
+    std::vector<std::string> not_supported;
 
     const DecodedField* find(std::string_view key) const;
     std::size_t present_count() const;
