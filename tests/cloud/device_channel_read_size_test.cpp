@@ -150,21 +150,3 @@ TEST_CASE("read size, contention: a refusal of uncertain origin shrinks the read
     CHECK(f.channel->stats().confirmations > 0);
     CHECK(f.channel->stats().unconfirmed == 0);
 }
-
-TEST_CASE("read size, contention: a refusal of the minimum said once is not believed; twice marks the block unsupported") {
-    Fixture f;
-    f.channel->on_payload(v2_reply(*codec::build_read_reply(kSlave, test::hex("01f4000000000000"))));
-    Got got;
-    got.reset();
-    f.channel->read_block(kBlock, kMinimum, kSlave, 1, [&](auto r) { got.emplace(std::move(r)); });
-    f.channel->on_payload(refusal());
-    REQUIRE(got.has_value());
-    CHECK(got->error().code == ChannelErrc::exception);
-    CHECK_FALSE(f.channel->unsupported(kBlock, kSlave));
-    got.reset();
-    f.channel->read_block(kBlock, kMinimum, kSlave, 1, [&](auto r) { got.emplace(std::move(r)); });
-    f.channel->on_payload(refusal());
-    REQUIRE(got.has_value());
-    CHECK(got->error().code == ChannelErrc::unsupported);
-    CHECK(f.channel->unsupported(kBlock, kSlave));
-}
