@@ -184,9 +184,10 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             return;
         }
         const Job job = (*jobs)[i];
-        auto next = [this, tally, step = weak_step.lock(), i](Result<cloud::BlockData, cloud::ChannelError> r) {
+        auto next = [this, tally, step = weak_step.lock(), i, job](Result<cloud::BlockData, cloud::ChannelError> r) {
             if (r) {
                 ++tally->ok;
+                if (job.block != kNodeInfo) log_reduced_read_size(job.block, job.slave, job.registers);
                 if (r->block == kNodeInfo) handle_nodes(*r);
                 handle_block(std::move(*r));
             } else if (r.error().code != cloud::ChannelErrc::unsupported) {
@@ -207,6 +208,17 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             channel_->read_block(job.block, job.registers, job.slave, job.pack, next);
     };
     (*step)(0);
+}
+
+// Once per new size: a shrunk read explains why a block carries fewer fields than the profile reads.
+void Station::log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std::uint16_t asked) {
+    const auto size = channel_->reduced_read_size(block, slave);
+    if (!size) return;
+    std::uint16_t& logged = reduced_sizes_logged_[{block, slave}];
+    if (logged == *size) return;
+    logged = *size;
+    log::get("bridge")->info("{}: block {} at slave {} is read as {} registers: the device refused {} (exception 02)", setup_.serial, block,
+                             slave, *size, asked ? std::to_string(asked) : "the schema's size");
 }
 
 void Station::handle_nodes(const cloud::BlockData& data) {

@@ -93,6 +93,9 @@ private:
     bool polling_ = false;
     bool online_ = false;
     bool ever_answered_ = false;
+    // Read sizes the device channel shrank after a refusal, as last logged (per block and slave).
+    std::map<std::pair<std::uint16_t, std::uint8_t>, std::uint16_t> reduced_sizes_logged_;
+    void log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std::uint16_t asked);
     bool link_up_ = false;
     int consecutive_failures_ = 0;
     std::optional<EventLoop::Clock::time_point> last_data_;

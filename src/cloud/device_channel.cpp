@@ -59,20 +59,47 @@ void DeviceChannel::read_block(std::uint16_t block, std::uint16_t registers, std
     Request r;
     r.kind = Kind::read;
     r.block = block;
-    r.count = registers ? registers : schema->read;
+    r.requested = registers ? registers : schema->read;
     r.slave = slave;
     r.pack = pack;
     r.schema = schema;
     r.on_block = std::move(done);
-    auto rtu = codec::build_read_request(slave, block, r.count);
+    auto rtu = codec::build_read_request(slave, block, r.requested);
     if (!rtu) {
         r.on_block(fail(ChannelError{ChannelErrc::bad_request, 0, rtu.error().message}));
         return;
     }
-    r.payload = codec::wrap(options_.envelope, block, *rtu);
-    r.wire_count = r.count;
-    r.wire_payload = r.payload;
+    set_read_size(r, size_to_try(r));
     enqueue(std::move(r));
+}
+
+std::optional<std::uint16_t> DeviceChannel::reduced_read_size(std::uint16_t block, std::uint8_t slave) const {
+    const auto it = read_sizes_.find({block, slave});
+    if (it == read_sizes_.end() || it->second.answered == 0) return std::nullopt;
+    return it->second.answered;
+}
+
+// The fewest registers a read of the block may ask for: its schema's shortest reply.
+static std::uint16_t minimum_registers(const schema::BlockSchema& schema) {
+    return static_cast<std::uint16_t>(std::max(1, (schema.min_len + 1) / 2));
+}
+
+void DeviceChannel::set_read_size(Request& r, std::uint16_t count) {
+    r.count = count;
+    r.payload = codec::wrap(options_.envelope, r.block, *codec::build_read_request(r.slave, r.block, count));
+    r.wire_count = count;
+    r.wire_payload = r.payload;
+}
+
+// The size to read next: what the caller asked for, unless the device refused that size; then a
+// bisection between the largest size answered (or the minimum) and the smallest refused.
+std::uint16_t DeviceChannel::size_to_try(const Request& r) const {
+    const auto it = read_sizes_.find({r.block, r.slave});
+    if (it == read_sizes_.end() || r.requested < it->second.refused) return r.requested;
+    const ReadSize& size = it->second;
+    const auto low = std::max(size.answered, minimum_registers(*r.schema));
+    if (size.refused - low <= 1) return low;
+    return static_cast<std::uint16_t>(low + (size.refused - low) / 2);
 }
 
 void DeviceChannel::write_register(std::uint8_t slave, std::uint16_t reg, std::uint16_t value, Callback<WriteConfirmation> done) {
@@ -244,6 +271,7 @@ void DeviceChannel::fail_in_flight(ChannelError error) {
 
 void DeviceChannel::finish_block(Result<BlockData, ChannelError> result) {
     candidates_.clear();
+    best_so_far_.reset();
     if (!echo_expected_.empty()) last_read_echoed_ = false;  // the mirror did not show this read
     if (timer_) scheduler_.cancel(timer_);
     timer_ = 0;
@@ -435,7 +463,48 @@ void DeviceChannel::accept_read(const Inbound& in, bool certain) {
 void DeviceChannel::deliver(BlockData data) {
     ++stats_.replies;
     stats_.last_latency = data.latency;
+    Request& r = *in_flight_;
+    const auto it = read_sizes_.find({r.block, r.slave});
+    if (it != read_sizes_.end() && r.count < r.requested) {  // a read shrunk by a refusal: it was answered
+        it->second.answered = std::max(it->second.answered, r.count);
+        const std::uint16_t next = size_to_try(r);
+        if (next > r.count) {  // a larger size may still be answered: try it before delivering
+            best_so_far_ = std::move(data);
+            set_read_size(r, next);
+            return restart_in_flight();
+        }
+    }
     finish_block(std::move(data));
+}
+
+// Sends the read in flight again at its new size, as a new read (no retry, no confirmation yet).
+void DeviceChannel::restart_in_flight() {
+    Request& r = *in_flight_;
+    candidates_.clear();
+    r.attempts = 1;
+    r.confirmations = 0;
+    if (timer_) scheduler_.cancel(timer_);
+    timer_ = 0;
+    transmit();
+}
+
+// Exception 02 (believed) to a read of `refused` registers: true when the read is shrunk and sent
+// again, or the largest reply found while searching is delivered; false when the refusal is of the
+// minimum size (the block is not there) or contradicts a size already answered.
+bool DeviceChannel::refusal_shrinks(const Request& r, std::uint16_t refused) {
+    if (refused <= minimum_registers(*r.schema)) return false;
+    ReadSize& size = read_sizes_[{r.block, r.slave}];
+    if (refused <= size.answered) return false;
+    size.refused = size.refused ? std::min(size.refused, refused) : refused;
+    const std::uint16_t next = size_to_try(r);
+    if (best_so_far_ && next <= size.answered) {
+        BlockData best = std::move(*best_so_far_);
+        finish_block(std::move(best));
+        return true;
+    }
+    set_read_size(*in_flight_, next);
+    restart_in_flight();
+    return true;
 }
 
 void DeviceChannel::on_exception(const Inbound& in) {
@@ -452,15 +521,26 @@ void DeviceChannel::on_exception(const Inbound& in) {
     ++stats_.replies;
     ++stats_.exceptions;
     const auto key = std::make_pair(r.block, r.slave);
-    // "Not supported" for the whole session only when it is surely ours, or said twice in a row. A
-    // block that has answered before does not stop existing: for it, once is never enough.
+    // Exception 02 is believed only when it is surely ours, or said twice in a row to reads of the
+    // same size. A read shape that has answered before does not stop existing: once is never enough.
     const bool sure = who == Attribution::ours && !attribution_.learned(r.shape());
-    const bool unsupported = f.exception_code == 2 && (sure || suspect_unsupported_.count(key));
-    if (f.exception_code == 2 && !unsupported) suspect_unsupported_.insert(key);
-    if (unsupported) {
-        suspect_unsupported_.erase(key);
-        unsupported_.insert(key);
+    const auto suspect = suspect_refusals_.find(key);
+    const bool believed = f.exception_code == 2 && (sure || (suspect != suspect_refusals_.end() && suspect->second == r.wire_count));
+    if (f.exception_code == 2 && !believed) suspect_refusals_[key] = r.wire_count;
+    if (believed) suspect_refusals_.erase(key);
+    // A device may refuse a read that runs past the end of what it implements (the Elite 200 V2
+    // answers 6300 x 20 and refuses 6300 x 25): a refusal above the block's minimum shrinks the read.
+    // This lives here, not in the station, because only the channel knows whether an exception 02
+    // was ours (contention) and which size it answered; the station keeps asking for its profile size.
+    if (believed && refusal_shrinks(r, r.wire_count)) return;
+    // A refusal not yet believed ends a size search with the largest reply it found; the next read
+    // asks for the refused size again.
+    if (best_so_far_ && !believed) {
+        BlockData best = std::move(*best_so_far_);
+        return finish_block(std::move(best));
     }
+    const bool unsupported = believed && r.wire_count <= minimum_registers(*r.schema);
+    if (unsupported) unsupported_.insert(key);
     fail_in_flight(ChannelError{unsupported ? ChannelErrc::unsupported : ChannelErrc::exception, f.exception_code,
                                 "device answered exception " + std::to_string(f.exception_code) + " (" +
                                     std::string(codec::exception_name(f.exception_code)) + ")"});

@@ -12,8 +12,6 @@ namespace {
 using schema::Value;
 using schema::ValueMap;
 
-constexpr std::int64_t kNotApplicableMinutes = 20100;  // what an idle AP300 reports for both times (§6.4)
-
 double round_to(double v, int decimals) {
     const double p = std::pow(10.0, decimals);
     return std::round(v * p) / p;
@@ -53,14 +51,15 @@ Battery battery_of(const BlockContext& c) {
     b.soc = std::llround(s.soc);
     b.status = charging_status(s.flows.battery_w);
     const double wh = rating_for(c.id.profile, c.id.packs).battery_wh;
-    b.time_to_full = kNotApplicableMinutes;
-    b.time_to_empty = kNotApplicableMinutes;
+    const std::int64_t not_applicable = c.id.style.not_applicable_minutes;  // 20100 (AP300), 5994 (Elite 200 V2)
+    b.time_to_full = not_applicable;
+    b.time_to_empty = not_applicable;
     if (s.flows.battery_w > 5) {
         const double room = std::max(0.0, controls.soc_max - s.soc) / 100 * wh;
-        b.time_to_full = std::min<std::int64_t>(kNotApplicableMinutes, std::llround(room / s.flows.battery_w * 60));
+        b.time_to_full = std::min<std::int64_t>(not_applicable, std::llround(room / s.flows.battery_w * 60));
     } else if (s.flows.battery_w < -5) {
         const double left = std::max(0.0, s.soc - std::max(5.0, controls.soc_min)) / 100 * wh;
-        b.time_to_empty = std::min<std::int64_t>(kNotApplicableMinutes, std::llround(left / -s.flows.battery_w * 60));
+        b.time_to_empty = std::min<std::int64_t>(not_applicable, std::llround(left / -s.flows.battery_w * 60));
     }
     return b;
 }

@@ -117,12 +117,13 @@ bool SimDevice::has_block(std::uint16_t block, std::uint8_t slave) const {
 
 std::optional<std::uint16_t> SimDevice::block_containing(std::uint16_t reg, std::uint8_t slave) const {
     for (const std::uint16_t block : kReadableBlocks)
-        if (reg >= block && reg - block < registers_of(block) && has_block(block, slave)) return block;
+        if (reg >= block && reg - block < block_registers(block) && has_block(block, slave)) return block;
     return std::nullopt;
 }
 
 std::uint16_t SimDevice::block_registers(std::uint16_t block) const {
-    return registers_of(block);
+    const auto fewer = id_.style.block_registers.find(block);
+    return fewer != id_.style.block_registers.end() ? fewer->second : registers_of(block);
 }
 
 Snapshot SimDevice::snapshot() {
@@ -136,13 +137,30 @@ schema::ValueMap SimDevice::intended_values(std::uint16_t block, std::uint8_t sl
 }
 
 Result<Bytes, std::string> SimDevice::block_data(std::uint16_t block, std::uint8_t slave) {
-    const std::uint16_t registers = registers_of(block);
+    auto data = encoded_block(block, slave);
+    if (data) mark_unimplemented(block, *data);
+    return data;
+}
+
+Result<Bytes, std::string> SimDevice::encoded_block(std::uint16_t block, std::uint8_t slave) {
+    const std::uint16_t registers = block_registers(block);
     if (block == kBaseSettingsBlock || block == kAdvancedSettingsBlock) return settings_.block_data(block, registers);
     const schema::BlockSchema* schema = schemas_.find(block);
     if (!schema || registers == 0) return fail("block " + std::to_string(block) + " has no schema");
     auto data = schema::encode(*schema, intended_values(block, slave), registers, {pack_of_slave(slave)});
     if (!data) return fail(data.error().message);
     return std::move(*data);
+}
+
+// The registers the model does not implement read what its firmware puts there (0x0194 on the Elite
+// 200 V2), whatever the schema's field would say.
+void SimDevice::mark_unimplemented(std::uint16_t block, Bytes& data) const {
+    for (const auto& [reg, raw] : id_.style.unimplemented) {
+        if (reg < block || 2u * (reg - block) + 1 >= data.size()) continue;
+        const std::size_t at = 2u * (reg - block);
+        data[at] = static_cast<std::uint8_t>(raw >> 8);
+        data[at + 1] = static_cast<std::uint8_t>(raw & 0xFF);
+    }
 }
 
 Bytes SimDevice::envelope(codec::Envelope kind, const Bytes& rtu) {
@@ -178,7 +196,7 @@ std::size_t SimDevice::short_reply_registers(std::uint16_t block, std::size_t of
 
 // Register block + k is bytes 2k, 2k + 1 of the block's data, so a read starting inside a block
 // gets the data from there; a read that runs past the block's end gets the registers up to it,
-// as an over-long read at the block start does.
+// as an over-long read at the block start does (unless the model refuses it: AnswerStyle).
 SimDevice::Answer SimDevice::answer_read(const codec::Frame& f, bool short_reply) {
     const std::string text =
         "FC 03 read " + std::to_string(f.address) + "×" + std::to_string(f.quantity) + " at slave " + std::to_string(f.slave);
@@ -189,6 +207,9 @@ SimDevice::Answer SimDevice::answer_read(const codec::Frame& f, bool short_reply
     if (!data) return exception(f.slave, f.function, kDeviceFailure, text + " (simulator error: " + data.error() + ")");
     const std::size_t offset = f.address - *block;
     if (offset >= data->size() / 2) return exception(f.slave, f.function, kIllegalAddress, text + " (past the block's data)");
+    // The Elite 200 V2 refuses a read past what it implements rather than answering it short.
+    if (id_.style.refuses_past_end && offset + f.quantity > data->size() / 2)
+        return exception(f.slave, f.function, kIllegalAddress, text + " (runs past the block's end)");
     std::size_t registers = std::min<std::size_t>(f.quantity, data->size() / 2 - offset);
     if (short_reply) registers = short_reply_registers(*block, offset, registers);
     auto reply = codec::build_read_reply(f.slave, ByteSpan(*data).subspan(offset * 2, registers * 2));

@@ -114,6 +114,8 @@ public:
     std::vector<Bytes> pushes();
 
 private:
+    Result<Bytes, std::string> encoded_block(std::uint16_t block, std::uint8_t slave);
+    void mark_unimplemented(std::uint16_t block, Bytes& data) const;
     SimDevice(DeviceIdentity id, profile::Profile profile, schema::SchemaRegistry schemas, Clock clock, std::uint64_t seed,
               FaultConfig faults);
 

@@ -52,6 +52,7 @@ Result<DeviceIdentity, std::string> resolve_device(const DeviceSpec& spec, const
     id.sub_sn = spec.sub_sn.empty() ? derive_sub_sn(spec.sn) : spec.sub_sn;
     id.model_code = p->cloud_model.empty() ? p->model : p->cloud_model;
     id.packs = p->model == "AP300" ? 2 : 1;
+    id.style = answer_style(p->model);
     return id;
 }
 

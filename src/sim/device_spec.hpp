@@ -9,6 +9,7 @@
 
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/result.hpp"
+#include "sim/answer_style.hpp"
 
 namespace bluetti::sim {
 
@@ -36,6 +37,7 @@ struct DeviceIdentity {
     std::string sub_sn;      // device record `subSn`, topic suffix, block 100 serial
     std::string model_code;  // device record `model` and topic model: the profile's cloud_model, else its name
     int packs = 1;           // battery packs: the AP300 carries one B300 expansion (slave 51)
+    AnswerStyle style;       // how its firmware answers (the Elite 200 V2: as the live unit does)
 
     std::string request_topic() const { return "SUB/" + model_code + "/" + sub_sn; }  // the device listens here
     std::string reply_topic() const { return "PUB/" + model_code + "/" + sub_sn; }    // and answers here

@@ -58,6 +58,8 @@ void check_read(SimDevice& d, std::uint16_t block, std::uint8_t slave, std::uint
     CHECK_FALSE(intended.empty());
     for (const schema::DecodedField& field : decoded->fields) {
         if (schema::is_absent(field.value)) continue;
+        // A register the model does not implement reads its firmware's marker (0x0194), not the value.
+        if (d.identity().style.unimplemented.count(static_cast<std::uint16_t>(block + field.spec->offset / 2))) continue;
         CAPTURE(field.key);
         const auto it = intended.find(field.key);
         REQUIRE_MESSAGE(it != intended.end(), "decoded a value the device did not mean: " << field.key);
@@ -94,7 +96,10 @@ TEST_CASE("every block of every profile reads back as the values the device mean
         for (const std::uint16_t block : kReadBlocks) {
             if (!d->has_block(block, d->slave())) continue;
             check_read(*d, block, d->slave(), d->block_registers(block), true);  // the whole block
-            check_read(*d, block, d->slave(), profile_read(*d, block), false);   // the profile's read
+            // The profile's read (a model that refuses reads past a block's end is read up to it).
+            const std::uint16_t read = d->identity().style.refuses_past_end ? std::min(profile_read(*d, block), d->block_registers(block))
+                                                                            : profile_read(*d, block);
+            check_read(*d, block, d->slave(), read, false);
             clock.advance(std::chrono::seconds(7));
         }
         if (d->identity().packs > 1) {  // AP300: the B300 expansion pack at slave 51 is pack 2

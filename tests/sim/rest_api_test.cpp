@@ -31,8 +31,8 @@ struct Fixture {
         c.pfx = std::string("\x30\x82\x01\x02PKCS12", 10);
         c.pfx_password = "Pfx-Pass-1234";
         c.token_ttl_s = 3600;
-        c.devices.push_back(DeviceIdentity{"AP300", "AP3002616113487436", "2616113487436", "AP300", 2});
-        c.devices.push_back(DeviceIdentity{"EL30V2", "EL30V2ABC", "1234567890123", "EL30V2", 1});
+        c.devices.push_back(DeviceIdentity{"AP300", "AP3002616113487436", "2616113487436", "AP300", 2, {}});
+        c.devices.push_back(DeviceIdentity{"EL30V2", "EL30V2ABC", "1234567890123", "EL30V2", 1, {}});
         return c;
     }
 

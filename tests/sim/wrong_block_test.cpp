@@ -136,6 +136,9 @@ TEST_CASE("known gaps: these replies of another block pass plausibility on every
     // If a new range catches one of them, move it to kAlwaysCaught and update docs/schema-format.md.
     for (const char* model : kModels) {
         for (const Pair& p : kNeverCaught) {
+            // The Elite 200 V2's settings blocks read 0x0194 (404) where it implements nothing, which
+            // these ranges catch.
+            if (std::string_view(model) == "ELITE200V2" && (p.from == 2000 || p.from == 2200)) continue;
             CAPTURE(model);
             CAPTURE(p.from);
             CAPTURE(p.as);
@@ -175,7 +178,7 @@ TEST_CASE("a frame the length rule refuses before plausibility: 6300 read as 610
 
 TEST_CASE("block 100 read from another start register and taken as block 100") {
     // Another client reads 100+k … (the rest of the block); its reply arrives while ours is out.
-    // Shifts of 1–30 registers are refused (but 2 on EL30V2 and 6 elsewhere, which land zeros and
+    // Shifts of 1–30 registers are refused (but 2 on EL30V2 and 6 elsewhere, 4 too on ELITE200V2, which land zeros and
     // small counts on every ranged row); from 31 on, the data is mostly the zeros of the fault
     // bits and the energy counters' high words, and about half pass.
     for (const char* model : kModels) {
@@ -194,7 +197,8 @@ TEST_CASE("block 100 read from another start register and taken as block 100") {
                 caught_late += v == Verdict::caught;
                 continue;
             }
-            const bool gap = k == (std::string_view(model) == "EL30V2" ? 2u : 6u);
+            // Also 4 on the ELITE200V2: its 0x0194 registers change what lands on the ranged rows.
+            const bool gap = k == (std::string_view(model) == "EL30V2" ? 2u : 6u) || (std::string_view(model) == "ELITE200V2" && k == 4);
             CHECK(v == (gap ? Verdict::passed : Verdict::caught));
         }
         CHECK(caught_late >= 10);

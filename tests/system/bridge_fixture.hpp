@@ -34,10 +34,11 @@ struct Bridge {
     ChildProcess process;
     std::string config_file;
     // `device_extra`: more keys of the device entry, each line indented by four spaces;
-    // `cloud_extra`: more keys of `cloud:`, indented by two; `poll`: the device's intervals.
+    // `cloud_extra`: more keys of `cloud:`, indented by two; `poll`: the device's intervals;
+    // `model`: its profile.
     void write_config(const Cloud& cloud, const Local& local, const TempDir& dir, const std::string& name,
                       const std::string& device_extra = "", const std::string& cloud_extra = "",
-                      const std::string& poll = "{core: 2s, battery: 4s, settings: 4s, info: 10s}") {
+                      const std::string& poll = "{core: 2s, battery: 4s, settings: 4s, info: 10s}", const std::string& model = "EL100V2") {
         config_file = dir.file("config.yaml");
         write_text_file(dir.file("password"), kPassword + "\n");
         write_text_file(config_file, "cloud:\n  email: " + kEmail + "\n  password_file: " + dir.file("password") + "\n  api: " +
@@ -46,7 +47,7 @@ struct Bridge {
                                          cloud_extra + "homeassistant:\n  broker: mqtt://127.0.0.1:" + std::to_string(local.broker.port()) +
                                          "\n  client_id: bridge-under-test\n  state_delay: 1s\n"
                                          "devices:\n  - serial: \"" +
-                                         kSerial + "\"\n    model: EL100V2\n    name: " + name + "\n    poll: " + poll + "\n" +
+                                         kSerial + "\"\n    model: " + model + "\n    name: " + name + "\n    poll: " + poll + "\n" +
                                          device_extra + "state_dir: " + dir.file("state") + "\n");
     }
     void start(const TempDir& dir) {

@@ -2,8 +2,10 @@
 // (docs/protocol.md, "Correlating replies"). One request in flight; an inbound frame answers it
 // only when slave, function and address/length match; everything else is a push (decoded by its
 // start address and delivered as free data) or a stray (counted, dropped). Timeouts are retried
-// with the retry policy; exceptions are not retried, and exception 02 marks the (block, slave)
-// unsupported for the session. After a timeout the next request waits a grace period, so a late
+// with the retry policy; other exceptions are not retried. Exception 02 to a read longer than the
+// block's minimum (schema min_len) shrinks the read: the channel searches for the largest size the
+// device answers and reads that size for the rest of the session; only exception 02 at the minimum
+// marks the (block, slave) unsupported. After a timeout the next request waits a grace period, so a late
 // reply cannot be taken for the answer to the next one. Decoding happens here, so the layers above
 // never parse bytes.
 //
@@ -145,6 +147,9 @@ public:
     void set_anomaly_handler(std::function<void(const std::string&)> handler) { anomaly_handler_ = std::move(handler); }
 
     bool unsupported(std::uint16_t block, std::uint8_t slave) const { return unsupported_.count({block, slave}) > 0; }
+    // The largest read size the device has answered for (block, slave) since it refused a longer
+    // one with exception 02; nullopt while no refusal shrank the block's reads.
+    std::optional<std::uint16_t> reduced_read_size(std::uint16_t block, std::uint8_t slave) const;
     bool busy() const { return in_flight_.has_value() || !queue_.empty(); }
     std::size_t queued() const { return queue_.size() + (in_flight_ ? 1 : 0); }
     const ChannelStats& stats() const { return stats_; }
@@ -156,8 +161,9 @@ private:
     enum class Kind { read, write, nodes };
     struct Request {
         Kind kind = Kind::read;
-        std::uint16_t block = 0;  // read/nodes: block; write: register
-        std::uint16_t count = 0;  // read: registers; write: value
+        std::uint16_t block = 0;      // read/nodes: block; write: register
+        std::uint16_t count = 0;      // read: registers; write: value
+        std::uint16_t requested = 0;  // read: what the caller asked for (count may be smaller, see ReadSize)
         std::uint8_t slave = 0;
         int pack = 1;
         const schema::BlockSchema* schema = nullptr;
@@ -190,9 +196,20 @@ private:
     bool awaiting_reply_ = false;  // false while a retry or the grace period is pending
     Scheduler::TimerId timer_ = 0;
     Scheduler::Clock::time_point hold_until_{};
-    std::set<std::pair<std::uint16_t, std::uint8_t>> unsupported_;
-    // Exception 02 of uncertain origin: marked unsupported only when the next one agrees.
-    std::set<std::pair<std::uint16_t, std::uint8_t>> suspect_unsupported_;
+    using BlockAtSlave = std::pair<std::uint16_t, std::uint8_t>;
+    std::set<BlockAtSlave> unsupported_;
+    // Exception 02 of uncertain origin, by the read size it answered: believed only when the next
+    // exception 02 to the same (block, slave) answers a read of the same size.
+    std::map<BlockAtSlave, std::uint16_t> suspect_refusals_;
+    // What exception 02 taught about a block's read size: the largest size answered and the
+    // smallest refused (0: none yet). Between them, the next read tries the middle.
+    struct ReadSize {
+        std::uint16_t answered = 0;
+        std::uint16_t refused = 0;
+    };
+    std::map<BlockAtSlave, ReadSize> read_sizes_;
+    // The largest reply so far of the read in flight while it searches for its size.
+    std::optional<BlockData> best_so_far_;
     ReplyAttribution attribution_;
     // Whole replies of uncertain origin to the read in flight, awaiting confirmation (the newest last).
     std::vector<BlockData> candidates_;
@@ -210,6 +227,10 @@ private:
     bool transmit();
     void confirm_in_flight();
     void put_on_wire(Request& r, std::uint16_t count);
+    void set_read_size(Request& r, std::uint16_t count);
+    std::uint16_t size_to_try(const Request& r) const;
+    bool refusal_shrinks(const Request& r, std::uint16_t refused);
+    void restart_in_flight();
     const BlockData* confirmed_candidate(const BlockData& confirmation) const;
     bool answers_in_flight(const codec::Frame& f) const;
     void on_read_reply(const Inbound& in);

@@ -1,0 +1,70 @@
+// The daemon against an Elite 200 V2 that answers as the live unit does (docs/simulator.md): it
+// refuses 6300 x 25 with exception 02 and answers 6300 x 20, so the bridge must shrink the read
+// instead of marking the block unsupported, and publish the cell voltages.
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <csignal>
+
+#include "bridge_fixture.hpp"
+#include "observe.hpp"
+
+using namespace bluetti;
+using namespace bluetti::systest;
+using nlohmann::json;
+
+namespace {
+
+// The pack's cell voltages, once a pack_cells state carries all 16.
+bool has_cells(const Observed& seen) {
+    const auto it = seen.states.find("pack_cells");
+    if (it == seen.states.end()) return false;
+    for (const json& state : it->second)
+        if (state.contains("battery_pack1_cell16_voltage")) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the session; the cell voltages are published") {
+    Cloud cloud({{"ELITE200V2", kSerial, ""}}, {"-v"});  // -v: every request in the simulator's log
+    Local local(cloud.dir);
+    Bridge bridge;
+    bridge.write_config(cloud, local, cloud.dir, "Cabin Elite", "", "", "{core: 2s, battery: 4s, settings: 4s, cells: 3s, info: 10s}",
+                        "ELITE200V2");
+    bridge.start(cloud.dir);
+
+    const std::string answered_20 = "FC 03 read 6300×20 at slave 0 → 20 registers";
+    // Until the cells were published and 6300 was read at least twice more after the search.
+    const Observed seen = observe(local, std::chrono::seconds(60),
+                                  [&](const Observed& s) { return has_cells(s) && count_of(cloud.sim.stderr_text(), answered_20) >= 3; });
+    REQUIRE_MESSAGE(has_cells(seen), bridge.process.describe(40));
+
+    const json& cells = seen.states.at("pack_cells").back();
+    for (int i = 1; i <= 16; ++i) {
+        const std::string key = "battery_pack1_cell" + std::to_string(i) + "_voltage";
+        CAPTURE(key);
+        REQUIRE(cells.contains(key));
+        CHECK(cells[key].get<double>() >= 2.0);
+        CHECK(cells[key].get<double>() <= 4.5);
+    }
+
+    const std::string sim_log = cloud.sim.stderr_text();
+    CHECK_MESSAGE(count_of(sim_log, answered_20) >= 3, sim_log);
+    // Refused once, then never asked again: the smaller size is kept for the session.
+    CHECK(count_of(sim_log, "FC 03 read 6300×25 at slave 0 (runs past the block's end) → exception 2") == 1);
+    CHECK(count_of(sim_log, "FC 03 read 6300×2 at slave 0") == 0);  // never down to the minimum: 20 was found first
+    const std::string bridge_log = bridge.process.stderr_text();
+    CHECK_MESSAGE(
+        bridge_log.find("block 6300 at slave 0 is read as 20 registers: the device refused 25 (exception 02)") != std::string::npos,
+        bridge_log);
+
+    REQUIRE(bridge.process.signal(SIGTERM));
+    CHECK_MESSAGE(bridge.process.wait(std::chrono::seconds(20)) == 0, bridge.process.stderr_text());
+    CHECK(cloud.sim.stop() == 0);
+    CHECK(cloud.sim.stderr_text().find("forbidden_writes=0") != std::string::npos);
+}
+
+int main(int argc, char** argv) {
+    return run_system_tests(argc, argv);
+}
