@@ -16,9 +16,9 @@
 #include "../util/state_file.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/secure_clear.hpp"
+#include "bluetti/text.hpp"
 #include "exit_status.hpp"
 #include "state_dir.hpp"
-#include "bluetti/text.hpp"
 
 namespace bluetti::app {
 

@@ -71,6 +71,8 @@ void check_read(SimDevice& d, std::uint16_t block, std::uint8_t slave, std::uint
         const schema::DecodedField* field = decoded->find(key);
         REQUIRE_MESSAGE(field != nullptr, "intended value missing from the schema: " << key);
         if (absent_by_profile(*field->spec, value)) continue;
+        // The profile decodes a "not supported" register as absent, whatever the simulator meant.
+        if (d.identity().style.unimplemented.count(static_cast<std::uint16_t>(block + field->spec->offset / 2))) continue;
         CHECK_FALSE(schema::is_absent(field->value));
     }
 }

@@ -4,6 +4,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <csignal>
 
 #include "bridge_fixture.hpp"
@@ -22,6 +23,21 @@ bool has_cells(const Observed& seen) {
     for (const json& state : it->second)
         if (state.contains("battery_pack1_cell16_voltage")) return true;
     return false;
+}
+
+// Every state value that is one of the live unit's sentinels as the old profile decoded them:
+// 0x0194 read as 404 (or 40.4 at 0.1, 148 % as its low byte) and the "not applicable" 5994 min.
+std::vector<std::string> sentinel_values(const Observed& seen) {
+    std::vector<std::string> found;
+    for (const auto& [topic, payloads] : seen.states)
+        for (const json& state : payloads)
+            for (const auto& [key, value] : state.items()) {
+                if (!value.is_number()) continue;
+                const double v = value.get<double>();
+                for (const double sentinel : {404.0, 40.4, 5994.0, 148.0})
+                    if (std::abs(v - sentinel) < 1e-9) found.push_back(topic + "." + key + " = " + value.dump());
+            }
+    return found;
 }
 
 }  // namespace
@@ -47,6 +63,16 @@ TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the sessi
         REQUIRE(cells.contains(key));
         CHECK(cells[key].get<double>() >= 2.0);
         CHECK(cells[key].get<double>() <= 4.5);
+    }
+
+    // The registers the unit does not implement are absent, never a value, and offer no control.
+    const auto sentinels = sentinel_values(seen);
+    CHECK_MESSAGE(sentinels.empty(), json(sentinels).dump(1));
+    REQUIRE(seen.device_config.contains("components"));
+    for (const char* control : {"grid_charge_switch", "feed_in_switch", "inverter_switch", "grid_charge_power_limit", "feed_in_power_limit",
+                                "ac_output_current_limit"}) {
+        CAPTURE(control);
+        CHECK_FALSE(seen.device_config["components"].contains(control));
     }
 
     const std::string sim_log = cloud.sim.stderr_text();

@@ -20,6 +20,7 @@ struct Observed {
     std::vector<std::string> availability;
     nlohmann::json diagnostics;         // the last one
     std::set<std::string> energy_keys;  // from the device config: device_class energy
+    nlohmann::json device_config;       // the last device discovery config
 };
 
 // Collects what the bridge publishes until `enough` holds or `limit` passes.
@@ -33,6 +34,7 @@ inline Observed observe(Local& local, std::chrono::milliseconds limit, const std
         if (m->topic == "homeassistant/device/bluetti_" + kSerial + "/config") {
             const auto j = nlohmann::json::parse(text, nullptr, false);
             if (j.is_discarded() || !j.contains("components")) continue;
+            seen.device_config = j;
             for (const auto& [key, comp] : j["components"].items())
                 if (comp.value("device_class", "") == "energy") seen.energy_keys.insert(key);
         } else if (m->topic == kBase + "availability") {
