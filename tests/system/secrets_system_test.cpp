@@ -187,6 +187,20 @@ TEST_CASE("a refused client certificate is replaced, but not at every reconnect"
     CHECK(bridge.process.stop() == 0);
 }
 
+TEST_CASE("tls_insecure warns that it covers the REST gateway and plain http:// too") {
+    Cloud cloud;
+    TempDir dir("bluetti-secrets");
+    Local local(dir);
+    Bridge bridge;
+    bridge.write_config(cloud, local, dir, "Secrets", "", "  tls_insecure: true\n");
+    bridge.start(dir);
+    REQUIRE_MESSAGE(log_shows(bridge, dir, "cloud.tls_insecure is set", 1), bridge.process.describe());
+    const std::string log = read_all(dir.file("bridge.log"));
+    CHECK_MESSAGE(
+        log.find("nor the REST gateway's certificate is verified, and plain http:// is allowed for cloud.api") != std::string::npos, log);
+    CHECK(bridge.process.stop() == 0);
+}
+
 int main(int argc, char** argv) {
     return run_system_tests(argc, argv);
 }
