@@ -77,6 +77,14 @@ std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, con
             if (rejected) rejected->push_back(key + ": no schema row reads it back");
             continue;
         }
+        // A model may keep the value elsewhere (a profile's move_to): a write to the whitelist's
+        // register would then change something the readback never shows.
+        if (const unsigned reads_at = c.block->block + c.field->offset / 2u; reads_at != limits->reg) {
+            if (rejected)
+                rejected->push_back(key + ": this model keeps it at register " + std::to_string(reads_at) +
+                                    ", not at the writable register " + std::to_string(limits->reg));
+            continue;
+        }
         if (!c.field->transforms.empty() || c.field->scale != 1.0) {
             if (rejected) rejected->push_back(key + ": its row scales or transforms the value, so a read cannot confirm a write");
             continue;

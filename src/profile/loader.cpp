@@ -88,7 +88,7 @@ private:
     schema::FieldOverride override_row(const YAML::Node& node) {
         yaml_.require_map(node, "an override");
         yaml_.check_keys(node, {"scale", "type", "entity", "unit", "device_class", "valid", "valid_zero", "not_supported",
-                                "not_applicable_from", "zero_absent_while", "omit"});
+                                "not_applicable_from", "zero_absent_while", "omit", "move_to"});
         schema::FieldOverride o;
         if (const YAML::Node s = node["scale"]) {
             o.scale = yaml_.as_number(s);
@@ -113,6 +113,14 @@ private:
             if (o.zero_absent_while->empty()) yaml_.fail(z, "zero_absent_while needs the key of a field");
         }
         if (const YAML::Node m = node["omit"]) o.omit = yaml_.as_bool(m);
+        if (const YAML::Node m = node["move_to"]) {
+            yaml_.require_map(m, "move_to");
+            yaml_.check_keys(m, {"block", "offset"});
+            schema::Placement to;
+            to.block = static_cast<std::uint16_t>(yaml_.as_integer(yaml_.required(m, "block"), 0, 65535));
+            to.offset = static_cast<std::uint16_t>(yaml_.as_integer(yaml_.required(m, "offset"), 0, 249));
+            o.move_to = to;
+        }
         o.valid = schema::detail::read_valid_range(yaml_, node);  // numeric rows only: checked where applied
         return o;
     }

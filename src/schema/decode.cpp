@@ -69,6 +69,14 @@ done:
     return out;
 }
 
+// A time of day as "HH:MM"; 24:00 is the end of the day. Anything else past 23:59 is no time.
+std::optional<std::string> clock_text(std::uint8_t hour, std::uint8_t minute) {
+    if (minute > 59 || hour > 24 || (hour == 24 && minute != 0)) return std::nullopt;
+    char text[8];
+    std::snprintf(text, sizeof text, "%02u:%02u", static_cast<unsigned>(hour), static_cast<unsigned>(minute));
+    return std::string(text);
+}
+
 constexpr std::uint16_t kNotSupported = 0x0194;
 
 // The model's "not supported" answer (docs/schema-format.md, "Sentinels"): the register holding a
@@ -141,6 +149,9 @@ struct FieldDecoder {
             }
             case BaseType::bits:
                 field.value = to_hex(bytes);
+                return std::nullopt;
+            case BaseType::hhmm:
+                if (auto text = clock_text(bytes[0], bytes[1])) field.value = std::move(*text);
                 return std::nullopt;
             default:
                 break;

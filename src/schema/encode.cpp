@@ -68,6 +68,16 @@ struct FieldEncoder {
                 write_integer(BaseType::u32ws, data, at, static_cast<std::uint64_t>(std::llround(v * 100)), ~std::uint64_t{0});
                 return std::nullopt;
             }
+            case BaseType::hhmm: {
+                const auto* s = std::get_if<std::string>(&value);
+                unsigned hour = 0, minute = 0;
+                if (!s || s->size() != 5 || (*s)[2] != ':' || std::from_chars(s->data(), s->data() + 2, hour).ec != std::errc{} ||
+                    std::from_chars(s->data() + 3, s->data() + 5, minute).ec != std::errc{} || hour > 24 || minute > 59)
+                    return bad(key, "needs a time of day like 06:30").error;
+                data[at] = static_cast<std::uint8_t>(hour);
+                data[at + 1] = static_cast<std::uint8_t>(minute);
+                return std::nullopt;
+            }
             case BaseType::bits: {
                 const auto* s = std::get_if<std::string>(&value);
                 auto bytes = s ? parse_hex(*s) : parse_hex("");

@@ -170,7 +170,42 @@ Result<SchemaRegistry, LoadError> SchemaRegistry::with_overrides(const std::map<
         (void)o;
         if (!used.count(key)) return fail(LoadError{"override names unknown key '" + key + "'"});
     }
+    for (const auto& [key, o] : overrides) {
+        if (!o.move_to) continue;
+        if (auto error = copy.move_row(key, *o.move_to)) return fail(*error);
+    }
     return copy;
+}
+
+std::optional<LoadError> SchemaRegistry::move_row(const std::string& key, Placement to) {
+    const auto target = blocks_.find(to.block);
+    if (target == blocks_.end())
+        return LoadError{"override of '" + key + "': move_to names block " + std::to_string(to.block) + ", which has no schema"};
+    for (auto& [block, schema] : blocks_) {
+        const auto& fields = schema->fields;
+        const auto it = std::find_if(fields.begin(), fields.end(), [&](const FieldSpec& f) { return f.key.text == key; });
+        if (it == fields.end()) continue;
+        const auto index = static_cast<std::size_t>(it - fields.begin());
+        auto source = std::make_shared<BlockSchema>(*schema);
+        FieldSpec row = source->fields[index];
+        source->fields.erase(source->fields.begin() + static_cast<std::ptrdiff_t>(index));
+        // Groups count their records from rows of the block by index: keep those indexes right.
+        for (auto& g : source->groups) {
+            for (auto& from : g.count_from) {
+                if (from == index) return LoadError{"override of '" + key + "': a group's count cannot move"};
+                if (from > index) --from;
+            }
+        }
+        schema = std::move(source);
+        auto dest = std::make_shared<BlockSchema>(*blocks_.at(to.block));
+        if (to.offset + type_width(row.type, row.length) > 2u * 125u)
+            return LoadError{"override of '" + key + "': move_to offset " + std::to_string(to.offset) + " lies past any read of a block"};
+        row.offset = to.offset;
+        dest->fields.push_back(std::move(row));
+        blocks_[to.block] = std::move(dest);
+        return std::nullopt;
+    }
+    return LoadError{"override of '" + key + "': move_to is for a plain row of a block, not a row of a group"};
 }
 
 Result<SchemaRegistry, LoadError> SchemaRegistry::with_power_limit(double limit) const {

@@ -18,7 +18,7 @@ struct TypeRow {
     bool integer;
 };
 
-constexpr std::array<TypeRow, 17> kTypes{{
+constexpr std::array<TypeRow, 18> kTypes{{
     {BaseType::u8, "u8", 1, true},
     {BaseType::i8, "i8", 1, true},
     {BaseType::u16, "u16", 2, true},
@@ -36,6 +36,7 @@ constexpr std::array<TypeRow, 17> kTypes{{
     {BaseType::bits16, "bits16", 2, true},
     {BaseType::bits32, "bits32", 4, true},
     {BaseType::bits, "bits", 0, false},
+    {BaseType::hhmm, "hhmm", 2, false},
 }};
 
 const TypeRow& row(BaseType type) {

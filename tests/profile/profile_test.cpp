@@ -1,4 +1,5 @@
 #include "bluetti/profile/profile.hpp"
+#include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "support.hpp"
 
@@ -169,4 +170,47 @@ TEST_CASE("sentinel overrides apply to integer rows only; a text row refuses the
     auto refused = apply_profile(*registry, *text_row);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message.find("sentinels are for integer rows only") != std::string::npos);
+}
+
+TEST_CASE("move_to: a model keeps a value in another block; the row moves, its key stays") {
+    auto registry = schema::SchemaRegistry::builtin();
+    REQUIRE(registry.ok());
+    const auto apply = [&](const std::string& override_text) {
+        auto p = parse_profile(
+            "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  " + override_text + "\n", "p.yaml");
+        REQUIRE_MESSAGE(p.ok(), p.error().message);
+        return apply_profile(*registry, *p);
+    };
+    const auto row = [](const schema::BlockSchema& b, const std::string& key) -> const schema::FieldSpec* {
+        for (const auto& f : b.fields)
+            if (f.key.text == key) return &f;
+        return nullptr;
+    };
+    auto moved = apply("grid_charge_switch: {move_to: {block: 2000, offset: 17}}");
+    REQUIRE_MESSAGE(moved.ok(), moved.error().message);
+    CHECK(row(*moved->find(2200), "grid_charge_switch") == nullptr);
+    const schema::FieldSpec* f = row(*moved->find(2000), "grid_charge_switch");
+    REQUIRE(f != nullptr);
+    CHECK(f->offset == 17);
+    CHECK(f->entity == schema::EntityKind::control);
+    // The other rows of the source block still decode where they were.
+    Bytes data(40, 0);
+    data[17] = 1;  // 2208: feed-in on
+    auto adv = schema::decode(*moved->find(2200), data);
+    REQUIRE(adv.ok());
+    CHECK(std::get<bool>(adv->find("feed_in_switch")->value));
+    CHECK(adv->find("grid_charge_switch") == nullptr);
+
+    auto no_block = apply("grid_charge_switch: {move_to: {block: 2100, offset: 1}}");
+    REQUIRE_FALSE(no_block.ok());
+    CHECK(no_block.error().message.find("move_to names block 2100, which has no schema") != std::string::npos);
+    auto group_row = apply("\"grid_phase{p}_power\": {move_to: {block: 2000, offset: 1}}");
+    REQUIRE_FALSE(group_row.ok());
+    CHECK(group_row.error().message.find("not a row of a group") != std::string::npos);
+    auto bad_key = parse_profile(
+        "model: X\nname: X\nenvelope: v2\nslave: 0\ngroups: []\nmax_power: 600\noverrides:\n  grid_charge_switch: {move_to: {block: 2000, "
+        "at: 1}}\n",
+        "p.yaml");
+    REQUIRE_FALSE(bad_key.ok());
+    CHECK(bad_key.error().message.find("p.yaml:8:") != std::string::npos);
 }

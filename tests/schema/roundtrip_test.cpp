@@ -75,3 +75,30 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
         }
     }
 }
+
+TEST_CASE("hhmm: hour in the high byte, minute in the low; 24:00 ends the day, anything else past 23:59 is no time") {
+    auto s = parse_schema(
+        "block: 2000\nname: T\nstate_topic: t\nread: 2\nmin_len: 2\nfields:\n  - {key: start, offset: 0, type: hhmm}\n"
+        "  - {key: stop, offset: 2, type: hhmm}\n",
+        "t.yaml");
+    REQUIRE_MESSAGE(s.ok(), s.error().message);
+    const auto at = [&](std::uint8_t hour, std::uint8_t minute) {
+        const Bytes data{hour, minute, 0, 0};
+        auto d = decode(*s, data);
+        REQUIRE(d.ok());
+        return d->find("start")->value;
+    };
+    CHECK(std::get<std::string>(at(0, 0)) == "00:00");
+    CHECK(std::get<std::string>(at(6, 30)) == "06:30");
+    CHECK(std::get<std::string>(at(23, 59)) == "23:59");
+    CHECK(std::get<std::string>(at(24, 0)) == "24:00");
+    CHECK(is_absent(at(24, 1)));
+    CHECK(is_absent(at(25, 0)));
+    CHECK(is_absent(at(12, 60)));
+    CHECK(is_absent(at(0xFF, 0xFF)));
+    auto encoded = encode(*s, ValueMap{{"start", std::string("18:05")}, {"stop", std::string("24:00")}}, 2);
+    REQUIRE(encoded.ok());
+    CHECK(*encoded == Bytes{18, 5, 24, 0});
+    CHECK_FALSE(encode(*s, ValueMap{{"start", std::string("7:05")}}, 1).ok());
+    CHECK_FALSE(encode(*s, ValueMap{{"start", std::string("25:00")}}, 1).ok());
+}

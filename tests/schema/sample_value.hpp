@@ -24,6 +24,8 @@ inline schema::Value sample_value(const schema::FieldSpec& f) {
             return std::string("2204.15");
         case BaseType::bits:
             return std::string(f.length * 2u, 'a');
+        case BaseType::hhmm:
+            return std::string("06:30");
         case BaseType::temp40:
         case BaseType::temp40u8:
             return std::int64_t{27};

@@ -30,6 +30,7 @@ enum class BaseType : std::uint8_t {
     bits16,    // u16 bitmap as an integer
     bits32,    // u32ws bitmap as an integer
     bits,      // `length` raw bytes as lower-case hex
+    hhmm,      // u16: hour in the high byte, minute in the low byte, as "HH:MM"
 };
 
 std::string_view to_string(BaseType type);
@@ -181,9 +182,16 @@ struct BlockSchema {
     bool per_pack() const;
 };
 
+// Where a model keeps a value that other models keep elsewhere: the block and the byte offset in it.
+struct Placement {
+    std::uint16_t block = 0;
+    std::uint16_t offset = 0;
+};
+
 // Field overrides a device profile applies to a schema (protocol.md §5.7): a scale, a type, an
-// entity kind, a unit, a device class or a plausible range for one key, and the model's
-// sentinels (FieldSpec). A range replaces the row's range and its `zero` flag together.
+// entity kind, a unit, a device class or a plausible range for one key, the model's sentinels
+// (FieldSpec), and where the model keeps the value. A range replaces the row's range and its
+// `zero` flag together.
 struct FieldOverride {
     std::optional<double> scale;
     std::optional<BaseType> type;
@@ -195,6 +203,9 @@ struct FieldOverride {
     std::optional<std::int64_t> not_applicable_from{};
     std::optional<std::string> zero_absent_while{};
     bool omit = false;
+    // The row moves to this block and offset (a plain row, not one of a group): its key, entity and
+    // unique_id stay, its state topic becomes the new block's.
+    std::optional<Placement> move_to{};
 };
 
 }  // namespace bluetti::schema

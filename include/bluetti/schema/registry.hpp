@@ -51,6 +51,9 @@ public:
     std::vector<const BlockSchema*> all() const;  // ascending block id
 
 private:
+    // Moves the plain row `key` to `to` (FieldOverride::move_to).
+    std::optional<LoadError> move_row(const std::string& key, Placement to);
+
     std::map<std::uint16_t, std::shared_ptr<const BlockSchema>> blocks_;
 };
 
