@@ -301,7 +301,8 @@ void Station::handle_block(cloud::BlockData data) {
     set_online(true, "");
     arm_silence_timer();
     for (const auto& [key, code] : data.decoded.unknown_codes)
-        log::get("decode")->info("{}: {} has unknown code {}", setup_.serial, key, code);
+        if (unknown_codes_logged_.insert(key + "=" + std::to_string(code)).second)
+            log::get("decode")->info("{}: {} has unknown code {} (logged once; the value stays absent)", setup_.serial, key, code);
 
     if (data.block == kInvBaseInfo) {
         std::string sw;

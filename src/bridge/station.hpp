@@ -110,6 +110,8 @@ private:
     std::vector<std::pair<codec::Envelope, std::uint8_t>> probes_;
     std::uint64_t polls_ = 0;
     std::string last_seen_iso_;
+    // "key=code" of every unknown enum code already logged: once per session, not once per poll.
+    std::set<std::string> unknown_codes_logged_;
     std::function<void(std::uint16_t)> push_handler_;
     EventLoop::TimerId silence_timer_ = 0;
     std::optional<EventLoop::Clock::time_point> last_anomaly_warning_;

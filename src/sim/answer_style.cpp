@@ -18,6 +18,7 @@ AnswerStyle elite200v2() {
     // rather than refused on a guess.
     s.block_registers = {{6300, 20}, {6100, 104}};
     s.not_applicable_minutes = 5994;
+    s.grid_charge_register = 2008;  // 2207 reads "not supported" (below)
     constexpr std::uint16_t kSettings[] = {2007, 2010, 2207, 2208, 2211, 2213, 2215, 2216, 2217};
     for (const std::uint16_t reg : kSettings) s.unimplemented[reg] = kNotSupported;
     // Block 100: the register holding byte 51 (grid_parallel_soc) and 129 (self_sufficiency); the

@@ -107,7 +107,7 @@ ValueMap home_data(const BlockContext& c) {
     v["feed_in_energy"] = tenths(s.energy.feed_in_kwh);
     const auto settings = c.settings.values(kBaseSettingsBlock);
     if (auto it = settings.find("charging_mode"); it != settings.end()) v["charging_mode_status"] = it->second;
-    v["inverter_work_status"] = std::int64_t{1};
+    v["inverter_work_status"] = std::string("off_grid_run");  // code 1, as before the enum
     v["pv_to_ac_energy"] = tenths(s.energy.pv_to_ac_kwh);
     v["self_sufficiency"] = integer(self_sufficiency);
     v["pv_to_ac_power"] = integer(std::min(f.pv_w, f.ac_load_w));

@@ -92,7 +92,7 @@ SimDevice::SimDevice(DeviceIdentity id, profile::Profile profile, schema::Schema
       faults_(faults),
       rng_(device_seed(seed, id_.sn)),
       model_(rating_for(id_.profile, id_.packs), device_seed(seed, id_.sn + "/model"), clock_()),
-      settings_(id_.profile != "EL30V2") {
+      settings_(id_.profile != "EL30V2", id_.style.grid_charge_register) {
     if (const schema::BlockSchema* home = schemas_.find(100)) {
         for (const schema::FieldSpec& f : home->fields)
             if (f.key.text == "pack_voltage") pack_voltage_scale_ = f.scale;
@@ -224,6 +224,8 @@ SimDevice::Answer SimDevice::answer_write(ByteSpan rtu, const codec::Frame& f) {
         "FC 06 write " + std::to_string(f.address) + "=" + std::to_string(f.value) + " at slave " + std::to_string(f.slave);
     if (f.slave != profile_.slave)
         return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: a pack has no writable registers)");
+    if (id_.style.unimplemented.count(f.address))
+        return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: this model does not implement the register)");
     const WriteOutcome outcome = settings_.write(f.address, f.value);
     switch (outcome) {
         case WriteOutcome::written:

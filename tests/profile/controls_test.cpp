@@ -128,12 +128,13 @@ TEST_CASE("controls: a control whose register reads 'not supported' (0x0194) on 
         block2200[(reg - 2200) * 2 + 1] = 0x94;
     }
 
+    // Grid charging is kept at 2008 on the Elite 200 V2, so it is no control there at all.
     const auto elite_controls = profile::resolve_controls(elite, keys);
-    REQUIRE(elite_controls.size() == 4);
+    REQUIRE(elite_controls.size() == 3);
     const auto elite_read = schema::decode(*elite.find(2200), block2200);
     REQUIRE(elite_read.ok());
     CHECK(profile::unsupported_controls(elite_controls, *elite_read) ==
-          std::vector<std::string>{"grid_charge_switch", "feed_in_switch", "grid_charge_power_limit"});
+          std::vector<std::string>{"feed_in_switch", "grid_charge_power_limit"});
 
     // 404 W and a set low byte are real settings on a model whose profile lists no sentinel there.
     const auto apex_controls = profile::resolve_controls(apex, keys);

@@ -2,7 +2,10 @@
 // supported" registers (0x0194) and "not applicable" times decode as absent, its 0.1 V max charge
 // voltage as 42.6 V, its grid frequency 0 beside a grid voltage as absent. The same bytes decoded
 // as an AP300 keep their values: the sentinels belong to the profile, not to the schema.
+#include <algorithm>
+
 #include "bluetti/ha/counter_guard.hpp"
+#include "bluetti/profile/controls.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/plausibility.hpp"
@@ -48,7 +51,7 @@ const schema::DecodedField& field(const schema::DecodedBlock& block, const std::
 TEST_CASE("Elite 200 V2 vectors: live facts decode as values or as absent") {
     const auto elite = schemas_for("ELITE200V2");
     const auto vectors = elite_vectors();
-    REQUIRE(vectors.size() == 9);
+    REQUIRE(vectors.size() == 10);
     for (const auto& v : vectors) {
         CAPTURE(v["id"].get<std::string>());
         const auto decoded = decode(elite, v);
@@ -83,8 +86,8 @@ TEST_CASE("Elite 200 V2: 'not supported' keys are reported, and only they") {
     for (const auto& v : elite_vectors()) {
         if (v["id"] != "E8") continue;
         const auto decoded = decode(elite, v);
-        CHECK(decoded.not_supported == std::vector<std::string>{"grid_charge_switch", "feed_in_switch", "grid_charge_power_limit",
-                                                                "feed_in_power_limit", "ac_output_current_limit"});
+        CHECK(decoded.not_supported ==
+              std::vector<std::string>{"feed_in_switch", "grid_charge_power_limit", "feed_in_power_limit", "ac_output_current_limit"});
     }
 }
 
@@ -110,6 +113,26 @@ TEST_CASE("Elite 200 V2: apparent power in VA, no inverter temperature entity") 
     CHECK(row(100, "dc_output_power").unit == "W");
     CHECK(row(1100, "inverter_temperature").entity == schema::EntityKind::none);
     CHECK(row(1100, "inverter_temperature").omitted);
+}
+
+TEST_CASE("Elite 200 V2: grid charging is read at 2008 and is not writable there") {
+    const auto elite = schemas_for("ELITE200V2");
+    const schema::BlockSchema& base = *elite.find(2000);
+    const auto in = [](const schema::BlockSchema& b, const std::string& key) {
+        return std::any_of(b.fields.begin(), b.fields.end(), [&](const schema::FieldSpec& f) { return f.key.text == key; });
+    };
+    CHECK(in(base, "grid_charge_switch"));
+    CHECK_FALSE(in(*elite.find(2200), "grid_charge_switch"));
+    std::vector<std::string> rejected;
+    const auto controls = profile::resolve_controls(elite, {"grid_charge_switch", "ac_output_switch"}, &rejected);
+    REQUIRE(controls.size() == 1);
+    CHECK(controls[0].key == "ac_output_switch");
+    CHECK(rejected ==
+          std::vector<std::string>{"grid_charge_switch: this model keeps it at register 2008, not at the writable register 2207"});
+    // The Apex 300 keeps it at 2207, where it is written.
+    const auto apex = schemas_for("AP300");
+    CHECK(in(*apex.find(2200), "grid_charge_switch"));
+    CHECK(profile::resolve_controls(apex, {"grid_charge_switch"}).size() == 1);
 }
 
 TEST_CASE("charging_mode: 4 is custom; 3, which no device shows, is an unknown code") {

@@ -1,6 +1,7 @@
 // The daemon against an Elite 200 V2 that answers as the live unit does (docs/simulator.md): it
 // refuses 6300 x 25 with exception 02 and answers 6300 x 20, so the bridge must shrink the read
-// instead of marking the block unsupported, and publish the cell voltages.
+// instead of marking the block unsupported, and publish the cell voltages; it keeps grid charging
+// at 2008 and its schedule at 2029–2047, read-only.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
@@ -52,8 +53,9 @@ TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the sessi
 
     const std::string answered_20 = "FC 03 read 6300×20 at slave 0 → 20 registers";
     // Until the cells were published and 6300 was read at least twice more after the search.
-    const Observed seen = observe(local, std::chrono::seconds(60),
-                                  [&](const Observed& s) { return has_cells(s) && count_of(cloud.sim.stderr_text(), answered_20) >= 3; });
+    const Observed seen = observe(local, std::chrono::seconds(60), [&](const Observed& s) {
+        return has_cells(s) && s.states.count("inv_base_settings") && count_of(cloud.sim.stderr_text(), answered_20) >= 3;
+    });
     REQUIRE_MESSAGE(has_cells(seen), bridge.process.describe(40));
 
     const json& cells = seen.states.at("pack_cells").back();
@@ -69,14 +71,38 @@ TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the sessi
     const auto sentinels = sentinel_values(seen);
     CHECK_MESSAGE(sentinels.empty(), json(sentinels).dump(1));
     REQUIRE(seen.device_config.contains("components"));
-    for (const char* control : {"grid_charge_switch", "feed_in_switch", "inverter_switch", "grid_charge_power_limit", "feed_in_power_limit",
-                                "ac_output_current_limit"}) {
+    const json& components = seen.device_config["components"];
+    for (const char* control :
+         {"feed_in_switch", "inverter_switch", "grid_charge_power_limit", "feed_in_power_limit", "ac_output_current_limit"}) {
         CAPTURE(control);
-        CHECK_FALSE(seen.device_config["components"].contains(control));
+        CHECK_FALSE(components.contains(control));
     }
+
+    // Block 2000 read as 48 registers: grid charging from 2008 (read-only: the whitelist writes
+    // 2207), the working mode, the time-control switch and the six time slots.
+    REQUIRE(seen.states.count("inv_base_settings"));
+    const json& base = seen.states.at("inv_base_settings").back();
+    CHECK(base.value("grid_charge_switch", json()) == json("ON"));
+    CHECK(base.value("working_mode", json()) == json("standard_ups"));
+    CHECK(base.value("time_control_switch", json()) == json("ON"));
+    CHECK(base.value("time_slot1_mode", json()) == json("charge"));
+    CHECK(base.value("time_slot1_start", json()) == json("01:00"));
+    CHECK(base.value("time_slot1_end", json()) == json("05:30"));
+    CHECK(base.value("time_slot2_mode", json()) == json("discharge"));
+    CHECK(base.value("time_slot6_mode", json()) == json("off"));
+    REQUIRE(components.contains("grid_charge_switch"));
+    CHECK(components["grid_charge_switch"]["platform"] == "binary_sensor");
+    CHECK_FALSE(components["grid_charge_switch"].contains("command_topic"));
+    REQUIRE(components.contains("working_mode"));
+    CHECK(components["working_mode"]["platform"] == "sensor");
+    CHECK(components["working_mode"]["device_class"] == "enum");
+    REQUIRE(components.contains("time_slot1_start"));
+    CHECK(components["time_slot1_start"]["enabled_by_default"] == false);
+    CHECK_FALSE(base.contains("inverter_switch"));
 
     const std::string sim_log = cloud.sim.stderr_text();
     CHECK_MESSAGE(count_of(sim_log, answered_20) >= 3, sim_log);
+    CHECK(count_of(sim_log, "FC 03 read 2000×48 at slave 0 → 48 registers") >= 1);
     // Refused once, then never asked again: the smaller size is kept for the session.
     CHECK(count_of(sim_log, "FC 03 read 6300×25 at slave 0 (runs past the block's end) → exception 2") == 1);
     CHECK(count_of(sim_log, "FC 03 read 6300×2 at slave 0") == 0);  // never down to the minimum: 20 was found first
