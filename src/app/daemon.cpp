@@ -510,7 +510,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         for (const auto& b : g->blocks) gs.blocks.push_back(b.block);
         groups.push_back(gs);
     }
-    scheduler_.add_device(serial, groups, loop_.now());
+    scheduler_.add_device(serial, groups, loop_.now(), bridge::PollScheduler::phase_of(serial));
     bridge::Station* raw = station.get();
     stations_[serial] = std::move(station);
     load_present_keys();

@@ -2,13 +2,30 @@
 
 #include <algorithm>
 
+#include "bluetti/fnv1a.hpp"
+
 namespace bluetti::bridge {
 
-void PollScheduler::add_device(const std::string& device, const std::vector<GroupSchedule>& groups, Clock::time_point now) {
+double PollScheduler::phase_of(const std::string& serial) {
+    return static_cast<double>(fnv1a64(serial) % 1000) / 1000.0;
+}
+
+Clock::time_point PollScheduler::on_grid(const Device& d, const Group& g, Clock::time_point t) {
+    const auto interval = std::chrono::duration_cast<Clock::duration>(g.schedule.interval);
+    if (interval.count() <= 0) return t;
+    const auto origin = d.anchor + std::chrono::duration_cast<Clock::duration>(interval * d.phase);
+    if (t <= origin) return origin;
+    const auto steps = (t - origin + interval - Clock::duration(1)) / interval;  // rounded up
+    return origin + steps * interval;
+}
+
+void PollScheduler::add_device(const std::string& device, const std::vector<GroupSchedule>& groups, Clock::time_point now, double phase) {
     remove_device(device);
     Device d;
     d.name = device;
     d.order = next_order_++;
+    d.anchor = now;
+    d.phase = std::clamp(phase, 0.0, 1.0);
     // Stagger the first polls by a millisecond per group so "most overdue" keeps the given order.
     auto due = now - std::chrono::milliseconds(static_cast<long long>(groups.size()));
     for (const auto& g : groups) {
@@ -33,7 +50,7 @@ void PollScheduler::update_intervals(const std::string& device, const std::vecto
             if (s.name != g.schedule.name) continue;
             const auto last_run = g.due - g.schedule.interval;
             g.schedule = s;
-            g.due = last_run + s.interval;
+            g.due = on_grid(it->second, g, last_run + s.interval);
         }
     }
     refresh(it->second);
@@ -42,8 +59,9 @@ void PollScheduler::update_intervals(const std::string& device, const std::vecto
 void PollScheduler::polled(const std::string& device, const std::string& group, Clock::time_point now) {
     auto it = devices_.find(device);
     if (it == devices_.end()) return;
+    // The next grid moment at least half an interval away: a poll that ran late keeps its place.
     for (auto& g : it->second.groups)
-        if (g.schedule.name == group) g.due = now + g.schedule.interval;
+        if (g.schedule.name == group) g.due = on_grid(it->second, g, now + g.schedule.interval / 2);
     it->second.running = false;
     refresh(it->second);
 }
@@ -71,7 +89,7 @@ Clock::time_point PollScheduler::effective_due(const Device& d, const Group& g) 
         if (it == d.last_push.end()) return g.due;  // some block only comes by polling
         oldest = std::min(oldest, it->second);
     }
-    return std::max(g.due, oldest + g.schedule.interval);
+    return std::max(g.due, on_grid(d, g, oldest + g.schedule.interval));
 }
 
 void PollScheduler::refresh(Device& d) {

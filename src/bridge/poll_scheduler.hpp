@@ -36,8 +36,12 @@ struct DuePoll {
 
 class PollScheduler {
 public:
-    // Every group is due at once (`now`), most overdue = the order given.
-    void add_device(const std::string& device, const std::vector<GroupSchedule>& groups, Clock::time_point now);
+    // Every group is due at once (`now`), most overdue = the order given. After its first poll a
+    // group falls due on its device's grid: now + (phase + k) × interval, phase in [0, 1). Devices
+    // with different phases (phase_of(serial)) spread their polls over each interval instead of
+    // all falling due in the same second, and late replies, retries and pushes do not bunch them
+    // again: a poll that ran late is next due on the grid, not an interval after it ran.
+    void add_device(const std::string& device, const std::vector<GroupSchedule>& groups, Clock::time_point now, double phase = 0);
     void remove_device(const std::string& device);
     bool has_device(const std::string& device) const { return devices_.count(device) > 0; }
     // Changes intervals in place, keeping when each group last ran.
@@ -56,6 +60,9 @@ public:
     std::optional<DuePoll> next(Clock::time_point now, const std::function<bool(const std::string&)>& busy);
     // The earliest moment anything falls due on a device with no poll running (for the loop's timer).
     std::optional<Clock::time_point> next_due() const;
+
+    // A device's place in each of its intervals, stable per serial: restarts keep the spacing.
+    static double phase_of(const std::string& serial);
 
 private:
     struct Group {
@@ -83,6 +90,8 @@ private:
         std::map<std::uint16_t, Clock::time_point> last_push;
         Clock::time_point last_served{};
         std::uint64_t order = 0;     // insertion order, the last tie-break
+        Clock::time_point anchor{};  // added at + phase: the origin of every group's grid
+        double phase = 0;
         bool running = false;        // handed out by next(), not yet polled()
         std::optional<Place> place;  // in ready_ while not running
     };
@@ -90,6 +99,8 @@ private:
     std::set<Place> ready_;  // every device not running
     std::uint64_t next_order_ = 0;
 
+    // The first moment of the group's grid at or after `t`.
+    static Clock::time_point on_grid(const Device& d, const Group& g, Clock::time_point t);
     // The due time of a group, pushed back when pushes refreshed all its blocks.
     Clock::time_point effective_due(const Device& d, const Group& g) const;
     // Recomputes every group's `effective` after its due time or the device's pushes changed, and

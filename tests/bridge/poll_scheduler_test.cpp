@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <functional>
+#include <map>
+
 using namespace bluetti::bridge;
 using namespace std::chrono_literals;
 
@@ -10,6 +13,10 @@ std::vector<GroupSchedule> groups() {
     return {{"core", 10s, {100, 1300}}, {"battery", 30s, {6000}}, {"settings", 60s, {2000, 2200}}};
 }
 const auto never_busy = [](const std::string&) { return false; };
+// A reply delay of 0-900 ms per device, from its name.
+long long fnv_ms(const std::string& name) {
+    return static_cast<long long>(std::hash<std::string>{}(name) % 900);
+}
 }  // namespace
 
 TEST_CASE("every group is due at start, in profile order, then at its interval") {
@@ -64,11 +71,12 @@ TEST_CASE("a group refreshed by pushes is not polled again until its interval pa
     s.add_device("A", {{"core", 10s, {100, 1300}}}, t0);
     auto p = s.next(t0, never_busy);
     s.polled("A", "core", t0);
-    // Pushes of both blocks at 8 s: the poll due at 10 s moves to 18 s.
+    // Pushes of both blocks at 8 s: the poll due at 10 s moves past 18 s, to the grid's 20 s.
     s.pushed("A", 100, t0 + 8s);
     s.pushed("A", 1300, t0 + 8s);
     CHECK_FALSE(s.next(t0 + 10s, never_busy).has_value());
-    CHECK(s.next_due() == t0 + 18s);
+    CHECK_FALSE(s.next(t0 + 18s, never_busy).has_value());
+    CHECK(s.next_due() == t0 + 20s);
     // Only one block pushed: no effect.
     PollScheduler s2;
     s2.add_device("A", {{"core", 10s, {100, 1300}}}, t0);
@@ -116,8 +124,8 @@ TEST_CASE("a device whose poll runs is not handed out again until polled") {
 
 // The queue against a brute-force model of the rule (the most overdue group of a device that is
 // neither running nor busy; ties to the device served longest ago, then the one added first), over
-// random time steps, busy devices and poll completions. Without pushes a group's due time is simply
-// its last poll plus its interval.
+// random time steps, busy devices and poll completions. Without pushes a group's due time is the
+// first moment of its grid (phase 0: t0 + k × interval) at least half an interval after its last poll.
 TEST_CASE("the queue hands out what a scan of every device would") {
     struct ModelDevice {
         std::vector<Clock::time_point> due;
@@ -143,7 +151,9 @@ TEST_CASE("the queue hands out what a scan of every device would") {
         for (std::size_t d = 0; d < model.size(); ++d) {
             if (!model[d].running || next_random() % 3 != 0) continue;
             s.polled("D" + std::to_string(d), plan[static_cast<std::size_t>(model[d].group)].name, now);
-            model[d].due[static_cast<std::size_t>(model[d].group)] = now + plan[static_cast<std::size_t>(model[d].group)].interval;
+            const auto interval = std::chrono::duration_cast<Clock::duration>(plan[static_cast<std::size_t>(model[d].group)].interval);
+            const auto steps = (now + interval / 2 - t0 + interval - Clock::duration(1)) / interval;
+            model[d].due[static_cast<std::size_t>(model[d].group)] = t0 + steps * interval;
             model[d].running = false;
         }
         std::vector<bool> busy(model.size());
@@ -182,4 +192,57 @@ TEST_CASE("the queue hands out what a scan of every device would") {
         CHECK(s.next_due() == earliest);
     }
     CHECK(handed_out > 1000);
+}
+
+// Issue: every device's core poll fell due in the same second, so replies queued behind each other.
+TEST_CASE("phases spread devices over the interval; a late poll, a retry or a push keeps a device's place") {
+    PollScheduler s;
+    const Clock::time_point t0{};
+    const std::vector<GroupSchedule> core = {{"core", 10s, {100}}};
+    std::vector<std::string> names;
+    for (int d = 0; d < 50; ++d) names.push_back("24" + std::to_string(1000000 + d * 7919));
+    for (const auto& name : names) s.add_device(name, core, t0, PollScheduler::phase_of(name));
+    // The first polls run at once; the next ones fall due at each device's own place.
+    while (auto p = s.next(t0, never_busy)) s.polled(p->device, p->group, t0);
+    std::map<std::string, Clock::time_point> due;
+    Clock::time_point now = t0;
+    while (due.size() < names.size()) {
+        now += 10ms;
+        while (auto p = s.next(now, never_busy)) {
+            due[p->device] = now;
+            // Replies come late (up to 900 ms) and some polls fail and are retried later: neither moves
+            // the device's next place.
+            s.polled(p->device, p->group, now + std::chrono::milliseconds(fnv_ms(p->device)));
+        }
+    }
+    // Spread: no 1-second window of the 10-second interval holds more than a quarter of the devices.
+    std::map<long long, int> per_second;
+    for (const auto& [name, at] : due) ++per_second[std::chrono::duration_cast<std::chrono::seconds>(at - t0).count()];
+    for (const auto& [second, count] : per_second) CHECK(count <= 12);
+    // Each device's next poll is exactly one interval after the previous one, whatever its reply time.
+    for (const auto& name : names) {
+        CAPTURE(name);
+        const auto phase = std::chrono::duration_cast<Clock::duration>(10s * PollScheduler::phase_of(name));
+        CHECK(due.at(name) >= t0 + 10s + phase);
+        CHECK(due.at(name) < t0 + 10s + phase + 10ms);
+    }
+    // Pushes of every device's block at the same moment do not bunch them: each keeps its place.
+    for (const auto& name : names) s.pushed(name, 100, now);
+    const Clock::time_point pushed_at = now;
+    std::map<std::string, Clock::time_point> after;
+    while (after.size() < names.size()) {
+        now += 10ms;
+        while (auto p = s.next(now, never_busy)) {
+            after.emplace(p->device, now);
+            s.polled(p->device, p->group, now);
+        }
+    }
+    for (const auto& name : names) {
+        CAPTURE(name);
+        const auto phase = std::chrono::duration_cast<Clock::duration>(10s * PollScheduler::phase_of(name));
+        CHECK(after.at(name) >= pushed_at + 10s);
+        CHECK((after.at(name) - t0 - phase) % Clock::duration(10s) < Clock::duration(10ms));
+    }
+    CHECK(PollScheduler::phase_of("2416113487436") == PollScheduler::phase_of("2416113487436"));
+    CHECK(PollScheduler::phase_of("2416113487436") != PollScheduler::phase_of("2416113487437"));
 }
