@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "bluetti/codec/write_whitelist.hpp"
+#include "bluetti/natural_order.hpp"
 
 namespace bluetti::ha {
 
@@ -468,29 +469,6 @@ json control_component(const Context& ctx, const Row& row, const std::string& ke
     return c;
 }
 
-// Natural order for keys: cell2 before cell10.
-bool natural_less(std::string_view a, std::string_view b) {
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        const bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
-        if (da && db) {
-            std::size_t ie = i, je = j;
-            while (ie < a.size() && a[ie] >= '0' && a[ie] <= '9') ++ie;
-            while (je < b.size() && b[je] >= '0' && b[je] <= '9') ++je;
-            const auto na = a.substr(i, ie - i), nb = b.substr(j, je - j);
-            if (na.size() != nb.size()) return na.size() < nb.size();
-            if (na != nb) return na < nb;
-            i = ie;
-            j = je;
-            continue;
-        }
-        if (a[i] != b[j]) return a[i] < b[j];
-        ++i;
-        ++j;
-    }
-    return a.size() - i < b.size() - j;
-}
-
 // Device mode: one config with every component; entity mode: one config per entity carrying the
 // device, origin and availability itself; none: nothing.
 std::vector<Message> messages_for(const DiscoveryOptions& o, const std::string& node, const json& device, const json& availability,
@@ -572,7 +550,7 @@ std::vector<Entity> station_entities(const DiscoveryOptions& options, const Stat
     }
     std::sort(found.begin(), found.end(), [](const Sorted& a, const Sorted& b) {
         if (a.block != b.block || a.ordinal != b.ordinal) return std::tie(a.block, a.ordinal) < std::tie(b.block, b.ordinal);
-        return natural_less(a.entity.key, b.entity.key);
+        return natural_less(a.entity.key, b.entity.key);  // cell2 before cell10
     });
     std::vector<Entity> out;
     out.reserve(found.size() + std::size(kDiagnostics));
