@@ -101,6 +101,17 @@ Semantics numeric_semantics(const FieldSpec& f) {
     return s;
 }
 
+// A numeric sensor without a state class gets no long-term statistics, and HA's power views ignore
+// it (§6, §15.5). When the row names none (or one that does not fit), a value with a unit is an
+// instantaneous one: measurement. Never total_increasing by default: the counter guard
+// (counter_guard.hpp) protects only rows that declare it, and an unguarded counter that dips is
+// counted again from zero (§9).
+void default_state_class(Semantics& s) {
+    if (!s.state_class.empty() || (s.device_class.empty() && s.unit.empty())) return;
+    const SensorClass* c = s.device_class.empty() ? nullptr : find_class(s.device_class);
+    if (c ? contains(c->state_classes, "measurement") : contains(kPlainStateClasses, "measurement")) s.state_class = "measurement";
+}
+
 // Controls (protocol.md §8): which ones are settings (entity_category config) and which switches
 // are outlets. Output switches are primary controls; eco and limit settings are configuration.
 struct ControlRole {
@@ -399,7 +410,11 @@ struct Context {
 json read_only_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {
     const FieldSpec& f = *row.field;
     json c = component_head(is_bool(f) ? "binary_sensor" : "sensor", ctx.id_prefix, ctx.device_slug, key, name);
-    if (f.entity_category == "diagnostic") c["entity_category"] = "diagnostic";  // never config on a sensor (§3)
+    // A sensor is never `config` (HA refuses it, §3): a setting shown read-only here (the device may
+    // not be written through) is something to look up, not a primary value, so it is diagnostic.
+    const ControlRole* role = f.entity == EntityKind::control ? control_role(key) : nullptr;
+    const bool setting = f.entity == EntityKind::control && (f.entity_category == "config" || (role && role->config));
+    if (f.entity_category == "diagnostic" || setting) c["entity_category"] = "diagnostic";
     if (!f.enabled_by_default) c["enabled_by_default"] = false;
     c["state_topic"] = topic;
     c["value_template"] = value_template(key);
@@ -419,7 +434,8 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
         return c;
     }
     if (!is_numeric(f)) return c;  // text (string, serial, version, bits): no unit or classes
-    const Semantics s = numeric_semantics(f);
+    Semantics s = numeric_semantics(f);
+    default_state_class(s);
     put_semantics(c, s);
     if (s.device_class == "energy")
         c["suggested_display_precision"] = 1;  // 0.1 kWh resolution (§9)
