@@ -11,6 +11,7 @@
 
 #include "bluetti/cloud/mqtt_session.hpp"
 #include "bluetti/event_loop.hpp"
+#include "bluetti/natural_order.hpp"
 
 namespace bluetti::app {
 
@@ -53,7 +54,8 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
 
     EventLoop loop;
     cloud::MqttSession session(loop, "local");
-    std::map<std::string, Component> components;  // unique_id -> component
+    // unique_id -> component, in natural order: "Pack 1 cell 2" before "Pack 1 cell 10".
+    std::map<std::string, Component, NaturalLess> components;
     std::map<std::string, std::string> payloads;  // topic -> last payload
     std::set<std::string> subscribed;
     std::string error;

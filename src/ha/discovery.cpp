@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "bluetti/codec/write_whitelist.hpp"
+#include "bluetti/natural_order.hpp"
 
 namespace bluetti::ha {
 
@@ -98,6 +99,17 @@ Semantics numeric_semantics(const FieldSpec& f) {
         if (!ok) s.state_class.clear();
     }
     return s;
+}
+
+// A numeric sensor without a state class gets no long-term statistics, and HA's power views ignore
+// it (§6, §15.5). When the row names none (or one that does not fit), a value with a unit is an
+// instantaneous one: measurement. Never total_increasing by default: the counter guard
+// (counter_guard.hpp) protects only rows that declare it, and an unguarded counter that dips is
+// counted again from zero (§9).
+void default_state_class(Semantics& s) {
+    if (!s.state_class.empty() || (s.device_class.empty() && s.unit.empty())) return;
+    const SensorClass* c = s.device_class.empty() ? nullptr : find_class(s.device_class);
+    if (c ? contains(c->state_classes, "measurement") : contains(kPlainStateClasses, "measurement")) s.state_class = "measurement";
 }
 
 // Controls (protocol.md §8): which ones are settings (entity_category config) and which switches
@@ -398,7 +410,11 @@ struct Context {
 json read_only_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {
     const FieldSpec& f = *row.field;
     json c = component_head(is_bool(f) ? "binary_sensor" : "sensor", ctx.id_prefix, ctx.device_slug, key, name);
-    if (f.entity_category == "diagnostic") c["entity_category"] = "diagnostic";  // never config on a sensor (§3)
+    // A sensor is never `config` (HA refuses it, §3): a setting shown read-only here (the device may
+    // not be written through) is something to look up, not a primary value, so it is diagnostic.
+    const ControlRole* role = f.entity == EntityKind::control ? control_role(key) : nullptr;
+    const bool setting = f.entity == EntityKind::control && (f.entity_category == "config" || (role && role->config));
+    if (f.entity_category == "diagnostic" || setting) c["entity_category"] = "diagnostic";
     if (!f.enabled_by_default) c["enabled_by_default"] = false;
     c["state_topic"] = topic;
     c["value_template"] = value_template(key);
@@ -418,7 +434,8 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
         return c;
     }
     if (!is_numeric(f)) return c;  // text (string, serial, version, bits): no unit or classes
-    const Semantics s = numeric_semantics(f);
+    Semantics s = numeric_semantics(f);
+    default_state_class(s);
     put_semantics(c, s);
     if (s.device_class == "energy")
         c["suggested_display_precision"] = 1;  // 0.1 kWh resolution (§9)
@@ -466,29 +483,6 @@ json control_component(const Context& ctx, const Row& row, const std::string& ke
         if (!f.unit.empty()) c["unit_of_measurement"] = f.unit;
     }
     return c;
-}
-
-// Natural order for keys: cell2 before cell10.
-bool natural_less(std::string_view a, std::string_view b) {
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-        const bool da = a[i] >= '0' && a[i] <= '9', db = b[j] >= '0' && b[j] <= '9';
-        if (da && db) {
-            std::size_t ie = i, je = j;
-            while (ie < a.size() && a[ie] >= '0' && a[ie] <= '9') ++ie;
-            while (je < b.size() && b[je] >= '0' && b[je] <= '9') ++je;
-            const auto na = a.substr(i, ie - i), nb = b.substr(j, je - j);
-            if (na.size() != nb.size()) return na.size() < nb.size();
-            if (na != nb) return na < nb;
-            i = ie;
-            j = je;
-            continue;
-        }
-        if (a[i] != b[j]) return a[i] < b[j];
-        ++i;
-        ++j;
-    }
-    return a.size() - i < b.size() - j;
 }
 
 // Device mode: one config with every component; entity mode: one config per entity carrying the
@@ -572,7 +566,7 @@ std::vector<Entity> station_entities(const DiscoveryOptions& options, const Stat
     }
     std::sort(found.begin(), found.end(), [](const Sorted& a, const Sorted& b) {
         if (a.block != b.block || a.ordinal != b.ordinal) return std::tie(a.block, a.ordinal) < std::tie(b.block, b.ordinal);
-        return natural_less(a.entity.key, b.entity.key);
+        return natural_less(a.entity.key, b.entity.key);  // cell2 before cell10
     });
     std::vector<Entity> out;
     out.reserve(found.size() + std::size(kDiagnostics));

@@ -181,7 +181,8 @@ schema::ValueMap SettingsFile::values(std::uint16_t block) const {
     if (block == kBaseSettingsBlock) {
         for (int i = 0; i < kTimeSlots; ++i) {
             const auto first = static_cast<std::uint16_t>(kFirstTimeSlot + 3 * i);
-            const std::string slot = "time_slot" + std::to_string(i + 1);
+            std::string slot = "time_slot";  // appended: g++ 12 -O3 warns falsely on "…" + std::to_string
+            slot += std::to_string(i + 1);
             if (auto label = slot_mode_label(get(first)); !label.empty()) out[slot + "_mode"] = std::string(label);
             out[slot + "_start"] = clock_text(get(first + 1));
             out[slot + "_end"] = clock_text(get(first + 2));

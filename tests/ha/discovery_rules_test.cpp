@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/ha/discovery.hpp"
 #include "ha/ha_support.hpp"
 
@@ -188,6 +189,10 @@ struct Checker {
         if (combo == kCombos.end()) return problem(where, "unit '" + unit + "' with device_class '" + dc + "' is not allowed");
         if (!sc.empty() && std::find(combo->state_classes.begin(), combo->state_classes.end(), sc) == combo->state_classes.end())
             problem(where, "state_class '" + sc + "' is impossible for device_class '" + dc + "'");
+        // §6, §15.5: a number (a unit, or a device class other than enum/timestamp) without a state
+        // class gets no statistics: measurement for values, total_increasing for counters.
+        const bool numeric = !unit.empty() || (!dc.empty() && dc != "enum" && dc != "timestamp" && dc != "date");
+        if (numeric && sc.empty()) problem(where, "numeric sensor without state_class");
         if (c.contains("suggested_display_precision")) {
             const json& p = c["suggested_display_precision"];
             if (!p.is_number_integer() || p.get<int>() < 0) problem(where, "bad suggested_display_precision");
@@ -430,6 +435,43 @@ TEST_CASE("the bridge device follows Home Assistant's rules") {
     CHECK(ha::bridge_discovery(none).empty());
 }
 
+// A setting (a control that is a `config` entity when writable: eco thresholds, charge and feed-in
+// limits) on a station that may not be written through is shown as a sensor. HA refuses `config`
+// on a sensor (§3), so it is diagnostic, and a numeric one carries state class measurement (§6).
+// Its unique_id and state topic are those of the writable entity, so switching writes on or off
+// keeps the entity's history.
+TEST_CASE("settings shown read-only are diagnostic sensors with a state class, under the same id") {
+    std::set<std::string> every_control;
+    for (const auto& w : codec::writable_registers()) every_control.insert(std::string(w.key));
+    std::size_t numeric_settings = 0;
+    for (const profile::Profile* p : test::profiles().all()) {
+        CAPTURE(p->model);
+        const ha::DiscoveryOptions options;
+        const ha::StationInfo station = station_for(*p, "2345EB200XXXXXXX");
+        const std::set<std::string> keys = test::station_keys(p->model);
+        const auto writable =
+            ha::station_entities(options, station, ha::EntityInput{&test::registry_for(p->model), keys, {}, true, every_control});
+        const auto read_only = ha::station_entities(options, station, ha::EntityInput{&test::registry_for(p->model), keys, {}, true, {}});
+        for (const ha::Entity& w : writable) {
+            if (w.component.value("entity_category", "") != "config") continue;
+            CAPTURE(w.key);
+            auto r = std::find_if(read_only.begin(), read_only.end(), [&](const ha::Entity& e) { return e.key == w.key; });
+            REQUIRE(r != read_only.end());
+            const auto& c = r->component;
+            CHECK((r->platform == "sensor" || r->platform == "binary_sensor"));
+            CHECK(c.value("entity_category", "") == "diagnostic");
+            CHECK(c.value("unique_id", "") == w.component.value("unique_id", "-"));
+            CHECK(c.value("state_topic", "") == w.component.value("state_topic", "-"));
+            if (w.platform == "number") {
+                ++numeric_settings;
+                CHECK(c.value("state_class", "") == "measurement");
+                CHECK(c.value("unit_of_measurement", "") == w.component.value("unit_of_measurement", ""));
+            }
+        }
+    }
+    CHECK(numeric_settings > 0);  // the loop above checked something
+}
+
 TEST_CASE("discovery: mode none publishes nothing; excluded keys and entity-none rows are left out") {
     ha::DiscoveryOptions options;
     const ha::StationInfo station = station_for(*test::profiles().find("AP300"), "2616113487436");
@@ -493,6 +535,8 @@ TEST_CASE("the rule checker itself catches each kind of mistake") {
         {"illegal node id", [](json&, std::string& topic) { topic = "homeassistant/device/bluetti 2345/config"; }},
         {"wrong availability mode", [](json& p, std::string&) { p["availability_mode"] = "latest"; }},
         {"energy without precision 1", [](json& p, std::string&) { p["components"]["pv_energy"].erase("suggested_display_precision"); }},
+        {"battery level without state class", [](json& p, std::string&) { p["components"]["pack_soc"].erase("state_class"); }},
+        {"counter without state class", [](json& p, std::string&) { p["components"]["pv_energy"].erase("state_class"); }},
     };
     {
         Checker clean;

@@ -197,7 +197,17 @@ TEST_CASE("entities: platform and semantics per kind of row") {
         {"pv_energy", {{"device_class", "energy"}, {"state_class", "total_increasing"}, {"suggested_display_precision", 1}}, {}},
         {"bms_charge_energy", {{"state_class", "total_increasing"}, {"suggested_display_precision", 1}, {"enabled_by_default", false}}, {}},
         {"pack_voltage", {{"suggested_display_precision", 2}}, {}},  // AP300: 0.01 V override
-        {"rated_voltage", {{"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"entity_category", "diagnostic"}}, {"state_class"}},
+        {"rated_voltage",
+         {{"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"entity_category", "diagnostic"}, {"state_class", "measurement"}},
+         {}},
+        // not among AP300's controls: a setting shown read-only, a diagnostic sensor with a state class
+        {"dc_eco_power_threshold",
+         {{"platform", "sensor"},
+          {"device_class", "power"},
+          {"unit_of_measurement", "W"},
+          {"state_class", "measurement"},
+          {"entity_category", "diagnostic"}},
+         {"command_topic"}},
         {"bms_soh", {{"unit_of_measurement", "%"}, {"state_class", "measurement"}}, {"device_class"}},
         {"firmware_arm_version",
          {{"name", "Firmware arm"}, {"entity_category", "diagnostic"}},
@@ -368,12 +378,17 @@ fields:
     };
     const Row rows[] = {
         {"odd_power", {{"unit_of_measurement", "kWh"}, {"state_class", "measurement"}}, {"device_class"}},
-        {"odd_voltage", {{"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"suggested_display_precision", 1}}, {"state_class"}},
-        {"odd_class", {{"unit_of_measurement", "W"}}, {"device_class", "state_class"}},
+        // an impossible or unknown state class is replaced by the one that fits (measurement)
+        {"odd_voltage",
+         {{"device_class", "voltage"}, {"unit_of_measurement", "V"}, {"suggested_display_precision", 1}, {"state_class", "measurement"}},
+         {}},
+        {"odd_class", {{"unit_of_measurement", "W"}, {"state_class", "measurement"}}, {"device_class"}},
         {"odd_energy", {{"device_class", "energy"}, {"state_class", "total_increasing"}, {"suggested_display_precision", 1}}, {}},
         {"odd_text", {{"platform", "sensor"}}, {"device_class", "unit_of_measurement", "state_class", "suggested_display_precision"}},
         {"mystery_switch", {{"platform", "binary_sensor"}, {"payload_on", "ON"}}, {"command_topic", "entity_category"}},
-        {"mystery_level", {{"platform", "sensor"}, {"unit_of_measurement", "W"}}, {"command_topic", "entity_category"}},
+        {"mystery_level",  // a config control shown read-only: diagnostic (a sensor cannot be config)
+         {{"platform", "sensor"}, {"unit_of_measurement", "W"}, {"entity_category", "diagnostic"}, {"state_class", "measurement"}},
+         {"command_topic"}},
         {"mystery_mode", {{"platform", "sensor"}, {"device_class", "enum"}, {"options", {"a", "b"}}}, {"command_topic"}},
         {"odd_flag", {{"platform", "binary_sensor"}, {"device_class", "problem"}}, {"entity_category"}},
     };
