@@ -7,7 +7,11 @@ BLUETTI_BUILD_PACKAGES=(
   libspdlog-dev libsystemd-dev doctest-dev libcli11-dev libcpp-httplib-dev
   mosquitto-dev  # mosquitto_broker.h: the test plugin of mirror.system (skipped without it)
 )
-BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl git clang-format)
+BLUETTI_RUNTIME_TEST_PACKAGES=(mosquitto openssl git clang-format
+  # container.system: podman builds the image and the add-on on a base mmdebstrap makes (runc: crun
+  # fails on hybrid cgroup layouts); uidmap, slirp4netns, fuse-overlayfs for podman without root
+  podman runc mmdebstrap uidmap slirp4netns fuse-overlayfs
+)
 
 ensure_packages() {
   local missing=()

@@ -77,6 +77,7 @@ has() { awk '{print $6}' "$scratch/contents" | grep -Eq "$1"; }
 check "usr/bin/bluetti-bridge, executable" grep -Eq '^-rwxr-xr-x root/root .* \./usr/bin/bluetti-bridge$' "$scratch/contents"
 check "usr/bin/bluetti-cli, executable" grep -Eq '^-rwxr-xr-x root/root .* \./usr/bin/bluetti-cli$' "$scratch/contents"
 check "the systemd unit is in a systemd/system directory" has '^\./(usr/)?lib/systemd/system/bluetti-bridge\.service$'
+check "the template unit bluetti-bridge@.service is beside it" has '^\./(usr/)?lib/systemd/system/bluetti-bridge@\.service$'
 check "the conffile etc/bluetti-bridge/config.yaml is shipped (0644)" \
 	grep -Eq '^-rw-r--r-- root/root .* \./etc/bluetti-bridge/config\.yaml$' "$scratch/contents"
 check "man page bluetti-bridge(8)" has '^\./usr/share/man/man8/bluetti-bridge\.8\.gz$'
@@ -92,6 +93,7 @@ root=$scratch/root
 dpkg-deb -x "$deb" "$root"
 unit=$(ls "$root"/lib/systemd/system/bluetti-bridge.service "$root"/usr/lib/systemd/system/bluetti-bridge.service 2>/dev/null | head -n 1)
 check "the unit is systemd/bluetti-bridge.service" cmp -s "$source/systemd/bluetti-bridge.service" "${unit:-/nonexistent}"
+check "the template is systemd/bluetti-bridge@.service" cmp -s "$source/systemd/bluetti-bridge@.service" "$(dirname "${unit:-/nonexistent}")/bluetti-bridge@.service"
 check "the conffile is config/bluetti-bridge.example.yaml" cmp -s "$source/config/bluetti-bridge.example.yaml" "$root/etc/bluetti-bridge/config.yaml"
 for page in man8/bluetti-bridge.8 man1/bluetti-cli.1 man5/bluetti-bridge.yaml.5; do
 	check "$page.gz is valid gzip" gzip -t "$root/usr/share/man/$page.gz"
