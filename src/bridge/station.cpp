@@ -393,6 +393,7 @@ void Station::set_online(bool online, const std::string& why) {
     else
         log::get("bridge")->info("{} is online", setup_.serial);
     local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
+    if (online_handler_) online_handler_();
 }
 
 void Station::link_changed(bool up) {
