@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <pty.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,14 @@ CommandResult cli_on_terminal(const std::vector<std::string>& args, const std::v
             typed = true;
         }
     }
+    // The terminal closes a moment before the process ends: wait for the exit itself (a pidfd
+    // becomes readable then), up to the deadline.
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    REQUIRE(pidfd >= 0);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd exited{pidfd, POLLIN, 0};
+    ::poll(&exited, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    ::close(pidfd);
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == 0) {
         ::kill(pid, SIGKILL);  // our own child, still running after the deadline
