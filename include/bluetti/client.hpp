@@ -83,7 +83,10 @@ public:
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    // Asynchronous API.
+    // Asynchronous API. `pack` numbers battery packs as the daemon does: 1 is the station itself,
+    // 2… its expansion packs as NODE_INFO lists them (asked once, on the first read that needs
+    // them); a pack the station does not have is a bad_request error. read_group() reads a
+    // per-pack group once for every pack.
     void connect(Callback<Ok> done);
     void read_block(std::uint16_t block, BlockCallback done, std::uint16_t registers = 0, int pack = 1);
     void read_group(const std::string& group, std::function<void(Result<std::vector<cloud::BlockData>, cloud::ChannelError>)> done);

@@ -122,12 +122,8 @@ int Daemon::run() {
 
     std::uint64_t watchdog_usec = 0;
     if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-        const auto period = duration_cast<milliseconds>(microseconds(watchdog_usec / 2));
-        std::function<void()> kick = [this, period, &kick] {
-            sd_notify(0, "WATCHDOG=1");
-            watchdog_timer_ = loop_.after(period, kick);
-        };
-        watchdog_timer_ = loop_.after(period, kick);
+        watchdog_period_ = duration_cast<milliseconds>(microseconds(watchdog_usec / 2));
+        watchdog_timer_ = loop_.after(watchdog_period_, [this] { kick_watchdog(); });
     }
     save_schedule_ = std::make_unique<SaveSchedule>(loop_, config_.state_save_interval, [this] { save_state(); });
 
@@ -185,6 +181,13 @@ void Daemon::start_local() {
         it->second->command(key, payload);
     });
     local_->start();
+}
+
+// systemd's watchdog, kicked from the loop at half its period: a loop that stalls stops the kicks.
+// A member, not a lambda that names itself: the next kick must not refer to a local of run().
+void Daemon::kick_watchdog() {
+    sd_notify(0, "WATCHDOG=1");
+    watchdog_timer_ = loop_.after(watchdog_period_, [this] { kick_watchdog(); });
 }
 
 void Daemon::set_status(const std::string& status) {
@@ -504,6 +507,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_, *counters_,
         discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
+    station->on_online_changed([this] { set_status(cloud_status_); });
     std::vector<bridge::GroupSchedule> groups;
     for (const auto& [g, interval] : station->groups()) {
         bridge::GroupSchedule gs{g->name, interval, {}};

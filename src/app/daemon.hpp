@@ -59,7 +59,8 @@ private:
     std::map<std::string, std::uint64_t> saved_key_versions_;            // serial -> present_keys_version() in stations.json
     bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, account_timer_ = 0, watchdog_timer_ = 0;
-    std::unique_ptr<SaveSchedule> save_schedule_;  // counters.json and stations.json (state_save_interval)
+    std::chrono::milliseconds watchdog_period_{0};  // half of systemd's WATCHDOG_USEC; 0 = no watchdog
+    std::unique_ptr<SaveSchedule> save_schedule_;   // counters.json and stations.json (state_save_interval)
     RepeatedFailure stations_write_failures_;
     int signal_fd_ = -1;
     int exit_code_ = 0;
@@ -94,6 +95,7 @@ private:
     void reload();
     void shutdown();
     void set_status(const std::string& status);
+    void kick_watchdog();
     void publish_bridge_state();
     void save_state();
     void load_present_keys();

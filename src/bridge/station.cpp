@@ -4,6 +4,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/schema/plausibility.hpp"
 
@@ -222,19 +223,7 @@ void Station::log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std
 }
 
 void Station::handle_nodes(const cloud::BlockData& data) {
-    // Expansion packs are the nodes with model codes 4000–4999, numbered by ascending slave (§6.1).
-    std::vector<std::uint8_t> packs;
-    for (int i = 1; i <= 15; ++i) {
-        const auto* code = data.decoded.find("node" + std::to_string(i) + "_model_code");
-        const auto* slave = data.decoded.find("node" + std::to_string(i) + "_slave");
-        if (!code || !slave) break;
-        const auto* c = std::get_if<std::int64_t>(&code->value);
-        const auto* s = std::get_if<std::int64_t>(&slave->value);
-        if (c && s && *c >= 4000 && *c <= 4999 && *s != slave_) packs.push_back(static_cast<std::uint8_t>(*s));
-    }
-    std::sort(packs.begin(), packs.end());
-    std::vector<std::uint8_t> slaves{slave_};
-    slaves.insert(slaves.end(), packs.begin(), packs.end());
+    const auto slaves = cloud::pack_slaves_from_nodes(data.decoded, slave_);
     if (slaves != pack_slaves_) {
         pack_slaves_ = slaves;
         channel_->set_pack_slaves(pack_slaves_);
@@ -405,6 +394,7 @@ void Station::set_online(bool online, const std::string& why) {
     else
         log::get("bridge")->info("{} is online", setup_.serial);
     local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
+    if (online_handler_) online_handler_();
 }
 
 void Station::link_changed(bool up) {

@@ -75,6 +75,8 @@ public:
         ++present_keys_version_;
     }
     void on_push(std::function<void(std::uint16_t block)> handler) { push_handler_ = std::move(handler); }
+    // Called when the station goes online or offline (the daemon's STATUS= line counts them).
+    void on_online_changed(std::function<void()> handler) { online_handler_ = std::move(handler); }
     // Apply changed names, intervals, exclusions or controls (SIGHUP) without touching the session.
     void reconfigure(const StationSetup& setup);
 
@@ -113,6 +115,7 @@ private:
     // "key=code" of every unknown enum code already logged: once per session, not once per poll.
     std::set<std::string> unknown_codes_logged_;
     std::function<void(std::uint16_t)> push_handler_;
+    std::function<void()> online_handler_;
     EventLoop::TimerId silence_timer_ = 0;
     std::optional<EventLoop::Clock::time_point> last_anomaly_warning_;
     std::uint64_t anomalies_suppressed_ = 0;

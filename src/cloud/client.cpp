@@ -1,5 +1,6 @@
 #include "bluetti/client.hpp"
 
+#include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti {
@@ -8,6 +9,7 @@ using namespace std::chrono;
 
 namespace {
 constexpr std::string_view kDefaultBroker = "iot.bluettipower.com:18760";
+constexpr std::uint16_t kNodeInfoBlock = 21000;
 
 std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
     const auto colon = text.rfind(':');
@@ -33,7 +35,9 @@ struct Client::State {
     std::unique_ptr<cloud::CloudLink> link;
     std::unique_ptr<cloud::DeviceChannel> channel;
     std::function<void(const cloud::BlockData&)> push_handler;
-    std::vector<std::uint8_t> pack_slaves;
+    // Pack 1 is the station's own slave, then its expansion packs as NODE_INFO lists them
+    // (cloud/pack_nodes.hpp, as the daemon numbers them); unset until a read needs it.
+    std::optional<std::vector<std::uint8_t>> pack_slaves;
     std::vector<profile::Control> controls;         // point into `schemas`: recomputed whenever it changes
     std::vector<schema::BlockSchema> user_schemas;  // register_schema() before connect()
     Callback<Ok> connect_done;
@@ -57,6 +61,42 @@ struct Client::State {
         if (channel) channel->set_writable(profile::control_registers(controls));
     }
 
+    // Only a profile that polls NODE_INFO (block 21000) has expansion packs to ask about.
+    bool polls_nodes() const {
+        for (const auto& g : profile->groups)
+            for (const auto& b : g.blocks)
+                if (b.block == kNodeInfoBlock) return true;
+        return false;
+    }
+
+    void learn_packs(const cloud::BlockData& node_info) {
+        pack_slaves = cloud::pack_slaves_from_nodes(node_info.decoded, slave());
+        channel->set_pack_slaves(*pack_slaves);
+    }
+
+    // Runs `then` once the pack list is known: asked once with a NODE_INFO query, like the
+    // daemon's topology poll. A device that does not answer NODE_INFO as unsupported has only its
+    // own pack; any other failure is reported and asked again by the next read that needs packs.
+    void with_packs(std::function<void(Result<Ok, cloud::ChannelError>)> then) {
+        if (pack_slaves) return then(Ok{});
+        if (!polls_nodes()) {
+            pack_slaves = std::vector<std::uint8_t>{slave()};
+            return then(Ok{});
+        }
+        channel->query_nodes(slave(), [this, then = std::move(then)](Result<cloud::BlockData, cloud::ChannelError> r) {
+            if (r) {
+                learn_packs(*r);
+            } else if (r.error().code == cloud::ChannelErrc::unsupported) {
+                pack_slaves = std::vector<std::uint8_t>{slave()};
+            } else {
+                auto e = r.error();
+                e.message = "the list of battery packs (NODE_INFO) could not be read: " + e.message;
+                return then(fail(std::move(e)));
+            }
+            then(Ok{});
+        });
+    }
+
     // Device, profile, TLS and link once the credentials are known (either mode).
     void start_link() {
         const std::string model_name = !options.model.empty() ? options.model : device.model;
@@ -68,7 +108,7 @@ struct Client::State {
         auto applied = profile::apply_profile(base_schemas, *profile);
         if (!applied) return finish_connect(fail(applied.error().message));
         schemas = std::move(*applied);
-        pack_slaves = {slave()};
+        pack_slaves.reset();
         resolve_controls();
 
         std::string broker = options.broker;
@@ -205,10 +245,25 @@ void Client::connect(Callback<Ok> done) {
 void Client::read_block(std::uint16_t block, BlockCallback done, std::uint16_t registers, int pack) {
     State& s = *state_;
     if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
-    const std::uint8_t slave =
-        pack >= 1 && static_cast<std::size_t>(pack) <= s.pack_slaves.size() ? s.pack_slaves[static_cast<std::size_t>(pack) - 1] : s.slave();
-    if (block == 21000) return s.channel->query_nodes(s.slave(), std::move(done));
-    s.channel->read_block(block, registers, slave, pack, std::move(done));
+    if (block == kNodeInfoBlock) {
+        return s.channel->query_nodes(s.slave(), [&s, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
+            if (r) s.learn_packs(*r);
+            done(std::move(r));
+        });
+    }
+    if (pack == 1) return s.channel->read_block(block, registers, s.slave(), pack, std::move(done));
+    // Another pack is read at its own slave; one the station does not have is an error, never a
+    // read of the station's own pack under another pack's name.
+    s.with_packs([&s, block, registers, pack, done = std::move(done)](Result<Ok, cloud::ChannelError> known) mutable {
+        if (!known) return done(fail(known.error()));
+        const auto& slaves = *s.pack_slaves;
+        if (pack < 1 || static_cast<std::size_t>(pack) > slaves.size()) {
+            return done(fail(cloud::ChannelError{
+                cloud::ChannelErrc::bad_request, 0,
+                "no battery pack " + std::to_string(pack) + ": the device reports " + std::to_string(slaves.size()) + " pack(s)"}));
+        }
+        s.channel->read_block(block, registers, slaves[static_cast<std::size_t>(pack) - 1], pack, std::move(done));
+    });
 }
 
 void Client::read_group(const std::string& group, std::function<void(Result<std::vector<cloud::BlockData>, cloud::ChannelError>)> done) {
@@ -221,8 +276,15 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
         std::uint16_t block, registers;
         int pack;
     };
+    if (g->per_pack && !s.pack_slaves) {
+        if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
+        return s.with_packs([this, group, done](Result<Ok, cloud::ChannelError> known) {
+            if (!known) return done(fail(known.error()));
+            read_group(group, done);
+        });
+    }
     auto jobs = std::make_shared<std::vector<Job>>();
-    const int packs = g->per_pack ? static_cast<int>(s.pack_slaves.size()) : 1;
+    const int packs = g->per_pack ? static_cast<int>(s.pack_slaves->size()) : 1;
     for (int pack = 1; pack <= packs; ++pack)
         for (const auto& b : g->blocks) jobs->push_back({b.block, b.registers, pack});
     auto results = std::make_shared<std::vector<cloud::BlockData>>();

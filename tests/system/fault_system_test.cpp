@@ -128,8 +128,13 @@ TEST_CASE("fault: 5 % dropped requests: retried, counted, no gap in availability
 
 TEST_CASE("fault: unsolicited pushes interleaved with replies") {
     Case c({"--push-every", "1"});
-    const auto seen = c.run(8);
+    // The bridge logs each block it takes (-v): pushes are decoded and used, not dropped as strays.
+    auto pushes = [&] { return count_of(c.bridge.process.stderr_text(), kSerial + ": block 100 (pushed)"); };
+    const auto seen = c.run(8, [&](const Observed&) { return pushes() >= 4; });
     CHECK(always_online(seen));
+    CHECK(pushes() >= 4);
+    CHECK(count_of(c.bridge.process.stderr_text(), kSerial + ": block 1300 (pushed)") >= 1);
+    CHECK(diag(seen, "unsolicited") == 0);  // a push of a known block is data, never a stray
 }
 
 TEST_CASE("fault: the cloud session kicked by another client with our id: the bridge comes back") {
