@@ -61,7 +61,7 @@ TEST_CASE("config: a password_file that is a FIFO, a device or too large is refu
     }
 }
 
-TEST_CASE("config: a credential that is not a regular file is refused; certificate files too") {
+TEST_CASE("config: a credential that is not a regular file is refused, certificate files too") {
     TempDir dir;
     fs::create_directory(dir.path / "creds");
     REQUIRE(::mkfifo((dir.path / "creds" / "bluetti-password").c_str(), 0600) == 0);

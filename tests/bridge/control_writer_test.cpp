@@ -66,7 +66,7 @@ TEST_CASE("control writer: invalid commands are refused with the reason and send
     CHECK(f.writer->stats().last_error == "power_off is not a control");
 }
 
-TEST_CASE("control writer: write, then re-read, then the next one; a burst keeps the latest value") {
+TEST_CASE("control writer: write, then re-read, then the next one, a burst keeps the latest value") {
     Fixture f;
     CHECK_FALSE(f.writer->command("ac_output_switch", "OFF"));
     REQUIRE(f.writes.size() == 1);

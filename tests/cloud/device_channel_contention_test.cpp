@@ -43,7 +43,7 @@ void learn(Fixture& f) {
 
 }  // namespace
 
-TEST_CASE("contention: a frame that answers nothing starts it; then a reply is only believed once a shorter read agrees") {
+TEST_CASE("contention: a frame that answers nothing starts it, then a reply is only believed once a shorter read agrees") {
     Fixture f;
     learn(f);
     CHECK_FALSE(f.channel->contended());

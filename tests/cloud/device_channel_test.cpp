@@ -88,7 +88,7 @@ TEST_CASE("one request in flight: the second waits for the first") {
     CHECK(done == 2);
 }
 
-TEST_CASE("a silent device: timeouts retried per the policy, then an error; late replies are strays") {
+TEST_CASE("a silent device: timeouts retried per the policy, then an error, late replies are strays") {
     Fixture f;
     std::optional<Result<BlockData, ChannelError>> got;
     f.channel->read_block(1300, 16, 1, 1, [&](auto r) { got.emplace(std::move(r)); });
@@ -117,7 +117,7 @@ TEST_CASE("a silent device: timeouts retried per the policy, then an error; late
     CHECK(f.sent.size() == 4);
 }
 
-TEST_CASE("exception 02 marks the block unsupported; no retry, no second send") {
+TEST_CASE("exception 02 marks the block unsupported, no retry, no second send") {
     Fixture f;
     std::optional<Result<BlockData, ChannelError>> got;
     // At block 2200's minimum (min_len 18 bytes): a longer read is shrunk first (read size tests).

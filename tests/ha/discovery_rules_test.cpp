@@ -472,7 +472,7 @@ TEST_CASE("settings shown read-only are diagnostic sensors with a state class, u
     CHECK(numeric_settings > 0);  // the loop above checked something
 }
 
-TEST_CASE("discovery: mode none publishes nothing; excluded keys and entity-none rows are left out") {
+TEST_CASE("discovery: mode none publishes nothing, excluded keys and entity-none rows are left out") {
     ha::DiscoveryOptions options;
     const ha::StationInfo station = station_for(*test::profiles().find("AP300"), "2616113487436");
     const std::set<std::string> keys = test::station_keys("AP300");

@@ -250,7 +250,7 @@ TEST_CASE("entities: platform and semantics per kind of row") {
     CHECK_FALSE(c.contains("charging_mode_status"));
 }
 
-TEST_CASE("entities: names never start with the station name; entity ids from the station name") {
+TEST_CASE("entities: names never start with the station name, entity ids from the station name") {
     struct Case {
         std::string station;
         std::string key;

@@ -20,7 +20,7 @@ profile::Control control(const std::string& key) {
 }
 }  // namespace
 
-TEST_CASE("controls: resolved from keys on the whitelist with a schema row; the rest refused with a reason") {
+TEST_CASE("controls: resolved from keys on the whitelist with a schema row, the rest refused with a reason") {
     std::vector<std::string> rejected;
     const auto c = profile::resolve_controls(
         registry(),

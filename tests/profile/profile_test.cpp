@@ -120,7 +120,7 @@ TEST_CASE("profile errors carry file:line:column") {
     }
 }
 
-TEST_CASE("max_power: every built-in profile has one; the power limit is twice it") {
+TEST_CASE("max_power: every built-in profile has one, the power limit is twice it") {
     auto set = ProfileSet::builtin();
     REQUIRE(set.ok());
     // The ratings the profiles document (config/profiles/*.yaml say where each comes from).
@@ -133,7 +133,7 @@ TEST_CASE("max_power: every built-in profile has one; the power limit is twice i
     }
 }
 
-TEST_CASE("a profile's valid override reaches the schema; on a text row apply_profile refuses it") {
+TEST_CASE("a profile's valid override reaches the schema, on a text row apply_profile refuses it") {
     auto registry = schema::SchemaRegistry::builtin();
     REQUIRE(registry.ok());
     auto p = parse_profile(
@@ -159,7 +159,7 @@ TEST_CASE("a profile's valid override reaches the schema; on a text row apply_pr
     CHECK(refused.error().message.find("valid is for numeric rows only") != std::string::npos);
 }
 
-TEST_CASE("sentinel overrides apply to integer rows only; a text row refuses them") {
+TEST_CASE("sentinel overrides apply to integer rows only, a text row refuses them") {
     auto registry = schema::SchemaRegistry::builtin();
     REQUIRE(registry.ok());
     auto text_row = parse_profile(
@@ -172,7 +172,7 @@ TEST_CASE("sentinel overrides apply to integer rows only; a text row refuses the
     CHECK(refused.error().message.find("sentinels are for integer rows only") != std::string::npos);
 }
 
-TEST_CASE("move_to: a model keeps a value in another block; the row moves, its key stays") {
+TEST_CASE("move_to: a model keeps a value in another block, the row moves, its key stays") {
     auto registry = schema::SchemaRegistry::builtin();
     REQUIRE(registry.ok());
     const auto apply = [&](const std::string& override_text) {

@@ -135,9 +135,10 @@ TEST_CASE("Elite 200 V2: grid charging is read at 2008 and is not writable there
     CHECK(profile::resolve_controls(apex, {"grid_charge_switch"}).size() == 1);
 }
 
-TEST_CASE("charging_mode: 4 is custom; 3, which no device shows, is an unknown code") {
+TEST_CASE("charging_mode: 4 is custom, 3, which no device shows, is an unknown code") {
     const auto registry = schemas_for("ELITE200V2");
     Bytes data(60, 0);
+    data[11] = 4;  // working mode standard_ups: a known code, so the only unknown one is below
     data[41] = 4;
     auto custom = schema::decode(*registry.find(2000), data);
     REQUIRE(custom.ok());

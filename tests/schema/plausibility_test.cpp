@@ -149,7 +149,7 @@ TEST_CASE("the power limit narrows power rows and gives one to power rows withou
     CHECK_FALSE(r.with_power_limit(0).ok());
 }
 
-TEST_CASE("a valid override replaces a row's range; on a row that is not numeric it is an error") {
+TEST_CASE("a valid override replaces a row's range, on a row that is not numeric it is an error") {
     auto base = SchemaRegistry::builtin();
     REQUIRE(base.ok());
     FieldOverride narrow;

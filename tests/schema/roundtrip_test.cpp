@@ -76,7 +76,7 @@ TEST_CASE("every field of every built-in schema survives encode -> decode") {
     }
 }
 
-TEST_CASE("hhmm: hour in the high byte, minute in the low; 24:00 ends the day, anything else past 23:59 is no time") {
+TEST_CASE("hhmm: hour in the high byte, minute in the low, 24:00 ends the day, anything else past 23:59 is no time") {
     auto s = parse_schema(
         "block: 2000\nname: T\nstate_topic: t\nread: 2\nmin_len: 2\nfields:\n  - {key: start, offset: 0, type: hhmm}\n"
         "  - {key: stop, offset: 2, type: hhmm}\n",

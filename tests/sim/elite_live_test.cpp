@@ -19,7 +19,7 @@ std::uint16_t reg(const Reply& r, std::size_t offset) {
 
 }  // namespace
 
-TEST_CASE("Elite 200 V2 (sim): 6300 x 25 is refused with exception 02, 6300 x 20 answered; other models answer short") {
+TEST_CASE("Elite 200 V2 (sim): 6300 x 25 is refused with exception 02, 6300 x 20 answered, other models answer short") {
     TestClock clock{local_time(2026, 6, 21, 3)};
     auto elite = make_device("ELITE200V2", clock);
     const Reply refused = read(*elite, 6300, 25);
@@ -62,7 +62,7 @@ TEST_CASE("Elite 200 V2 (sim): registers it does not implement read 0x0194, what
     CHECK(reg(read(*ap300, 2200, 20), 7) != 0x0194);
 }
 
-TEST_CASE("Elite 200 V2 (sim): time to full reads 5994 while not charging; the AP300 reads 20100") {
+TEST_CASE("Elite 200 V2 (sim): time to full reads 5994 while not charging, the AP300 reads 20100") {
     TestClock clock{local_time(2026, 6, 21, 3)};  // night: no sun, the battery carries the loads
     auto elite = make_device("ELITE200V2", clock);
     auto ap300 = make_device("AP300", clock);

@@ -130,7 +130,7 @@ TEST_CASE("homeDevices: one record per device") {
     CHECK(home_device_record(Fixture::config().devices[0], std::string("127.0.0.1:8883"))["iotSrvIp"] == "127.0.0.1:8883");
 }
 
-TEST_CASE("server time and X-Signature give the certificate password; the PKCS#12 needs x-app-resource") {
+TEST_CASE("server time and X-Signature give the certificate password, the PKCS#12 needs x-app-resource") {
     Fixture f;
     const std::string token = f.token();
     const RestResponse time = f.api.handle(f.request("GET", std::string(cloud::kUtcTimeUrl), token));

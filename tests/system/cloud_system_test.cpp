@@ -154,7 +154,7 @@ TEST_CASE("TLS: wrong CA refused, wrong PKCS#12 password, expired certificate, t
     CHECK_MESSAGE(r.output.find("not connected") != std::string::npos, r.output);
 }
 
-TEST_CASE("a silent device: timeouts retried, then an error; an exception reply: unsupported") {
+TEST_CASE("a silent device: timeouts retried, then an error, an exception reply: unsupported") {
     Cloud cloud({{"EL100V2", "2345000000002", ""}}, {"--silent"});
     auto args = cloud.account_flags();
     args.insert(args.end(), {"--sn", "2345000000002", "--retries", "2", "--retry-initial-delay", "0.2", "--request-timeout", "1", "raw",

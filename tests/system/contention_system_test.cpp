@@ -93,7 +93,7 @@ struct AppOpen {
 
 }  // namespace
 
-TEST_CASE("app open at 800 ms: the mirror shows the other client's reads; no wrong value") {
+TEST_CASE("app open at 800 ms: the mirror shows the other client's reads, no wrong value") {
     AppOpen c({"--delay", "800"});
     const auto seen = c.run(75);
     CHECK(diag(seen, "foreign_replies") > 0);

@@ -27,7 +27,7 @@ std::string setting(MqttTestClient& ha, const std::string& key, const std::strin
 
 }  // namespace
 
-TEST_CASE("controls: HA commands write through the device, confirmed; invalid and forbidden ones never leave the bridge") {
+TEST_CASE("controls: HA commands write through the device, confirmed, invalid and forbidden ones never leave the bridge") {
     Cloud cloud({{"EL100V2", kSerial, ""}}, {"--lose-echoes", "1", "-v"});  // -v: every request in its log
     Local local(cloud.dir);
     Bridge bridge;

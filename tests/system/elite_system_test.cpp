@@ -43,7 +43,7 @@ std::vector<std::string> sentinel_values(const Observed& seen) {
 
 }  // namespace
 
-TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the session; the cell voltages are published") {
+TEST_CASE("Elite 200 V2: a refused 6300 x 25 is read as 6300 x 20, for the session, the cell voltages are published") {
     Cloud cloud({{"ELITE200V2", kSerial, ""}}, {"-v"});  // -v: every request in the simulator's log
     Local local(cloud.dir);
     Bridge bridge;

@@ -112,7 +112,7 @@ std::vector<std::string> with(std::vector<std::string> args, std::initializer_li
 
 }  // namespace
 
-TEST_CASE("bluetti-cli raw --pack N reads the expansion pack NODE_INFO lists; a pack that does not exist is an error") {
+TEST_CASE("bluetti-cli raw --pack N reads the expansion pack NODE_INFO lists, a pack that does not exist is an error") {
     Cloud cloud({kAp300});
     const auto flags = with(cloud.account_flags(), {"--sn", kAp300.sub_sn, "--json", "raw"});
 
@@ -152,7 +152,7 @@ TEST_CASE("bluetti-cli raw --pack 2 on a model without expansion packs is an err
     CHECK_MESSAGE(r.output.find("no battery pack 2: the device reports 1 pack(s)") != std::string::npos, r.output);
 }
 
-TEST_CASE("Client::read_group reads a per-pack group once per pack at each pack's slave; unknown groups are refused") {
+TEST_CASE("Client::read_group reads a per-pack group once per pack at each pack's slave, unknown groups are refused") {
     Cloud cloud({kAp300});
     Client client(client_options(cloud, kAp300.sub_sn));
     REQUIRE_MESSAGE(client.connect().ok(), client.link_status().last_error);
@@ -180,7 +180,7 @@ TEST_CASE("Client::read_group reads a per-pack group once per pack at each pack'
     CHECK(none.error().message.find("no_such_group") != std::string::npos);
 }
 
-TEST_CASE("Client::register_schema adds a field before and after connect(); a clashing key is refused") {
+TEST_CASE("Client::register_schema adds a field before and after connect(), a clashing key is refused") {
     Cloud cloud({kEl100});
     auto builtin = schema::SchemaRegistry::builtin();
     REQUIRE(builtin.ok());
@@ -251,7 +251,7 @@ TEST_CASE("bluetti-cli listen prints the polled core blocks and the device's pus
     CHECK(text.output.find("device_serial") != std::string::npos);
 }
 
-TEST_CASE("bluetti-cli password: --password before $BLUETTI_PASSWORD; no password and no terminal is a clear error") {
+TEST_CASE("bluetti-cli password: --password before $BLUETTI_PASSWORD, no password and no terminal is a clear error") {
     Cloud cloud({kEl100});
     const std::vector<std::string> base{"--email", kEmail, "--api", cloud.api(), "--ca-file", certificates().ca_cert, "login"};
 

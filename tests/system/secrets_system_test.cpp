@@ -72,7 +72,7 @@ std::string legacy_p12(const TempDir& dir, const std::string& cert, const std::s
 
 }  // namespace
 
-TEST_CASE("account mode: the state directory holds nothing secret; earlier versions' secret files go; no core dumps") {
+TEST_CASE("account mode: the state directory holds nothing secret, earlier versions' secret files go, no core dumps") {
     Cloud cloud;
     TempDir dir("bluetti-secrets");
     Local local(dir);

@@ -42,7 +42,7 @@ TEST_CASE("bounded file: a regular file is read whole, up to the limit") {
     CHECK(r.error().message == "is larger than 4095 bytes");
 }
 
-TEST_CASE("bounded file: a FIFO, a device, a directory are refused without reading; errno errors keep their code") {
+TEST_CASE("bounded file: a FIFO, a device, a directory are refused without reading, errno errors keep their code") {
     TempDir dir;
     const fs::path fifo = dir.path / "fifo";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
