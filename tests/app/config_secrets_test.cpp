@@ -50,9 +50,10 @@ TEST_CASE("config: a password_file that is a FIFO, a device or too large is refu
     const std::string big = dir.write("big.password", std::string(5000, 'x'));
     // The environment would give the password: a wrong kind of file is still an error, not skipped.
     const auto e = hermetic({{"BLUETTI_PASSWORD", "from-env"}});
-    for (const auto& [file, why] : {std::pair<std::string, std::string>{fifo, "is a FIFO, not a regular file"},
-                                    {"/dev/zero", "is a character device, not a regular file"},
-                                    {big, "is larger than 4096 bytes"}}) {
+    for (const auto& [file_, why] : {std::pair<std::string, std::string>{fifo, "is a FIFO, not a regular file"},
+                                     {"/dev/zero", "is a character device, not a regular file"},
+                                     {big, "is larger than 4096 bytes"}}) {
+        const std::string& file = file_;  // a named copy: clang 14 cannot capture a structured binding
         CAPTURE(file);
         const std::string config = dir.write("config.yaml", account("  password_file: " + file + "\n"));
         auto c = app::load_config(config, e);  // returns: a FIFO without a writer never blocks

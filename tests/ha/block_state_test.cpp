@@ -66,7 +66,7 @@ TEST_CASE("block_state: absent keys omitted, excluded keys dropped") {
         const json state = json::parse(ha::block_state(test::golden_block(c.vector), c.exclude));
         for (const auto& k : c.present) CHECK_MESSAGE(state.contains(k), k);
         for (const auto& k : c.missing) CHECK_MESSAGE(!state.contains(k), k);
-        for (const auto& [k, v] : state.items()) CHECK_MESSAGE(!v.is_null(), k);
+        for (const auto& item : state.items()) CHECK_MESSAGE(!item.value().is_null(), item.key());
     }
 }
 

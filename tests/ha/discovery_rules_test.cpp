@@ -343,7 +343,8 @@ TEST_CASE("discovery payloads of every built-in profile follow Home Assistant's 
         const std::set<std::string> keys = test::station_keys(p->model);
         for (const ModeCase& mode : kModes) {
             for (bool controls : {true, false}) {
-                for (const auto& [prefix, base] : {std::pair{"homeassistant", "bluetti"}, std::pair{"ha-test_1", "bt"}}) {
+                for (const auto& [prefix_, base] : {std::pair{"homeassistant", "bluetti"}, std::pair{"ha-test_1", "bt"}}) {
+                    const char* const prefix = prefix_;  // a named copy: clang 14 cannot capture a structured binding
                     CAPTURE(p->model);
                     CAPTURE(mode.name);
                     CAPTURE(controls);

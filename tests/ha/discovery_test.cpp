@@ -82,11 +82,16 @@ TEST_CASE("Appendix A: an Elite 100 V2 named Garage Elite 100 comes out as the w
     // JSON leaves absent keys out; "None" is HA's unknown), and switches spell out HA's default
     // payloads. Everything else is equal key for key.
     const json allowed_extras = {{"payload_on", "ON"}, {"payload_off", "OFF"}};
-    for (const auto& [id, want] : expected["components"].items()) {
+    // Named copies, not structured bindings: clang 14 cannot capture those (CAPTURE, lambdas).
+    for (const auto& component : expected["components"].items()) {
+        const std::string& id = component.key();
+        const json& want = component.value();
         CAPTURE(id);
         REQUIRE(got["components"].contains(id));
         const json& have = got["components"][id];
-        for (const auto& [k, v] : want.items()) {
+        for (const auto& item : want.items()) {
+            const std::string& k = item.key();
+            const json& v = item.value();
             CAPTURE(k);
             REQUIRE(have.contains(k));
             if (k == "value_template") {
@@ -97,7 +102,9 @@ TEST_CASE("Appendix A: an Elite 100 V2 named Garage Elite 100 comes out as the w
                 CHECK(have[k] == v);
             }
         }
-        for (const auto& [k, v] : have.items()) {
+        for (const auto& item : have.items()) {
+            const std::string& k = item.key();
+            const json& v = item.value();
             CAPTURE(k);
             if (want.contains(k)) continue;
             CHECK(allowed_extras.contains(k));
@@ -118,7 +125,9 @@ TEST_CASE("Appendix A in entity mode: one config per entity with the same substa
         {"ac_output_switch", "homeassistant/switch/bluetti_2345EB200XXXXXXX/ac_output_switch/config"},
         {"rssi", "homeassistant/sensor/bluetti_2345EB200XXXXXXX/rssi/config"},
     };
-    for (const auto& [key, topic] : topics) {
+    for (const auto& [key_, topic_] : topics) {
+        const std::string& key = key_;  // named copies: clang 14 cannot capture structured bindings
+        const std::string& topic = topic_;
         CAPTURE(key);
         auto it = std::find_if(messages.begin(), messages.end(), [&](const ha::Message& m) { return m.topic == topic; });
         REQUIRE(it != messages.end());
@@ -235,7 +244,9 @@ TEST_CASE("entities: platform and semantics per kind of row") {
         const json& have = c[row.key];
         CHECK(have["unique_id"] == std::string("bluetti_2616113487436_") + row.key);
         CHECK(have["value_template"] == std::string("{{ value_json.") + row.key + " | default(None) }}");
-        for (const auto& [k, v] : row.subset.items()) {
+        for (const auto& item : row.subset.items()) {
+            const std::string& k = item.key();
+            const json& v = item.value();
             CAPTURE(k);
             CHECK(have.value(k, json()) == v);
         }
@@ -395,7 +406,9 @@ fields:
     for (const Row& row : rows) {
         CAPTURE(row.key);
         REQUIRE(c.contains(row.key));
-        for (const auto& [k, v] : row.subset.items()) {
+        for (const auto& item : row.subset.items()) {
+            const std::string& k = item.key();
+            const json& v = item.value();
             CAPTURE(k);
             CHECK(c[row.key].value(k, json()) == v);
         }

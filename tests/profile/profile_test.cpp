@@ -126,7 +126,8 @@ TEST_CASE("max_power: every built-in profile has one, the power limit is twice i
     // The ratings the profiles document (config/profiles/*.yaml say where each comes from).
     const std::pair<const char*, double> expected[] = {
         {"EL30V2", 600}, {"EL100V2", 1800}, {"ELITE200V2", 2600}, {"AP300", 6000}, {"GENERIC_V2", 30000}};
-    for (const auto& [model, watts] : expected) {
+    for (const auto& [model_, watts] : expected) {
+        const char* const model = model_;  // a named copy: clang 14 cannot capture a structured binding
         CAPTURE(model);
         CHECK(set->find(model)->max_power == watts);
         CHECK(set->find(model)->power_limit() == 2 * watts);

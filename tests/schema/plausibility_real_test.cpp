@@ -115,8 +115,9 @@ TEST_CASE("the captured pack voltage agrees with the captured cells at 0.01 V, n
     Registries r;
     const auto cells_data = test::hex(trimmed(test::read_data_file("apex300/blocks/block_6300.hex")));
     const auto home = payload_data(trimmed(test::read_data_file("apex300/mqtt_home_data_v2.hex")), 100);
-    for (const auto& [model, expected] :
+    for (const auto& [model_, expected] :
          {std::pair{"AP300", schema::PackVoltageCheck::consistent}, std::pair{"GENERIC_V2", schema::PackVoltageCheck::scale_suspect}}) {
+        const char* const model = model_;  // a named copy: clang 14 cannot capture a structured binding
         CAPTURE(model);
         const auto cells = schema::decode(*r.of(model).find(6300), cells_data);
         const auto dashboard = schema::decode(*r.of(model).find(100), home.second);

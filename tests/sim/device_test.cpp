@@ -72,7 +72,8 @@ void check_read(SimDevice& d, std::uint16_t block, std::uint8_t slave, std::uint
         CHECK(same_within_rounding(field.value, it->second, field.spec->precision));
     }
     if (!complete) return;
-    for (const auto& [key, value] : intended) {
+    for (const auto& [key_, value] : intended) {
+        const std::string& key = key_;  // a named copy: clang 14 cannot capture a structured binding
         CAPTURE(key);
         const schema::DecodedField* field = decoded->find(key);
         REQUIRE_MESSAGE(field != nullptr, "intended value missing from the schema: " << key);
@@ -190,8 +191,9 @@ TEST_CASE("a whitelisted write changes the next 2000 read and is echoed") {
         CHECK(d->counters().forbidden_writes == 0);
     }
     SUBCASE("out of range: exception 03, nothing changes") {
-        for (const auto& [reg, value] :
+        for (const auto& [reg_, value] :
              {std::pair<std::uint16_t, std::uint16_t>{2015, 9}, {2020, 4}, {2023, 101}, {2213, 100}, {2011, 2}}) {
+            const std::uint16_t reg = reg_;  // a named copy: clang 14 cannot capture a structured binding
             CAPTURE(reg);
             const std::uint16_t before = d->settings().get(reg);
             CHECK(exception_code(d->handle(v2(reg, write_frame(0, reg, value)))) == 3);

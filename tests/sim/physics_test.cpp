@@ -35,8 +35,9 @@ void write(SimDevice& d, std::uint16_t reg, std::uint16_t value) {
 }  // namespace
 
 TEST_CASE("solar power follows the day and peaks near the rating") {
-    for (const auto& [profile, peak] :
+    for (const auto& [profile_, peak] :
          std::map<std::string, double>{{"EL30V2", 400}, {"EL100V2", 1000}, {"ELITE200V2", 2000}, {"AP300", 2000}}) {
+        const std::string& profile = profile_;  // a named copy: clang 14 cannot capture a structured binding
         CAPTURE(profile);
         const PowerModel model(rating_for(profile, 1), 3, local_time(2026, 6, 21, 0));
         CHECK(model.pv_available_w(local_time(2026, 6, 21, 2)) == 0.0);
@@ -157,7 +158,8 @@ TEST_CASE("energy counters never decrease") {
     for (int step = 0; step < 48 * 12; ++step) {
         clock.advance(std::chrono::minutes(5));
         if (step % 37 == 0) write(*d, 2011, static_cast<std::uint16_t>(step % 2));  // switch the AC output now and then
-        for (const auto& [block, key] : counters) {
+        for (const auto& [block, key_] : counters) {
+            const std::string& key = key_;  // a named copy: clang 14 cannot capture a structured binding
             CAPTURE(key);
             const double v = read_value(*d, block, key);
             CHECK(v >= last[key]);

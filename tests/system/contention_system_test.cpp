@@ -29,9 +29,13 @@ constexpr double kMaxPowerW = 1800 * 2;  // EL100V2 max_power × 2, as the plaus
 // Every published value is one the device answered for that key. Returns how many were checked.
 std::size_t check_against_device(const Observed& seen, const DeviceAnswers& answers) {
     std::size_t checked = 0;
-    for (const auto& [topic, payloads] : seen.states)
+    // Named copies, not structured bindings: clang 14 cannot capture those (CHECK_MESSAGE).
+    for (const auto& [topic_, payloads] : seen.states)
         for (const auto& payload : payloads)
-            for (const auto& [key, value] : payload.items()) {
+            for (const auto& item : payload.items()) {
+                const std::string& topic = topic_;
+                const std::string& key = item.key();
+                const json& value = item.value();
                 CHECK_MESSAGE(answers.answered(kSerial, topic, key, value),
                               topic << "." << key << " = " << value.dump() << " is no value the device answered");
                 ++checked;
@@ -41,8 +45,9 @@ std::size_t check_against_device(const Observed& seen, const DeviceAnswers& answ
 
 // Energy counters never go down and never rise faster than the model's power allows.
 void check_counters(const Observed& seen) {
-    for (const auto& [topic, payloads] : seen.states)
+    for (const auto& [topic_, payloads] : seen.states)
         for (const auto& key : seen.energy_keys) {
+            const std::string& topic = topic_;
             std::vector<std::pair<double, std::chrono::steady_clock::time_point>> series;
             for (std::size_t i = 0; i < payloads.size(); ++i)
                 if (payloads[i].contains(key) && payloads[i][key].is_number())

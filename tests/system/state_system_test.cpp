@@ -146,9 +146,13 @@ TEST_CASE("a crash, then a restart with an older counters.json: no energy counte
     INFO(restarted.process.describe(30));
     REQUIRE(after.states["home_data"].size() >= 4);
     int compared = 0;
-    for (const auto& [name, payloads] : after.states)
+    // Named copies, not structured bindings: clang 14 cannot capture those (CHECK_MESSAGE).
+    for (const auto& [name_, payloads] : after.states)
         for (const auto& p : payloads)
-            for (const auto& [key, value] : last) {
+            for (const auto& [key_, value_] : last) {
+                const std::string& name = name_;
+                const std::string& key = key_;
+                const double value = value_;
                 if (!p.contains(key) || !p[key].is_number()) continue;
                 ++compared;
                 CHECK_MESSAGE(p[key].get<double>() >= value, name << "." << key << " went down: " << value << " -> " << p[key]);
