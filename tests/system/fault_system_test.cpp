@@ -35,21 +35,27 @@ void check_values(const Observed& seen) {
         if (it == seen.states.end()) continue;
         std::map<std::string, json> first;
         for (const auto& payload : it->second)
-            for (const auto& [key, value] : payload.items()) {
+            // Items and named results, not structured bindings: clang before 16 cannot capture a
+            // binding in doctest's macros.
+            for (const auto& item : payload.items()) {
+                const std::string& key = item.key();
+                const json& value = item.value();
                 if (name == "inv_base_info" && !value.is_string()) continue;
-                auto [at, fresh] = first.emplace(key, value);
-                CHECK_MESSAGE((fresh || at->second == value), name << "." << key << " changed: " << at->second << " -> " << value);
+                const auto inserted = first.emplace(key, value);
+                const json& before = inserted.first->second;
+                CHECK_MESSAGE((inserted.second || before == value), name << "." << key << " changed: " << before << " -> " << value);
             }
     }
-    for (const auto& [name, payloads] : seen.states)
+    for (const auto& [name_, payloads] : seen.states)
         for (const auto& p : payloads) {
+            const std::string& name = name_;
             if (p.contains("device_serial")) CHECK(p["device_serial"] == kSerial);
             if (p.contains("firmware_arm_version")) CHECK(p["firmware_arm_version"] == "4011.05");
             if (p.contains("grid_frequency")) {
                 CHECK(p["grid_frequency"].get<double>() > 49.5);
                 CHECK(p["grid_frequency"].get<double>() < 50.5);
             }
-            for (const auto& [key, value] : p.items()) CHECK_MESSAGE(!value.is_null(), name << "." << key);
+            for (const auto& item : p.items()) CHECK_MESSAGE(!item.value().is_null(), name << "." << item.key());
         }
     // Energy counters never go down, whichever block carries them.
     std::map<std::string, double> last;
@@ -58,9 +64,10 @@ void check_values(const Observed& seen) {
             for (const auto& key : seen.energy_keys) {
                 if (!p.contains(key) || !p[key].is_number()) continue;
                 const double v = p[key].get<double>();
-                auto [at, fresh] = last.emplace(name + "." + key, v);
-                CHECK_MESSAGE((fresh || v >= at->second), key << " went down: " << at->second << " -> " << v);
-                at->second = v;
+                const auto inserted = last.emplace(name + "." + key, v);
+                double& previous = inserted.first->second;
+                CHECK_MESSAGE((inserted.second || v >= previous), key << " went down: " << previous << " -> " << v);
+                previous = v;
             }
 }
 
