@@ -9,7 +9,7 @@
 
 #include <filesystem>
 
-#include "bridge_fixture.hpp"
+#include "observe.hpp"
 
 using namespace bluetti;
 using namespace bluetti::systest;
@@ -88,19 +88,6 @@ void restart(Local& local, Instance& instance, const Instance& other) {
     CHECK(offline.has_value());
     instance.start();
     wait_up(local, instance, other);
-}
-
-// The retained message of `topic` as a new subscriber (Home Assistant after a restart) gets it.
-std::string retained_now(const Local& local, const std::string& topic) {
-    MqttTestClient reader;
-    cloud::MqttOptions o;
-    o.port = local.broker.port();
-    o.client_id = "retained-reader";
-    std::string error;
-    REQUIRE_MESSAGE(reader.connect(o, kTimeout, error), error);
-    REQUIRE(reader.subscribe(topic, kTimeout));
-    auto m = reader.wait_message(topic, std::chrono::seconds(2));
-    return m && m->retained ? m->text() : std::string();
 }
 
 }  // namespace

@@ -14,6 +14,20 @@ namespace bluetti::systest {
 
 inline const std::string kBase = "bluetti/" + kSerial + "/";
 
+// What a client that subscribes now (Home Assistant after a restart) gets as the retained message of
+// `topic` (empty: none).
+inline std::string retained_now(const Local& local, const std::string& topic) {
+    MqttTestClient reader;
+    cloud::MqttOptions o;
+    o.port = local.broker.port();
+    o.client_id = "retained-reader";
+    std::string error;
+    REQUIRE_MESSAGE(reader.connect(o, kTimeout, error), error);
+    REQUIRE(reader.subscribe(topic, kTimeout));
+    auto m = reader.wait_message(topic, std::chrono::seconds(2));
+    return m && m->retained ? m->text() : std::string();
+}
+
 struct Observed {
     std::map<std::string, std::vector<nlohmann::json>> states;                          // state topic name -> every payload, in order
     std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> arrived;  // and when each came

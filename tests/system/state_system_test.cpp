@@ -53,19 +53,6 @@ bool has_components(const std::string& text) {
     return !j.is_discarded() && j.contains("components") && j["components"].contains("pack_soc");
 }
 
-// What a client that subscribes now gets as the retained message of `topic` (empty: none).
-std::string retained_now(const Local& local, const std::string& topic) {
-    MqttTestClient reader;
-    cloud::MqttOptions o;
-    o.port = local.broker.port();
-    o.client_id = "retained-reader";
-    std::string error;
-    REQUIRE_MESSAGE(reader.connect(o, kTimeout, error), error);
-    REQUIRE(reader.subscribe(topic, kTimeout));
-    auto m = reader.wait_message(topic, std::chrono::seconds(2));
-    return m && m->retained ? m->text() : std::string();
-}
-
 }  // namespace
 
 TEST_CASE("two bridge instances on one broker: each clean-up touches only its own configs") {
