@@ -29,12 +29,13 @@ Result<std::string, std::string> prompt_secret(const std::string& what, const ch
     if (!::isatty(STDIN_FILENO)) {
         return fail("no " + what + ": give " + flag + ", set " + env + ", or run in a terminal to be asked");
     }
-    std::cerr << what << ": " << std::flush;
+    // Echo off before the prompt: whatever is typed once the prompt shows is never echoed.
     termios old{};
     ::tcgetattr(STDIN_FILENO, &old);
     termios quiet = old;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    std::cerr << what << ": " << std::flush;
     std::string line;
     std::getline(std::cin, line);
     ::tcsetattr(STDIN_FILENO, TCSANOW, &old);
