@@ -13,6 +13,7 @@
 #include "../util/yaml_reader.hpp"
 #include "bluetti/cloud/cloud_link.hpp"
 #include "bluetti/codec/write_whitelist.hpp"
+#include "bluetti/host_port.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/text.hpp"
 #include "config_reader.hpp"
@@ -28,41 +29,6 @@ const std::vector<std::string_view> kLogLevels = {"trace", "debug", "info", "war
 const std::vector<std::pair<std::string_view, ha::DiscoveryMode>> kDiscoveryModes = {
     {"device", ha::DiscoveryMode::device}, {"entity", ha::DiscoveryMode::entity}, {"none", ha::DiscoveryMode::none}};
 constexpr std::string_view kDefaultStateDir = "/var/lib/bluetti-bridge";
-
-// "host:port", "[v6]:port"; port optional when `default_port` > 0.
-struct HostPort {
-    std::string host;
-    int port = 0;
-};
-std::optional<HostPort> parse_host_port(std::string_view text, int default_port) {
-    HostPort out;
-    std::string_view rest;
-    if (!text.empty() && text.front() == '[') {
-        const auto close = text.find(']');
-        if (close == std::string_view::npos || close == 1) return std::nullopt;
-        out.host = std::string(text.substr(1, close - 1));
-        rest = text.substr(close + 1);
-    } else {
-        const auto colon = text.find(':');
-        out.host = std::string(text.substr(0, colon));
-        rest = colon == std::string_view::npos ? std::string_view() : text.substr(colon);
-    }
-    if (out.host.empty() || has_any(out.host, "/@?#[]")) return std::nullopt;
-    if (rest.empty()) {
-        if (default_port <= 0) return std::nullopt;
-        out.port = default_port;
-        return out;
-    }
-    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6) return std::nullopt;
-    int port = 0;
-    for (char c : rest.substr(1)) {
-        if (c < '0' || c > '9') return std::nullopt;
-        port = port * 10 + (c - '0');
-    }
-    if (port < 1 || port > 65535) return std::nullopt;
-    out.port = port;
-    return out;
-}
 
 struct BrokerUrl {
     bool tls = false;

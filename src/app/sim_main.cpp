@@ -84,7 +84,7 @@ void add_fault_options(CLI::App& app, Arguments& a, sim::SimOptions& o) {
 
 // The parsed text values into SimOptions; false (and a message on stderr) when one is wrong.
 bool complete(const Arguments& a, sim::RestOptions rest, sim::SimOptions& o) {
-    auto broker = sim::parse_host_port(a.broker);
+    auto broker = sim::parse_broker(a.broker);
     if (!broker) {
         std::cerr << "bluetti-sim: --broker " << broker.error() << "\n";
         return false;

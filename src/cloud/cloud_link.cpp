@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "bluetti/backoff.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti::cloud {
@@ -28,10 +29,8 @@ std::string_view to_string(LinkFailure failure) {
 }
 
 milliseconds reconnect_delay(int failures, bool conflict, milliseconds initial, milliseconds max, double jitter_unit) {
-    const double cap = static_cast<double>(max.count());
-    double base = std::min(static_cast<double>(initial.count()) * std::pow(2.0, std::max(0, failures)), cap);
-    if (conflict) base = std::min(base * 2.0, cap);
-    return milliseconds(static_cast<long long>(std::min(base * (1.0 + 0.25 * std::clamp(jitter_unit, 0.0, 1.0)), cap)));
+    // A session conflict doubles the base: one failure more.
+    return backoff_delay(failures + (conflict ? 1 : 0), initial, max, jitter_unit);
 }
 
 Result<std::string, std::string> expand_topic(const std::string& pattern, const std::string& model, const std::string& sub_sn,
@@ -69,7 +68,7 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
         static constexpr char digits[] = "0123456789abcdef";
         for (int i = 0; i < 32; ++i) options_.client_id.push_back(digits[random_() % 16]);
     }
-    MqttSession::Handlers h;
+    mqtt::Session::Handlers h;
     h.on_connect = [this](int rc, const std::string& reason) {
         if (rc != 0) {
             // rc -1: failed before CONNACK (TCP or TLS); 4/5: credentials refused; others: refused.
@@ -255,7 +254,7 @@ void CloudLink::connect() {
     retry_timer_ = 0;
     auto credentials = credentials_();
     if (!credentials) return failed(LinkFailure::auth, credentials.error());
-    MqttOptions o;
+    mqtt::Options o;
     o.host = options_.host;
     o.port = options_.port;
     o.client_id = options_.client_id;

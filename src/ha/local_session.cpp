@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bluetti/backoff.hpp"
 #include "bluetti/fnv1a.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/text.hpp"
@@ -26,7 +27,7 @@ LocalSession::LocalSession(EventLoop& loop, LocalOptions options) : loop_(loop),
     instance_.prefix = options_.prefix;
     instance_.base = options_.base;
     instance_.bridge_id = options_.client_id;
-    cloud::MqttSession::Handlers h;
+    mqtt::Session::Handlers h;
     h.on_connect = [this](int rc, const std::string& reason) {
         if (rc != 0) return schedule_reconnect(reason);
         on_connect();
@@ -51,7 +52,7 @@ void LocalSession::start() {
 
 void LocalSession::connect() {
     retry_timer_ = 0;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.host = options_.host;
     o.port = options_.port;
     o.client_id = options_.client_id;
@@ -62,14 +63,14 @@ void LocalSession::connect() {
     o.ca_file = options_.ca_file;
     o.cert_file = options_.cert_file;
     o.key_file = options_.key_file;
-    o.will = cloud::MqttWill{bridge_availability_topic(), "offline", 1, true};
+    o.will = mqtt::Will{bridge_availability_topic(), "offline", 1, true};
     std::string error;
     if (!session_.connect(o, error)) schedule_reconnect(error);
 }
 
 void LocalSession::schedule_reconnect(const std::string& why) {
     if (stopping_ || retry_timer_) return;
-    const auto delay = std::min(options_.reconnect_max, options_.reconnect_initial * (1 << std::min(failures_, 6)));
+    const auto delay = backoff_delay(failures_, options_.reconnect_initial, options_.reconnect_max);
     ++failures_;
     log::get("local")->warn("local broker {}:{}: {}; reconnecting in {} ms", options_.host, options_.port, why, delay.count());
     retry_timer_ = loop_.after(delay, [this] { connect(); });

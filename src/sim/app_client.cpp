@@ -106,7 +106,7 @@ Result<Bytes, std::string> app_read_payload(const SimDevice& device, const AppRe
     return codec::wrap(device.profile().envelope, read.start, *rtu);
 }
 
-AppClient::AppClient(EventLoop& loop, cloud::MqttOptions options, std::vector<SimDevice*> devices, AppReadPeriod period, std::uint64_t seed)
+AppClient::AppClient(EventLoop& loop, mqtt::Options options, std::vector<SimDevice*> devices, AppReadPeriod period, std::uint64_t seed)
     : loop_(loop), options_(std::move(options)), period_(period), session_(loop, "sim") {
     for (SimDevice* device : devices) targets_.push_back(Target{device, Rng(mix64(seed ^ fnv1a64(device->identity().sn + "/app-reads")))});
     session_.set_handlers({

@@ -5,7 +5,7 @@
 // must not take for answers to its own requests.
 //
 // choose_app_read() is the pure part (which read, from a seeded generator, unit-tested);
-// AppClient is the I/O: its own MqttSession with its own client id on the simulator's EventLoop and
+// AppClient is the I/O: its own mqtt::Session with its own client id on the simulator's EventLoop and
 // one timer per device. It never answers and never subscribes: the devices answer these reads
 // through the simulator's own session, with its delay and faults, like any other request.
 #pragma once
@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/hex.hpp"
 #include "sim/device.hpp"
@@ -69,7 +69,7 @@ Result<Bytes, std::string> app_read_payload(const SimDevice& device, const AppRe
 class AppClient {
 public:
     // `options` are the simulator's broker options with a client id of the app's own.
-    AppClient(EventLoop& loop, cloud::MqttOptions options, std::vector<SimDevice*> devices, AppReadPeriod period, std::uint64_t seed);
+    AppClient(EventLoop& loop, mqtt::Options options, std::vector<SimDevice*> devices, AppReadPeriod period, std::uint64_t seed);
 
     // Connects (retrying every second until it works) and starts every device's timer.
     void start();
@@ -83,10 +83,10 @@ private:
     };
 
     EventLoop& loop_;
-    cloud::MqttOptions options_;
+    mqtt::Options options_;
     AppReadPeriod period_;
     std::vector<Target> targets_;
-    cloud::MqttSession session_;
+    mqtt::Session session_;
     std::uint64_t reads_sent_ = 0;
     bool reconnect_pending_ = false;
     bool stopping_ = false;

@@ -68,17 +68,9 @@ std::string quoted_problem(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-Result<HostPort, std::string> parse_host_port(std::string_view text) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return fail(quoted_problem(text, "expected HOST:PORT"));
-    HostPort hp;
-    hp.host = std::string(text.substr(0, colon));
-    const std::string_view port = text.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), hp.port);
-    if (ec != std::errc{} || end != port.data() + port.size() || hp.port < 1 || hp.port > 65535) {
-        return fail(quoted_problem(text, "the port must be a number from 1 to 65535"));
-    }
-    return hp;
+Result<HostPort, std::string> parse_broker(std::string_view text) {
+    if (auto hp = parse_host_port(text)) return *hp;
+    return fail(quoted_problem(text, "expected HOST:PORT with a port from 1 to 65535"));
 }
 
 Result<Account, std::string> parse_account(std::string_view text) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "bluetti/host_port.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/result.hpp"
 #include "sim/answer_style.hpp"
@@ -45,11 +46,8 @@ struct DeviceIdentity {
 
 Result<DeviceIdentity, std::string> resolve_device(const DeviceSpec& spec, const profile::ProfileSet& profiles);
 
-struct HostPort {
-    std::string host;
-    int port = 0;
-};
-Result<HostPort, std::string> parse_host_port(std::string_view text);
+// --broker HOST:PORT (bluetti::parse_host_port with a port required), or why not.
+Result<HostPort, std::string> parse_broker(std::string_view text);
 
 struct Account {
     std::string email;

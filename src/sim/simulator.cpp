@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/profile/profile.hpp"
@@ -87,8 +87,8 @@ private:
     EventLoop& loop_;
     std::vector<std::unique_ptr<SimDevice>> devices_;
     std::map<std::string, SimDevice*> by_topic_;
-    cloud::MqttSession session_;
-    std::unique_ptr<cloud::MqttSession> kicker_;
+    mqtt::Session session_;
+    std::unique_ptr<mqtt::Session> kicker_;
     std::unique_ptr<RestServer> rest_;
     std::unique_ptr<AppClient> app_;
     std::string client_id_ = random_client_id("bluetti-sim");
@@ -100,7 +100,7 @@ private:
 
     bool create_devices(std::string& error);
     bool start_rest(std::string& error);
-    cloud::MqttOptions broker_options(const std::string& client_id) const;
+    mqtt::Options broker_options(const std::string& client_id) const;
     bool connect(std::string& error);
     void schedule_reconnect(const std::string& why);
     void on_connect(int rc, const std::string& reason);
@@ -176,8 +176,8 @@ bool Simulator::start_rest(std::string& error) {
     return true;
 }
 
-cloud::MqttOptions Simulator::broker_options(const std::string& client_id) const {
-    cloud::MqttOptions m;
+mqtt::Options Simulator::broker_options(const std::string& client_id) const {
+    mqtt::Options m;
     m.host = o_.broker.host;
     m.port = o_.broker.port;
     m.client_id = client_id;
@@ -296,7 +296,7 @@ void Simulator::push_all() {
 
 void Simulator::kick() {
     if (!kicker_) {
-        kicker_ = std::make_unique<cloud::MqttSession>(loop_, "sim");
+        kicker_ = std::make_unique<mqtt::Session>(loop_, "sim");
         kicker_->set_handlers({
             .on_connect =
                 [this](int rc, const std::string& reason) {

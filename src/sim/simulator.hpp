@@ -2,7 +2,7 @@
 // "cloud" broker), the REST stand-in, pushes, session kicks, another client's reads (--app-reads),
 // the ready file and the status line.
 //
-// One thread runs the EventLoop: the MQTT sessions (bluetti::cloud::MqttSession: the devices',
+// One thread runs the EventLoop: the MQTT sessions (bluetti::mqtt::Session: the devices',
 // the kicker's and the app client's), every timer (delayed answers, pushes, kicks, app reads,
 // status) and SIGINT/SIGTERM through a signalfd. The REST server runs on its own thread (see
 // rest_server.hpp for why that is safe).

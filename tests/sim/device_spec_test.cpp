@@ -50,13 +50,13 @@ TEST_CASE("a device's identity comes from its profile") {
 }
 
 TEST_CASE("HOST:PORT and EMAIL:PASSWORD") {
-    auto hp = parse_host_port("127.0.0.1:8883");
+    auto hp = parse_broker("127.0.0.1:8883");
     REQUIRE(hp.ok());
     CHECK(hp->host == "127.0.0.1");
     CHECK(hp->port == 8883);
     for (const char* bad : {"127.0.0.1", ":1883", "host:0", "host:65536", "host:12x"}) {
         CAPTURE(bad);
-        CHECK_FALSE(parse_host_port(bad).ok());
+        CHECK_FALSE(parse_broker(bad).ok());
     }
     auto account = parse_account("me@example.com:pa:ss");
     REQUIRE(account.ok());
