@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     const std::string config = bridge_config(dir, cloud, local, certs, rest_port, options.devices, options.interval);
 
     MqttTestClient ha;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = local.port();
     o.client_id = "contention-observer";
     if (!ha.connect(o, kStartTimeout, error)) die("local broker: " + error);

@@ -44,7 +44,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/codec/envelope.hpp"
 #include "bluetti/codec/frame.hpp"
 #include "bluetti/event_loop.hpp"
@@ -180,7 +180,7 @@ public:
     }
 
     void connect(const Mosquitto& cloud, const TestCertificates& certs, const Mosquitto& local) {
-        cloud::MqttOptions c;
+        mqtt::Options c;
         c.port = cloud.port();
         c.client_id = "bench-observer";
         c.tls = true;
@@ -189,7 +189,7 @@ public:
         c.key_file = certs.client_key;
         open(cloud_, c, {std::string("SUB/") + kModel + "/+", std::string("PUB/") + kModel + "/+"},
              [this](const std::string& t, ByteSpan p) { on_cloud(t, p); });
-        cloud::MqttOptions l;
+        mqtt::Options l;
         l.port = local.port();
         l.client_id = "bench-observer";
         open(local_, l, {"bluetti/#", kHopTopic}, [this](const std::string& t, ByteSpan p) { on_local(t, p); });
@@ -232,7 +232,7 @@ public:
 private:
     const Plan& plan_;
     EventLoop loop_;  // before the sessions: their hooks live in it
-    cloud::MqttSession cloud_, local_;
+    mqtt::Session cloud_, local_;
     std::vector<DeviceSeen> devices_;
     std::unordered_map<std::string, std::size_t> index_;
     std::map<std::uint16_t, std::size_t> group_of_;
@@ -257,7 +257,7 @@ private:
     }
 
     using OnMessage = std::function<void(const std::string&, ByteSpan)>;
-    void open(cloud::MqttSession& s, const cloud::MqttOptions& o, const std::vector<std::string>& topics, OnMessage on_message) {
+    void open(mqtt::Session& s, const mqtt::Options& o, const std::vector<std::string>& topics, OnMessage on_message) {
         connack_ = 1;
         s.set_handlers({.on_connect = [this](int rc, const std::string&) { connack_ = rc; },
                         .on_disconnect = [this](int, const std::string&) { lost_ = true; },

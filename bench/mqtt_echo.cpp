@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     state.options = &options;
     mosquitto* mosq = mosquitto_new(nullptr, true, &state);
     if (!mosq) die("mosquitto_new failed");
-    // The same protocol version and socket options as bluetti::cloud::MqttSession (TCP_NODELAY on),
+    // The same protocol version and socket options as bluetti::mqtt::Session (TCP_NODELAY on),
     // so both round trips speak alike.
     mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
     mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);

@@ -181,13 +181,13 @@ void run_chunk(Path& path, pid_t broker, std::size_t count, RoundTrip one) {
 
 // ---------------------------------------------------------------------------------------------
 // The raw path's requester: libmosquitto driven by mosquitto_loop(), one request in flight. Socket
-// options as MqttSession sets them (TCP_NODELAY): the baseline must have what our client has.
+// options as mqtt::Session sets them (TCP_NODELAY): the baseline must have what our client has.
 
 class RawRequester {
 public:
     RawRequester() : mosq_(mosquitto_new(nullptr, true, this)) {
         if (!mosq_) die("mosquitto_new failed");
-        mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);  // as MqttSession
+        mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);  // as mqtt::Session
         mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
         mosquitto_connect_callback_set(mosq_, [](mosquitto*, void* self, int rc) { static_cast<RawRequester*>(self)->connack_ = rc; });
         mosquitto_subscribe_callback_set(

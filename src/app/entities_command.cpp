@@ -9,7 +9,7 @@
 #include <ostream>
 #include <set>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/natural_order.hpp"
 
@@ -44,7 +44,7 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
     const bool tls = request.broker.rfind("mqtts://", 0) == 0;
     std::string rest = request.broker.substr(request.broker.find("://") == std::string::npos ? 0 : request.broker.find("://") + 3);
     const auto colon = rest.rfind(':');
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.host = colon == std::string::npos ? rest : rest.substr(0, colon);
     o.port = colon == std::string::npos ? (tls ? 8883 : 1883) : std::atoi(rest.c_str() + colon + 1);
     o.tls = tls;
@@ -53,7 +53,7 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
     o.client_id = "bluetti-cli-entities-" + std::to_string(::getpid());
 
     EventLoop loop;
-    cloud::MqttSession session(loop, "local");
+    mqtt::Session session(loop, "local");
     // unique_id -> component, in natural order: "Pack 1 cell 2" before "Pack 1 cell 10".
     std::map<std::string, Component, NaturalLess> components;
     std::map<std::string, std::string> payloads;  // topic -> last payload
@@ -81,7 +81,7 @@ int run_entities(const EntitiesRequest& request, std::ostream& out, std::ostream
         if (!x.unique_id.empty()) components[x.unique_id] = x;
     };
 
-    cloud::MqttSession::Handlers h;
+    mqtt::Session::Handlers h;
     h.on_connect = [&](int rc, const std::string& reason) {
         if (rc != 0) {
             error = reason;

@@ -1,4 +1,4 @@
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 
 #include <mosquitto.h>
 
@@ -11,7 +11,7 @@
 
 #include "bluetti/log.hpp"
 
-namespace bluetti::cloud {
+namespace bluetti::mqtt {
 
 namespace {
 // Marks the time libmosquitto spends in one of our callbacks.
@@ -35,18 +35,18 @@ void library_init() {
 }
 }  // namespace
 
-MqttSession::MqttSession(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)) {
+Session::Session(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)) {
     library_init();
     hook_ = loop_.before_poll([this] { pump(); });
 }
 
-MqttSession::~MqttSession() {
+Session::~Session() {
     loop_.remove_hook(hook_);
     drop_socket();
     if (mosq_) mosquitto_destroy(mosq_);
 }
 
-bool MqttSession::connect(const MqttOptions& o, std::string& error) {
+bool Session::connect(const Options& o, std::string& error) {
     pending_disconnect_ = false;
     last_tls_error_.clear();
     drop_socket();
@@ -62,12 +62,12 @@ bool MqttSession::connect(const MqttOptions& o, std::string& error) {
     // QoS 1 writes a PUBACK and a PUBLISH back to back; with Nagle on, the second waits for the
     // peer's delayed ACK (~40 ms) on every request/reply (measured: 88 ms round trips on loopback).
     mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
-    mosquitto_connect_callback_set(mosq_, &MqttSession::handle_connect);
-    mosquitto_disconnect_callback_set(mosq_, &MqttSession::handle_disconnect);
-    mosquitto_message_callback_set(mosq_, &MqttSession::handle_message);
-    mosquitto_subscribe_callback_set(mosq_, &MqttSession::handle_subscribe);
-    mosquitto_publish_callback_set(mosq_, &MqttSession::handle_publish);
-    mosquitto_log_callback_set(mosq_, &MqttSession::handle_log);
+    mosquitto_connect_callback_set(mosq_, &Session::handle_connect);
+    mosquitto_disconnect_callback_set(mosq_, &Session::handle_disconnect);
+    mosquitto_message_callback_set(mosq_, &Session::handle_message);
+    mosquitto_subscribe_callback_set(mosq_, &Session::handle_subscribe);
+    mosquitto_publish_callback_set(mosq_, &Session::handle_publish);
+    mosquitto_log_callback_set(mosq_, &Session::handle_log);
 
     int rc = MOSQ_ERR_SUCCESS;
     if (!o.username.empty()) rc = mosquitto_username_pw_set(mosq_, o.username.c_str(), o.password.empty() ? nullptr : o.password.c_str());
@@ -100,7 +100,7 @@ bool MqttSession::connect(const MqttOptions& o, std::string& error) {
     return true;
 }
 
-void MqttSession::disconnect() {
+void Session::disconnect() {
     if (!mosq_) return;
     if (in_callback_) {
         // libmosquitto holds its own locks while it runs our callback: calling back into it
@@ -118,28 +118,28 @@ void MqttSession::disconnect() {
     connected_ = false;
 }
 
-int MqttSession::subscribe(const std::string& topic, int qos) {
+int Session::subscribe(const std::string& topic, int qos) {
     if (!mosq_ || !connected_) return -1;
     int mid = -1;
     return mosquitto_subscribe(mosq_, &mid, topic.c_str(), qos) == MOSQ_ERR_SUCCESS ? mid : -1;
 }
 
-void MqttSession::unsubscribe(const std::string& topic) {
+void Session::unsubscribe(const std::string& topic) {
     if (mosq_ && connected_) mosquitto_unsubscribe(mosq_, nullptr, topic.c_str());
 }
 
-int MqttSession::publish(const std::string& topic, ByteSpan payload, int qos, bool retain) {
+int Session::publish(const std::string& topic, ByteSpan payload, int qos, bool retain) {
     if (!mosq_ || !connected_) return -1;
     int mid = -1;
     const int rc = mosquitto_publish(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()), payload.data(), qos, retain);
     return rc == MOSQ_ERR_SUCCESS ? mid : -1;
 }
 
-int MqttSession::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
+int Session::publish(const std::string& topic, const std::string& payload, int qos, bool retain) {
     return publish(topic, ByteSpan(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()), qos, retain);
 }
 
-void MqttSession::pump() {
+void Session::pump() {
     if (!mosq_) return;
     if (pending_disconnect_) {
         pending_disconnect_ = false;
@@ -159,7 +159,7 @@ void MqttSession::pump() {
         loop_.set_events(fd, static_cast<short>(POLLIN | (mosquitto_want_write(mosq_) ? POLLOUT : 0)));
 }
 
-void MqttSession::on_readable(short revents) {
+void Session::on_readable(short revents) {
     if (!mosq_) return;
     int rc = MOSQ_ERR_SUCCESS;
     if (revents & (POLLIN | POLLHUP | POLLERR)) rc = mosquitto_loop_read(mosq_, 1);
@@ -176,7 +176,7 @@ void MqttSession::on_readable(short revents) {
     }
 }
 
-void MqttSession::drop_socket() {
+void Session::drop_socket() {
     if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
     watched_fd_ = -1;
 }
@@ -185,7 +185,7 @@ void MqttSession::drop_socket() {
 // must not unwind through its frames. The first one is kept, wrapped with what the session was
 // handling, and thrown again once libmosquitto has returned; the event loop then logs it and stops.
 template <class Handler, class Where>
-void MqttSession::run_handler(const Handler& handler, const Where& where) {
+void Session::run_handler(const Handler& handler, const Where& where) {
     try {
         handler();
     } catch (...) {
@@ -198,20 +198,20 @@ void MqttSession::run_handler(const Handler& handler, const Where& where) {
     }
 }
 
-void MqttSession::rethrow_handler_failure() {
+void Session::rethrow_handler_failure() {
     if (handler_failure_) std::rethrow_exception(std::exchange(handler_failure_, nullptr));
 }
 
-void MqttSession::handle_connect(mosquitto*, void* self, int rc) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_connect(mosquitto*, void* self, int rc) {
+    auto* s = static_cast<Session*>(self);
     s->connected_ = rc == 0;
     CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_connect)
         s->run_handler([&] { s->handlers_.on_connect(rc, mosquitto_connack_string(rc)); }, [] { return std::string("on connect"); });
 }
 
-void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_disconnect(mosquitto*, void* self, int rc) {
+    auto* s = static_cast<Session*>(self);
     const bool was_connected = s->connected_;
     s->connected_ = false;
     if (s->want_disconnect_ || !was_connected) return;
@@ -221,8 +221,8 @@ void MqttSession::handle_disconnect(mosquitto*, void* self, int rc) {
         s->run_handler([&] { s->handlers_.on_disconnect(rc, reason); }, [] { return std::string("on disconnect"); });
 }
 
-void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_message* m) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_message(mosquitto*, void* self, const ::mosquitto_message* m) {
+    auto* s = static_cast<Session*>(self);
     CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_message) {
         s->run_handler(
@@ -234,21 +234,21 @@ void MqttSession::handle_message(mosquitto*, void* self, const ::mosquitto_messa
     }
 }
 
-void MqttSession::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_subscribe(mosquitto*, void* self, int mid, int count, const int* granted) {
+    auto* s = static_cast<Session*>(self);
     CallbackScope scope(s->in_callback_);
     if (s->handlers_.on_subscribe)
         s->run_handler([&] { s->handlers_.on_subscribe(mid, std::vector<int>(granted, granted + count)); },
                        [] { return std::string("on subscribe"); });
 }
 
-void MqttSession::handle_publish(mosquitto*, void* self, int mid) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_publish(mosquitto*, void* self, int mid) {
+    auto* s = static_cast<Session*>(self);
     if (s->handlers_.on_publish) s->run_handler([&] { s->handlers_.on_publish(mid); }, [] { return std::string("on publish"); });
 }
 
-void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text) {
-    auto* s = static_cast<MqttSession*>(self);
+void Session::handle_log(mosquitto*, void* self, int level, const char* text) {
+    auto* s = static_cast<Session*>(self);
     if (std::string_view(text).starts_with("OpenSSL Error")) s->last_tls_error_ = text;
     auto logger = log::get(s->log_area_);
     if (level & (MOSQ_LOG_ERR))
@@ -259,4 +259,4 @@ void MqttSession::handle_log(mosquitto*, void* self, int level, const char* text
         logger->trace("libmosquitto: {}", text);
 }
 
-}  // namespace bluetti::cloud
+}  // namespace bluetti::mqtt

@@ -48,7 +48,7 @@ unsigned mode_of(const std::string& path) {
 struct HomeAssistant {
     MqttTestClient client;
     HomeAssistant(int port, const std::string& username = "", const std::string& password = "") {
-        cloud::MqttOptions o;
+        mqtt::Options o;
         o.port = port;
         o.client_id = "home-assistant";
         o.username = username;
@@ -241,7 +241,7 @@ TEST_CASE("the add-on takes the broker from the Supervisor and its options into 
     REQUIRE_MESSAGE(local.start(cloud.dir.path(), error), error);
     {  // the broker really refuses a client without the login
         MqttTestClient anonymous;
-        cloud::MqttOptions o;
+        mqtt::Options o;
         o.port = local.port();
         o.client_id = "anonymous";
         CHECK_FALSE(anonymous.connect(o, kTimeout, error));

@@ -127,7 +127,7 @@ TEST_CASE("bluetti-sim answers a V2 read of block 100 on a real broker") {
     CHECK(sim.ready_text == "ready\n");  // no REST: no rest_port line
 
     MqttTestClient bridge;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = broker.port();
     o.client_id = "smoke-bridge";
     REQUIRE_MESSAGE(bridge.connect(o, kTimeout, error), error);
@@ -177,7 +177,7 @@ TEST_CASE("--app-reads: another client's FC 03 reads, answered on the reply topi
 
     // Only a listener: it subscribes to both topics and never publishes.
     MqttTestClient observer;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = broker.port();
     o.client_id = "observer";
     REQUIRE_MESSAGE(observer.connect(o, kTimeout, error), error);
@@ -220,7 +220,7 @@ TEST_CASE("--frozen: two reads of block 100 a second apart return the same bytes
     sim.start(dir, {"--broker", broker.address(), "--device", "AP300:SIMFROZEN001:2616113487436", "--frozen", "--seed", "5"});
 
     MqttTestClient bridge;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = broker.port();
     o.client_id = "frozen-bridge";
     REQUIRE_MESSAGE(bridge.connect(o, kTimeout, error), error);
@@ -288,7 +288,7 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
     REQUIRE(rest_port.has_value());
     CHECK(std::stoi(*rest_port) > 0);
 
-    cloud::MqttOptions tls;
+    mqtt::Options tls;
     tls.port = broker.port();
     tls.tls = true;
     tls.ca_file = certs.ca_cert;
@@ -297,7 +297,7 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
 
     SUBCASE("pushes arrive as FC 16 frames of blocks 100 and 1300") {
         MqttTestClient observer;
-        cloud::MqttOptions o = tls;
+        mqtt::Options o = tls;
         o.client_id = "observer";
         REQUIRE_MESSAGE(observer.connect(o, kTimeout, error), error);
         REQUIRE(observer.subscribe("PUB/AP300/2616113487436", kTimeout));
@@ -314,7 +314,7 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
     }
     SUBCASE("the kick takes over the session of --kick-client-id") {
         MqttTestClient bridge;
-        cloud::MqttOptions o = tls;
+        mqtt::Options o = tls;
         o.client_id = "bridge-under-test";
         REQUIRE_MESSAGE(bridge.connect(o, kTimeout, error), error);
         CHECK(bridge.wait_disconnect(kTimeout));
@@ -326,7 +326,7 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
             const auto& cert = cert_;  // a named copy: clang 14 cannot capture a structured binding
             CAPTURE(cert);
             MqttTestClient stranger;
-            cloud::MqttOptions o = tls;
+            mqtt::Options o = tls;
             o.client_id = "stranger";
             o.cert_file = cert;
             o.key_file = key;

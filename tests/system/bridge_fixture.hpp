@@ -20,7 +20,7 @@ struct Local {
         connect();
     }
     void connect() {
-        cloud::MqttOptions o;
+        mqtt::Options o;
         o.port = broker.port();
         o.client_id = "home-assistant";
         std::string error;

@@ -64,7 +64,7 @@ TEST_CASE("bluetti-cli entities lists a station's entities in natural order") {
     REQUIRE(messages.size() == 1);
 
     MqttTestClient publisher;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = broker.port();
     o.client_id = "cli-entities-test";
     REQUIRE_MESSAGE(publisher.connect(o, kTimeout, error), error);

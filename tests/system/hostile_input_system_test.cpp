@@ -37,7 +37,7 @@ bool ac_output_is(const std::string& state, const std::string& want) {
 
 std::optional<std::string> retained(const Local& local, const std::string& topic) {
     MqttTestClient c;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = local.broker.port();
     o.client_id = "availability-check";
     std::string error;

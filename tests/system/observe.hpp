@@ -18,7 +18,7 @@ inline const std::string kBase = "bluetti/" + kSerial + "/";
 // `topic` (empty: none).
 inline std::string retained_now(const Local& local, const std::string& topic) {
     MqttTestClient reader;
-    cloud::MqttOptions o;
+    mqtt::Options o;
     o.port = local.broker.port();
     o.client_id = "retained-reader";
     std::string error;

@@ -151,7 +151,7 @@ TEST_CASE("a TLS-only local broker: mqtts:// with ca_file, entities and values a
     REQUIRE_MESSAGE(broker.start(local_dir.path(), error), error);
 
     MqttTestClient ha;
-    cloud::MqttOptions mo;
+    mqtt::Options mo;
     mo.port = broker.port();
     mo.client_id = "home-assistant";
     mo.tls = true;

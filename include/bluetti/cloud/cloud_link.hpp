@@ -20,7 +20,7 @@
 #include <random>
 #include <string>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/cloud/tls.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/result.hpp"
@@ -100,7 +100,7 @@ private:
     EventLoop& loop_;
     CloudLinkOptions options_;
     CredentialSource credentials_;
-    MqttSession session_;
+    mqtt::Session session_;
     std::map<std::string, Device> devices_;
     std::map<std::string, std::string> by_topic_;          // response topic -> device id
     std::map<std::string, std::string> by_request_topic_;  // request topic -> device id (the mirror)

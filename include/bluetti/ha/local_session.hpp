@@ -27,7 +27,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/discovery.hpp"
 
@@ -103,7 +103,7 @@ private:
     EventLoop& loop_;
     LocalOptions options_;
     DiscoveryOptions instance_;  // what identifies our configs among others on the broker
-    cloud::MqttSession session_;
+    mqtt::Session session_;
     bool stopping_ = false;
     bool ever_connected_ = false;
     int failures_ = 0;

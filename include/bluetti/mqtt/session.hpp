@@ -1,4 +1,4 @@
-// MqttSession: the one narrow owner of a libmosquitto client (house-style #10), driven from our
+// Session: the one narrow owner of a libmosquitto client (house-style #10), driven from our
 // EventLoop with mosquitto_loop_read/write/misc (never mosquitto_loop_start: no hidden threads).
 // Used for the Bluetti cloud broker (with an in-memory SSL_CTX) and for the user's local broker
 // (plain, or TLS from files). Reconnect policy lives with the caller; this class only reports.
@@ -18,16 +18,16 @@
 struct mosquitto;
 struct mosquitto_message;
 
-namespace bluetti::cloud {
+namespace bluetti::mqtt {
 
-struct MqttWill {
+struct Will {
     std::string topic;
     std::string payload;
     int qos = 1;
     bool retain = true;
 };
 
-struct MqttOptions {
+struct Options {
     std::string host = "127.0.0.1";
     int port = 1883;
     std::string client_id;
@@ -35,7 +35,7 @@ struct MqttOptions {
     bool clean_session = true;
     std::string username;  // empty = none
     std::string password;
-    std::optional<MqttWill> will;
+    std::optional<Will> will;
 
     // TLS, either from an SSL_CTX we built (cloud: PKCS#12 in memory; not owned, must outlive the
     // session) or from files (local broker). Verification is the CTX's / on unless tls_insecure.
@@ -47,7 +47,7 @@ struct MqttOptions {
     bool tls_insecure = false;
 };
 
-class MqttSession {
+class Session {
 public:
     struct Handlers {
         std::function<void(int rc, const std::string& reason)> on_connect;     // rc 0 = accepted
@@ -57,15 +57,15 @@ public:
         std::function<void(int mid)> on_publish;
     };
 
-    MqttSession(EventLoop& loop, std::string log_area);
-    ~MqttSession();
-    MqttSession(const MqttSession&) = delete;
-    MqttSession& operator=(const MqttSession&) = delete;
+    Session(EventLoop& loop, std::string log_area);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
 
     void set_handlers(Handlers handlers) { handlers_ = std::move(handlers); }
 
     // Starts a non-blocking connect; false (and `error`) when it cannot even start.
-    bool connect(const MqttOptions& options, std::string& error);
+    bool connect(const Options& options, std::string& error);
     void disconnect();
     bool connected() const { return connected_; }
     // The last OpenSSL error libmosquitto reported since connect() ("…sslv3 alert certificate
@@ -107,4 +107,4 @@ private:
     static void handle_log(mosquitto*, void* self, int level, const char* text);
 };
 
-}  // namespace bluetti::cloud
+}  // namespace bluetti::mqtt

@@ -35,7 +35,7 @@ MqttTestClient::~MqttTestClient() {
     disconnect();
 }
 
-bool MqttTestClient::connect(const cloud::MqttOptions& options, std::chrono::milliseconds timeout, std::string& error) {
+bool MqttTestClient::connect(const mqtt::Options& options, std::chrono::milliseconds timeout, std::string& error) {
     connect_rc_ = 1;
     connect_reason_.clear();
     if (!session_.connect(options, error)) return false;

@@ -1,10 +1,10 @@
-// MqttTestClient: a test's own MQTT client (bluetti::cloud::MqttSession on a private EventLoop)
+// MqttTestClient: a test's own MQTT client (bluetti::mqtt::Session on a private EventLoop)
 // with blocking, time-limited steps: connect, subscribe, publish, wait for a message or for the
 // broker to drop us. Every wait runs the loop until the condition holds or the timeout passes —
 // readiness by event, never by sleeping.
 //
 //   MqttTestClient client;
-//   cloud::MqttOptions o;  o.port = broker.port();  o.client_id = "probe";
+//   mqtt::Options o;  o.port = broker.port();  o.client_id = "probe";
 //   REQUIRE_MESSAGE(client.connect(o, 10s, error), error);
 //   REQUIRE(client.subscribe("PUB/EL100V2/1234567890123", 10s));
 //   client.publish("SUB/EL100V2/1234567890123", request);
@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "bluetti/cloud/mqtt_session.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/hex.hpp"
 
@@ -38,7 +38,7 @@ public:
     MqttTestClient& operator=(const MqttTestClient&) = delete;
 
     // Connects and waits for CONNACK; false with `error` (refused, TLS failure, timeout).
-    bool connect(const cloud::MqttOptions& options, std::chrono::milliseconds timeout, std::string& error);
+    bool connect(const mqtt::Options& options, std::chrono::milliseconds timeout, std::string& error);
     // Subscribes and waits for the SUBACK; false when refused (granted QoS ≥ 0x80) or timed out.
     bool subscribe(const std::string& topic, std::chrono::milliseconds timeout, int qos = 1);
     // Publishes and waits until libmosquitto has handed it over (PUBACK for QoS 1).
@@ -65,7 +65,7 @@ public:
 
 private:
     EventLoop loop_;  // declared before the session: the session's hook lives in it
-    cloud::MqttSession session_;
+    mqtt::Session session_;
     std::deque<MqttMessage> inbox_;
     int connect_rc_ = 1;  // 1 = pending, 0 = accepted, other = refused / failed
     std::string connect_reason_;
