@@ -20,6 +20,12 @@ inline std::string read_data_file(const std::string& relative) {
     return text.str();
 }
 
+// A data file's text without its trailing newline and spaces (a .hex file ends in one).
+inline std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    return s;
+}
+
 inline Bytes hex(std::string_view text) {
     auto bytes = parse_hex(text);
     REQUIRE_MESSAGE(bytes.ok(), "bad hex in test: " << text);

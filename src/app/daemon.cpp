@@ -27,12 +27,6 @@ using namespace std::chrono;
 namespace {
 constexpr const char* kVersion = "0.1.0";
 
-std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
-    const auto colon = text.rfind(':');
-    if (colon == std::string::npos) return {text, default_port};
-    return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
-}
-
 // The configuration's passwords, once a Config is done with (the daemon's at exit, a reload's copy).
 void wipe_secrets(Config& c) {
     for (std::string* secret : {&c.cloud.password, &c.cloud.certificate_password, &c.cloud.mqtt_password, &c.homeassistant.password})
@@ -51,9 +45,6 @@ private:
     Config& config_;
 };
 
-long long unix_now() {
-    return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
 }  // namespace
 
 Result<Ok, std::string> disable_core_dumps() {
@@ -202,75 +193,52 @@ void Daemon::set_status(const std::string& status) {
 void Daemon::publish_bridge_state() {
     if (!local_) return;
     nlohmann::ordered_json j;
-    const bool up = link_ && link_->status().state == cloud::CloudLink::State::up;
-    j["cloud_connected"] = up ? "ON" : "OFF";
-    j["reconnects"] = link_ ? (link_->status().connects > 0 ? link_->status().connects - 1 : 0) : 0;
-    j["session_conflicts"] = link_ ? link_->status().conflicts : 0;
+    const cloud::CloudLink::Status none;
+    const auto& link = connection_ ? connection_->link_status() : none;
+    j["cloud_connected"] = link.state == cloud::CloudLink::State::up ? "ON" : "OFF";
+    j["reconnects"] = link.connects > 0 ? link.connects - 1 : 0;
+    j["session_conflicts"] = link.conflicts;
     j["version"] = kVersion;
     local_->publish_retained(config_.homeassistant.base_topic + "/bridge/state", j.dump());
 }
 
 void Daemon::start_cloud() {
-    if (config_.cloud.certificate_mode()) return certificate_ready();
-    open_account();
-}
-
-void Daemon::open_account() {
-    account_timer_ = 0;
-    if (!http_) http_ = std::make_unique<cloud::HttpClient>(loop_);
-    cloud::AccountOptions a;
-    a.api = config_.cloud.api;
-    a.email = config_.cloud.email;
-    a.password = config_.cloud.password;
-    a.ca_file = config_.cloud.ca_file;
-    a.insecure = config_.cloud.tls_insecure;
-    a.state_dir = config_.state_dir;
-    account_ = std::make_unique<cloud::AccountClient>(*http_, a);
-    set_status("logging in");
-    account_->open_session([this](Result<cloud::AccountSession, cloud::AccountError> r) {
-        if (r) {
-            account_failures_ = 0;
-            return account_ready(std::move(*r));
-        }
-        if (r.error().code == cloud::AccountErrc::bad_credentials) {
-            // Final: retrying would only lock the account. SIGHUP after fixing the config tries again.
-            log::get("cloud")->error("{}", r.error().message);
-            return set_status("login refused (check e-mail and password, then reload)");
-        }
-        const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(account_failures_++, 5)));
-        log::get("cloud")->warn("account: {}; retrying in {} s", r.error().message, delay.count() / 1000);
-        set_status("account unreachable, retrying");
-        account_timer_ = loop_.after(delay, [this] { open_account(); });
+    cloud::ConnectionOptions o;
+    const auto& c = config_.cloud;
+    o.broker = c.broker;
+    o.ca_file = c.ca_file;
+    o.tls_insecure = c.tls_insecure;
+    o.tls_security_level = c.tls_security_level;
+    o.client_id = c.client_id;
+    o.reconnect_initial = c.reconnect_delay;
+    o.request_topic = c.request_topic;
+    o.response_topic = c.response_topic;
+    if (c.certificate_mode()) {
+        // The user's own bundle: if it cannot be used nothing will change until they replace it, so
+        // stop with the error (systemd shows it) instead of staying up doing nothing.
+        auto p12 = util::read_bounded_file(c.certificate, util::kMaxDataFileBytes);
+        if (!p12) return fatal("cannot read cloud.certificate " + c.certificate + ": " + p12.error().message);
+        o.pkcs12.assign(p12->begin(), p12->end());
+        secure_clear(*p12);
+        o.pkcs12_password = c.certificate_password;
+        o.mqtt_username = c.mqtt_username;
+        o.mqtt_password = c.mqtt_password;
+    } else {
+        o.account.api = c.api;
+        o.account.email = c.email;
+        o.account.password = c.password;
+        o.account.state_dir = config_.state_dir;
+    }
+    connection_ = std::make_unique<cloud::Connection>(loop_, std::move(o));
+    connection_->on_status_text([this](const std::string& text) { set_status(text); });
+    connection_->on_link_status([this](const cloud::CloudLink::Status& s) { link_changed(s); });
+    connection_->open([this](Result<Ok, cloud::ConnectionError> opened) {
+        if (opened) return cloud_opened();
+        if (opened.error().code == cloud::ConnectionErrc::bad_credentials) return;  // SIGHUP after fixing the config tries again
+        if (config_.cloud.certificate_mode() && opened.error().code == cloud::ConnectionErrc::certificate)
+            return fatal("cloud.certificate " + config_.cloud.certificate + " is unusable: " + opened.error().message);
+        fatal(opened.error().message);
     });
-}
-
-void Daemon::schedule_token_refresh() {
-    // Log in again an hour before the token runs out (halfway through a token shorter than two
-    // hours); the next CONNECT takes the new token. Every renewal schedules the next one: a daemon
-    // runs for longer than one token lives (31 days).
-    const auto now_s = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-    const std::int64_t left = session_->token_expires - now_s;
-    const auto refresh_in = seconds(std::max<std::int64_t>(1, left - std::min<std::int64_t>(3600, left / 2)));
-    if (account_timer_) loop_.cancel(account_timer_);
-    account_timer_ = loop_.after(refresh_in, [this] { refresh_token(); });
-}
-
-void Daemon::refresh_token() {
-    account_timer_ = 0;
-    account_->refresh(
-        [this](Result<cloud::AccountSession, cloud::AccountError> r) {
-            if (r) {
-                token_failures_ = 0;
-                session_ = std::move(*r);
-                log::get("cloud")->info("account token renewed (valid until unix time {})", session_->token_expires);
-                return schedule_token_refresh();
-            }
-            // The old token is still good for a while: keep trying, backing off, until it is not.
-            const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(token_failures_++, 5)));
-            log::get("cloud")->warn("token refresh: {}; retrying in {} s", r.error().message, delay.count() / 1000);
-            account_timer_ = loop_.after(delay, [this] { refresh_token(); });
-        },
-        false);
 }
 
 const DeviceConfig* Daemon::device_config(const std::string& serial, const std::string& sub_sn) const {
@@ -279,60 +247,34 @@ const DeviceConfig* Daemon::device_config(const std::string& serial, const std::
     return nullptr;
 }
 
-void Daemon::account_ready(cloud::AccountSession session) {
-    const bool first = !session_;
-    session_ = std::move(session);
-    schedule_token_refresh();
-    if (!first && link_) return;
-
-    std::string broker = config_.cloud.broker;
-    for (const auto& d : session_->devices)
-        if (broker.empty() && !d.iot_server.empty()) broker = d.iot_server;
-    if (broker.empty()) broker = session_->iot_server_header;
-    if (broker.empty()) broker = "iot.bluettipower.com:18760";
-    const bool usable = make_tls(broker, session_->pkcs12, session_->certificate_password);
-    secure_clear(session_->pkcs12);  // the key lives on in the TLS context only
-    secure_clear(session_->certificate_password);
-    if (!usable) {
-        // The cloud's bundle is kept nowhere: log in again later and download a new one.
-        session_.reset();
-        if (account_timer_) loop_.cancel(account_timer_);
-        const auto delay = std::min<milliseconds>(minutes(10), seconds(30) * (1 << std::min(account_failures_++, 5)));
-        log::get("cloud")->warn("the downloaded certificate is unusable; logging in again in {} s", delay.count() / 1000);
-        account_timer_ = loop_.after(delay, [this] { open_account(); });
-        return;
+// The session is open: a station per device (the account's, or the configured ones in
+// certificate mode), then the link.
+void Daemon::cloud_opened() {
+    if (connection_->account_mode()) {
+        for (const auto& d : connection_->account_devices()) {
+            const DeviceConfig* dc = device_config(d.sn, d.sub_sn);
+            if (!config_.devices.empty() && !dc) continue;
+            cloud::DeviceRecord record = d;
+            if (dc && !dc->sub_sn.empty()) record.sub_sn = dc->sub_sn;
+            add_station(record, dc && !dc->model.empty() ? dc->model : d.model, d.model, dc);
+        }
+        for (const auto& d : config_.devices)
+            if (!stations_.count(d.serial)) log::get("config")->error("{}: device {} is not on the account", d.where, d.serial);
+    } else {
+        for (const auto& d : config_.devices) {
+            const profile::Profile& p = profiles_.find_or_generic(d.model);
+            cloud::DeviceRecord record;
+            record.sn = d.serial;
+            record.sub_sn = d.sub_sn;
+            add_station(record, d.model, p.cloud_model.empty() ? p.model : p.cloud_model, &d);
+        }
     }
-    for (const auto& d : session_->devices) {
-        const DeviceConfig* dc = device_config(d.sn, d.sub_sn);
-        if (!config_.devices.empty() && !dc) continue;
-        conn_secrets_[d.sn] = d.conn_secret;
-        add_station(d.sn, dc && !dc->model.empty() ? dc->model : d.model, dc && !dc->sub_sn.empty() ? dc->sub_sn : d.sub_sn, d.model, dc);
-    }
-    for (const auto& d : config_.devices)
-        if (!stations_.count(d.serial)) log::get("config")->error("{}: device {} is not on the account", d.where, d.serial);
-    build_link(broker);
-    // The device list is known: stale configs of earlier runs can go (ha-discovery.md §11).
-    std::set<std::string> keep;
-    for (const auto& [serial, station] : stations_)
-        for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
-    for (const auto& m : ha::bridge_discovery(discovery_)) keep.insert(m.topic);
-    local_->cleanup(keep);
+    connection_->start();
+    clean_up_discovery();
 }
 
-void Daemon::certificate_ready() {
-    // The user's own bundle: if it cannot be used nothing will change until they replace it, so
-    // stop with the error (systemd shows it) instead of staying up doing nothing.
-    auto p12 = util::read_bounded_file(config_.cloud.certificate, util::kMaxDataFileBytes);
-    if (!p12) return fatal("cannot read cloud.certificate " + config_.cloud.certificate + ": " + p12.error().message);
-    const std::string broker = config_.cloud.broker.empty() ? "iot.bluettipower.com:18760" : config_.cloud.broker;
-    const bool usable = make_tls(broker, Bytes(p12->begin(), p12->end()), config_.cloud.certificate_password);
-    secure_clear(*p12);
-    if (!usable) return fatal("cloud.certificate " + config_.cloud.certificate + " is unusable: " + tls_error_);
-    for (const auto& d : config_.devices) {
-        const profile::Profile& p = profiles_.find_or_generic(d.model);
-        add_station(d.serial, d.model, d.sub_sn, p.cloud_model.empty() ? p.model : p.cloud_model, &d);
-    }
-    build_link(broker);
+// The device list is known: stale configs of earlier runs can go (docs/home-assistant.md §11).
+void Daemon::clean_up_discovery() {
     std::set<std::string> keep;
     for (const auto& [serial, station] : stations_)
         for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
@@ -350,121 +292,31 @@ void Daemon::fatal(const std::string& message) {
     loop_.stop();
 }
 
-bool Daemon::make_tls(const std::string& broker, Bytes pkcs12, const std::string& password) {
-    const auto [host, port] = split_host_port(broker, 18760);
-    cloud::TlsOptions t;
-    t.host = host;
-    t.ca_file = config_.cloud.ca_file;
-    t.insecure = config_.cloud.tls_insecure;
-    t.security_level = config_.cloud.tls_security_level;
-    tls_options_ = t;
-    auto ctx = cloud::TlsContext::from_pkcs12(pkcs12, password, t);
-    secure_clear(pkcs12);
-    if (!ctx) {
-        tls_error_ = ctx.error();
-        log::get("cloud")->error("certificate: {}", ctx.error());
-        set_status("certificate unusable");
-        return false;
+void Daemon::link_changed(const cloud::CloudLink::Status& s) {
+    const bool up = s.state == cloud::CloudLink::State::up;
+    for (auto& [serial, station] : stations_) station->link_changed(up);
+    switch (s.state) {
+        case cloud::CloudLink::State::up:
+            set_status("connected");
+            break;
+        case cloud::CloudLink::State::connecting:
+            set_status("connecting");
+            break;
+        case cloud::CloudLink::State::waiting:
+            set_status(std::string(cloud::to_string(s.last_failure)) + ", retrying in " + std::to_string(s.next_retry.count() / 1000) +
+                       " s");
+            break;
+        case cloud::CloudLink::State::stopped:
+            set_status("stopped");
+            break;
     }
-    tls_ = std::move(*ctx);
-    return true;
+    publish_bridge_state();
+    schedule_polls();
 }
 
-void Daemon::build_link(const std::string& broker) {
-    const auto [host, port] = split_host_port(broker, 18760);
-    cloud::CloudLinkOptions o;
-    o.host = host;
-    o.port = port;
-    o.client_id = config_.cloud.client_id;
-    o.tls_insecure = config_.cloud.tls_insecure;
-    o.reconnect_initial = config_.cloud.reconnect_delay;
-    link_ = std::make_unique<cloud::CloudLink>(loop_, o, [this]() -> Result<cloud::LinkCredentials, std::string> {
-        cloud::LinkCredentials c;
-        c.tls = tls_.get();
-        if (session_) {
-            c.username = cloud::mqtt_username(session_->token);
-            // One secret per session: the first device's iotConnSecret, if the cloud gave one.
-            std::string secret;
-            for (const auto& [serial, s] : conn_secrets_)
-                if (!s.empty()) secret = s;
-            c.password = cloud::mqtt_password(session_->token, secret, session_->server_now_ms());
-        } else {
-            c.username = config_.cloud.mqtt_username;
-            c.password = config_.cloud.mqtt_password;
-        }
-        return c;
-    });
-    link_->on_status([this](const cloud::CloudLink::Status& s) {
-        const bool up = s.state == cloud::CloudLink::State::up;
-        if (up) certificate_renewals_ = 0;
-        for (auto& [serial, station] : stations_) station->link_changed(up);
-        switch (s.state) {
-            case cloud::CloudLink::State::up:
-                set_status("connected");
-                break;
-            case cloud::CloudLink::State::connecting:
-                set_status("connecting");
-                break;
-            case cloud::CloudLink::State::waiting:
-                set_status(std::string(cloud::to_string(s.last_failure)) + ", retrying in " + std::to_string(s.next_retry.count() / 1000) +
-                           " s");
-                break;
-            case cloud::CloudLink::State::stopped:
-                set_status("stopped");
-                break;
-        }
-        publish_bridge_state();
-        schedule_polls();
-    });
-    link_->on_auth_failure([this](cloud::LinkFailure failure) {
-        if (account_ && failure == cloud::LinkFailure::tls) renew_certificate();
-    });
-    // Stations are created before the link: register their topics now.
-    for (auto& [serial, station] : stations_) {
-        const auto& [request, response] = topics_[serial];
-        bridge::Station* raw = station.get();
-        link_->add_device(
-            serial, request, response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); },
-            [raw](ByteSpan payload) { raw->channel().on_request_seen(payload); });
-    }
-    link_->start();
-}
-
-void Daemon::renew_certificate() {
-    // A refused client certificate: fetch a new one before a later attempt (protocol.md §1.7). Only
-    // when the failure can be the certificate's (a CA or host-name failure is not), one download at
-    // a time, and backing off (1 min doubling to 1 h) while the broker keeps refusing new ones.
-    const std::string error = link_ ? link_->status().last_error : std::string();
-    const long long not_after = tls_ ? tls_->certificate_not_after() : 0;
-    if (!cloud::tls_failure_may_be_client_certificate(error, not_after, unix_now())) {
-        log::get("cloud")->debug("TLS failure not caused by the client certificate; not downloading a new one");
-        return;
-    }
-    const auto now = steady_clock::now();
-    if (renewal_in_flight_ || now < next_renewal_allowed_) {
-        log::get("cloud")->info("the broker refused the client certificate; a new one is {}",
-                                renewal_in_flight_ ? "being downloaded" : "not downloaded again yet (backing off)");
-        return;
-    }
-    next_renewal_allowed_ = now + cloud::reconnect_delay(certificate_renewals_++, false, minutes(1), hours(1), 0.0);
-    renewal_in_flight_ = true;
-    log::get("cloud")->warn("the broker refused the client certificate ({}); logging in again for a new one", error);
-    account_->refresh(
-        [this](Result<cloud::AccountSession, cloud::AccountError> r) {
-            renewal_in_flight_ = false;
-            if (!r) return log::get("cloud")->warn("certificate renewal: {}", r.error().message);
-            session_ = std::move(*r);
-            auto fresh = cloud::TlsContext::from_pkcs12(session_->pkcs12, session_->certificate_password, tls_options_);
-            secure_clear(session_->pkcs12);
-            secure_clear(session_->certificate_password);
-            if (fresh) tls_ = std::move(*fresh);
-            if (!fresh) log::get("cloud")->warn("the renewed certificate is unusable: {}", fresh.error());
-        },
-        true);
-}
-
-void Daemon::add_station(const std::string& serial, const std::string& model, const std::string& sub_sn, const std::string& topic_model,
+void Daemon::add_station(const cloud::DeviceRecord& record, const std::string& model, const std::string& topic_model,
                          const DeviceConfig* device) {
+    const std::string& serial = record.sn;
     const profile::Profile* p = profiles_.find(model);
     if (!p) {
         log::get("config")->warn("{}: no profile for model '{}'; using the generic V2 profile", serial, text::echo(model));
@@ -497,15 +349,12 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
     c.request_timeout = config_.cloud.request_timeout;
     c.retry = cloud::RetryPolicy{config_.cloud.retry.attempts, config_.cloud.retry.initial_delay, config_.cloud.retry.factor,
                                  config_.cloud.retry.max_delay};
-    auto request = cloud::expand_topic(config_.cloud.request_topic, topic_model, sub_sn, serial);
-    auto response = cloud::expand_topic(config_.cloud.response_topic, topic_model, sub_sn, serial);
-    if (!request || !response) {
-        log::get("config")->error("{}: {}", serial, !request ? request.error() : response.error());
+    auto channel = connection_->add_device(record, topic_model, *shared, c);
+    if (!channel) {
+        log::get("config")->error("{}: {}", serial, channel.error());
         return;
     }
-    auto station = std::make_unique<bridge::Station>(
-        loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_, *counters_,
-        discovery_);
+    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), **channel, *local_, *counters_, discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
     station->on_online_changed([this] { set_status(cloud_status_); });
     std::vector<bridge::GroupSchedule> groups;
@@ -519,22 +368,18 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
     stations_[serial] = std::move(station);
     load_present_keys();
     raw->announce(true);
-    topics_[serial] = {*request, *response};
-    if (link_)
-        link_->add_device(
-            serial, *request, *response, [raw](ByteSpan payload) { raw->channel().on_payload(payload); },
-            [raw](ByteSpan payload) { raw->channel().on_request_seen(payload); });
-    log::get("bridge")->info("bridging {} ({}, profile {}) on {}", serial, topic_model, raw->setup().profile->model, *response);
+    log::get("bridge")->info("bridging {} ({}, profile {}) on {}", serial, topic_model, raw->setup().profile->model,
+                             connection_->response_topic(serial));
 }
 
 void Daemon::schedule_polls() {
     if (poll_timer_) loop_.cancel(poll_timer_);
     poll_timer_ = 0;
-    if (!link_ || link_->status().state != cloud::CloudLink::State::up) return;
+    if (!connection_ || !connection_->up()) return;
     const auto now = loop_.now();
     while (auto due = scheduler_.next(now, [this](const std::string& serial) {
         auto it = stations_.find(serial);
-        return it == stations_.end() || it->second->busy() || !link_->device_ready(serial);
+        return it == stations_.end() || it->second->busy() || !connection_->device_ready(serial);
     })) {
         auto it = stations_.find(due->device);
         const std::string serial = due->device, group = due->group;
@@ -566,7 +411,7 @@ void Daemon::shutdown() {
     sd_notify(0, "STOPPING=1");
     log::get("app")->info("stopping");
     if (save_schedule_) save_schedule_->save_now();
-    if (link_) link_->stop();
+    if (connection_) connection_->stop();
     if (local_) local_->stop();
     exit_code_ = 0;
     loop_.stop();
@@ -626,7 +471,7 @@ void Daemon::reload() {
 }
 
 void Daemon::stop_cloud() {
-    if (link_) link_->stop();
+    if (connection_) connection_->stop();
     for (auto& [serial, station] : stations_) {
         local_->publish_retained(discovery_.base + "/" + serial + "/availability", "offline");
         bool keep = config_.devices.empty();
@@ -635,10 +480,7 @@ void Daemon::stop_cloud() {
         scheduler_.remove_device(serial);
     }
     stations_.clear();
-    link_.reset();
-    session_.reset();
-    if (account_timer_) loop_.cancel(account_timer_);
-    account_timer_ = 0;
+    connection_.reset();
 }
 
 void Daemon::save_state() {

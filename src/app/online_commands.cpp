@@ -225,32 +225,52 @@ int run_devices(const GlobalOptions& g, std::ostream& out, std::ostream& err) {
     return 0;
 }
 
+namespace {
+void print_failure(int block, const cloud::ChannelError& e, bool json, std::ostream& out) {
+    if (json)
+        out << ordered_json{{"block", block}, {"error", std::string(to_string(e.code))}, {"message", e.message}}.dump() << "\n";
+    else
+        out << "block " << block << ": " << to_string(e.code) << ": " << e.message << "\n";
+}
+}  // namespace
+
+// Every block of the profile's groups, or the blocks asked for. A per-pack group is read once per
+// battery pack, each at its own slave (NODE_INFO finds them): pack 2 prints pack 2's values.
 int run_scan(const GlobalOptions& g, const std::vector<int>& blocks, std::ostream& out, std::ostream& err) {
     auto c = connect(g, true);
     if (!c.client) return fail_with(err, "scan", c.error, c.exit_code);
-    std::vector<int> wanted = blocks;
-    if (wanted.empty())
-        for (const auto& group : c.client->profile().groups)
-            for (const auto& b : group.blocks) wanted.push_back(b.block);
-    int failures = 0;
-    for (int block : wanted) {
+    int reads = 0, failures = 0;
+    auto read_one = [&](int block) {
+        ++reads;
         auto r = c.client->read_block(static_cast<std::uint16_t>(block));
         if (!r) {
             ++failures;
-            if (g.json)
-                out << ordered_json{{"block", block}, {"error", std::string(to_string(r.error().code))}, {"message", r.error().message}}
-                           .dump()
-                    << "\n";
-            else
-                out << "block " << block << ": " << to_string(r.error().code) << ": " << r.error().message << "\n";
-            continue;
+            return print_failure(block, r.error(), g.json, out);
         }
         print_block(*r, g.json, out);
+    };
+    if (!blocks.empty()) {
+        for (int block : blocks) read_one(block);
+    } else {
+        for (const auto& group : c.client->profile().groups) {
+            if (!group.per_pack) {
+                for (const auto& b : group.blocks) read_one(b.block);
+                continue;
+            }
+            ++reads;
+            auto r = c.client->read_group(group.name);
+            if (!r) {
+                ++failures;
+                print_failure(group.blocks.front().block, r.error(), g.json, out);
+                continue;
+            }
+            for (const auto& d : *r) print_block(d, g.json, out);
+        }
     }
     const auto& s = c.client->stats();
     if (!g.json)
         out << "requests " << s.requests << ", replies " << s.replies << ", timeouts " << s.timeouts << ", retries " << s.retries << "\n";
-    return failures == static_cast<int>(wanted.size()) ? 1 : 0;
+    return failures == reads ? 1 : 0;
 }
 
 int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ostream& out, std::ostream& err) {

@@ -1,5 +1,6 @@
 #include "bluetti/client.hpp"
 
+#include "bluetti/cloud/connection.hpp"
 #include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/log.hpp"
 
@@ -8,15 +9,8 @@ namespace bluetti {
 using namespace std::chrono;
 
 namespace {
-constexpr std::string_view kDefaultBroker = "iot.bluettipower.com:18760";
 constexpr std::uint16_t kNodeInfoBlock = 21000;
 
-std::pair<std::string, int> split_host_port(const std::string& text, int default_port) {
-    const auto colon = text.rfind(':');
-    const auto bracket = text.find(']');  // [v6]:port
-    if (colon == std::string::npos || (bracket != std::string::npos && bracket > colon)) return {text, default_port};
-    return {text.substr(0, colon), std::atoi(text.c_str() + colon + 1)};
-}
 }  // namespace
 
 struct Client::State {
@@ -28,12 +22,10 @@ struct Client::State {
     schema::SchemaRegistry base_schemas;
     schema::SchemaRegistry schemas;
     cloud::DeviceRecord device;
-    std::unique_ptr<cloud::HttpClient> http;
-    std::unique_ptr<cloud::AccountClient> account_client;
-    std::optional<cloud::AccountSession> account;
-    std::unique_ptr<cloud::TlsContext> tls;
-    std::unique_ptr<cloud::CloudLink> link;
-    std::unique_ptr<cloud::DeviceChannel> channel;
+    // The account session, TLS, link and this device's channel (shared with the daemon's code).
+    std::unique_ptr<cloud::Connection> connection;
+    cloud::DeviceChannel* channel = nullptr;  // owned by `connection`
+    std::optional<cloud::AccountSession> no_account;
     std::function<void(const cloud::BlockData&)> push_handler;
     // Pack 1 is the station's own slave, then its expansion packs as NODE_INFO lists them
     // (cloud/pack_nodes.hpp, as the daemon numbers them); unset until a read needs it.
@@ -97,7 +89,7 @@ struct Client::State {
         });
     }
 
-    // Device, profile, TLS and link once the credentials are known (either mode).
+    // Profile and schemas for the device, then its channel on the connection, then the link.
     void start_link() {
         const std::string model_name = !options.model.empty() ? options.model : device.model;
         profile = profiles.find(model_name);
@@ -109,69 +101,40 @@ struct Client::State {
         if (!applied) return finish_connect(fail(applied.error().message));
         schemas = std::move(*applied);
         pack_slaves.reset();
-        resolve_controls();
-
-        std::string broker = options.broker;
-        if (broker.empty()) broker = device.iot_server;
-        if (broker.empty() && account) broker = account->iot_server_header;
-        if (broker.empty()) broker = std::string(kDefaultBroker);
-        const auto [host, port] = split_host_port(broker, 18760);
-
-        const std::string& p12_password = account ? account->certificate_password : options.pkcs12_password;
-        const Bytes& p12 = account ? account->pkcs12 : options.pkcs12;
-        cloud::TlsOptions tls_options;
-        tls_options.host = host;
-        tls_options.ca_file = options.ca_file;
-        tls_options.insecure = options.tls_insecure;
-        tls_options.security_level = options.tls_security_level;
-        auto ctx = cloud::TlsContext::from_pkcs12(p12, p12_password, tls_options);
-        if (!ctx) return finish_connect(fail("certificate: " + ctx.error()));
-        tls = std::move(*ctx);
 
         std::string topic_model = options.cloud_model;
         if (topic_model.empty()) topic_model = device.model;
         if (topic_model.empty()) topic_model = profile->cloud_model.empty() ? profile->model : profile->cloud_model;
-        auto request_topic = cloud::expand_topic(options.request_topic, topic_model, device.sub_sn, device.sn);
-        auto response_topic = cloud::expand_topic(options.response_topic, topic_model, device.sub_sn, device.sn);
-        if (!request_topic) return finish_connect(fail(request_topic.error()));
-        if (!response_topic) return finish_connect(fail(response_topic.error()));
-
-        cloud::CloudLinkOptions link_options;
-        link_options.host = host;
-        link_options.port = port;
-        link_options.client_id = options.client_id;
-        link_options.tls_insecure = options.tls_insecure;
-        link_options.reconnect_initial = options.reconnect_initial;
-        link = std::make_unique<cloud::CloudLink>(*loop, link_options, [this]() -> Result<cloud::LinkCredentials, std::string> {
-            cloud::LinkCredentials c;
-            c.tls = tls.get();
-            if (account) {
-                c.username = cloud::mqtt_username(account->token);
-                c.password = cloud::mqtt_password(account->token, device.conn_secret, account->server_now_ms());
-            } else {
-                c.username = options.mqtt_username;
-                c.password = options.mqtt_password;
-            }
-            return c;
-        });
         cloud::ChannelOptions channel_options;
         channel_options.retry = options.retry;
         channel_options.request_timeout = options.request_timeout;
         channel_options.envelope = profile->envelope;
-        channel_options.writable = profile::control_registers(controls);
-        channel = std::make_unique<cloud::DeviceChannel>(*loop, schemas, channel_options,
-                                                         [this](const Bytes& payload) { return link->send(device.sn, payload); });
+        auto added = connection->add_device(device, topic_model, schemas, channel_options);
+        if (!added) return finish_connect(fail(added.error()));
+        channel = *added;
+        resolve_controls();
         channel->set_push_handler([this](const cloud::BlockData& d) {
             if (push_handler) push_handler(d);
         });
         channel->set_anomaly_handler([](const std::string& text) { log::get("decode")->debug("{}", text); });
-        link->add_device(
-            device.sn, *request_topic, *response_topic, [this](ByteSpan payload) { channel->on_payload(payload); },
-            [this](ByteSpan payload) { channel->on_request_seen(payload); });
-        link->on_status([this](const cloud::CloudLink::Status& s) {
-            if (s.state == cloud::CloudLink::State::up && link->device_ready(device.sn)) finish_connect(Ok{});
+        connection->on_link_status([this](const cloud::CloudLink::Status& s) {
+            if (s.state == cloud::CloudLink::State::up && connection->device_ready(device.sn)) finish_connect(Ok{});
         });
-        link->start();
+        connection->start();
+    }
+
+    // The device among the account's: by serial (sn or subSn), or the only one.
+    void pick_device() {
+        std::string known;
+        for (const auto& d : connection->account_devices()) {
+            if (d.sn == options.serial || d.sub_sn == options.serial ||
+                (options.serial.empty() && connection->account_devices().size() == 1)) {
+                device = d;
+                return start_link();
+            }
+            known += (known.empty() ? "" : ", ") + d.sn;
+        }
+        finish_connect(fail("device '" + options.serial + "' is not on this account (devices: " + known + ")"));
     }
 };
 
@@ -204,6 +167,16 @@ void Client::connect(Callback<Ok> done) {
     for (const auto& extra : s.user_schemas)
         if (auto error = s.base_schemas.add(extra)) return s.finish_connect(fail(error->message));
 
+    cloud::ConnectionOptions c;
+    c.broker = s.options.broker;
+    c.ca_file = s.options.ca_file;
+    c.tls_insecure = s.options.tls_insecure;
+    c.tls_security_level = s.options.tls_security_level;
+    c.client_id = s.options.client_id;
+    c.reconnect_initial = s.options.reconnect_initial;
+    c.request_topic = s.options.request_topic;
+    c.response_topic = s.options.response_topic;
+    c.retry_login = false;            // the caller hears of every failure and decides
     if (!s.options.pkcs12.empty()) {  // certificate mode: everything comes from the options
         if (s.options.model.empty() || s.options.sub_sn.empty() || s.options.serial.empty()) {
             return s.finish_connect(fail(std::string("certificate mode needs the device's serial, model and sub_sn")));
@@ -211,34 +184,30 @@ void Client::connect(Callback<Ok> done) {
         s.device.sn = s.options.serial;
         s.device.sub_sn = s.options.sub_sn;
         s.device.model = s.options.cloud_model;
-        return s.start_link();
-    }
-    if (s.options.email.empty() || s.options.password.empty()) {
+        c.pkcs12 = s.options.pkcs12;
+        c.pkcs12_password = s.options.pkcs12_password;
+        c.mqtt_username = s.options.mqtt_username;
+        c.mqtt_password = s.options.mqtt_password;
+    } else if (s.options.email.empty() || s.options.password.empty()) {
         return s.finish_connect(fail(std::string("either an e-mail and password, or a PKCS#12 certificate is needed")));
+    } else {
+        c.account.api = s.options.api;
+        c.account.email = s.options.email;
+        c.account.password = s.options.password;
+        c.account.state_dir = s.options.state_dir;
     }
-    s.http = std::make_unique<cloud::HttpClient>(*s.loop);
-    cloud::AccountOptions a;
-    a.api = s.options.api;
-    a.email = s.options.email;
-    a.password = s.options.password;
-    a.ca_file = s.options.ca_file;
-    a.insecure = s.options.tls_insecure;
-    a.state_dir = s.options.state_dir;
-    s.account_client = std::make_unique<cloud::AccountClient>(*s.http, a);
-    s.account_client->open_session([this](Result<cloud::AccountSession, cloud::AccountError> session) {
+    s.connection = std::make_unique<cloud::Connection>(*s.loop, std::move(c));
+    s.connection->open([this](Result<Ok, cloud::ConnectionError> opened) {
         State& st = *state_;
-        if (!session) return st.finish_connect(fail(std::string(to_string(session.error().code)) + ": " + session.error().message));
-        st.account = std::move(*session);
-        std::string known;
-        for (const auto& d : st.account->devices) {
-            if (d.sn == st.options.serial || d.sub_sn == st.options.serial ||
-                (st.options.serial.empty() && st.account->devices.size() == 1)) {
-                st.device = d;
-                return st.start_link();
-            }
-            known += (known.empty() ? "" : ", ") + d.sn;
+        if (!opened) {
+            if (opened.error().code == cloud::ConnectionErrc::certificate)
+                return st.finish_connect(fail("certificate: " + opened.error().message));
+            if (opened.error().code == cloud::ConnectionErrc::bad_credentials)
+                return st.finish_connect(fail("bad_credentials: " + opened.error().message));
+            return st.finish_connect(fail(opened.error().message));
         }
-        st.finish_connect(fail("device '" + st.options.serial + "' is not on this account (devices: " + known + ")"));
+        if (st.connection->account_mode()) return st.pick_device();
+        st.start_link();
     });
 }
 
@@ -379,7 +348,7 @@ void Client::on_push(std::function<void(const cloud::BlockData&)> handler) {
 }
 
 void Client::disconnect() {
-    if (state_ && state_->link) state_->link->stop();
+    if (state_ && state_->connection) state_->connection->stop();
 }
 
 const profile::Profile& Client::profile() const {
@@ -398,10 +367,10 @@ const cloud::ChannelStats& Client::stats() const {
     return state_->channel ? state_->channel->stats() : state_->empty_stats;
 }
 const cloud::CloudLink::Status& Client::link_status() const {
-    return state_->link ? state_->link->status() : state_->empty_status;
+    return state_->connection ? state_->connection->link_status() : state_->empty_status;
 }
 const std::optional<cloud::AccountSession>& Client::account() const {
-    return state_->account;
+    return state_->connection ? state_->connection->account() : state_->no_account;
 }
 EventLoop& Client::loop() {
     return *state_->loop;

@@ -298,6 +298,18 @@ int DeviceChannel::pack_of(std::uint8_t slave) const {
     return 1;
 }
 
+// A push names its slave but nobody asked for it. A per-pack block belongs to the pack whose
+// slave the pack list holds, and to no pack when none does: decoded as pack 1, pack 2's push of
+// block 6100 would publish the expansion pack's serial and charge under the station's own pack.
+// Other blocks are the station's whatever slave pushed them (a station may push at slave 0 and
+// answer at 1).
+std::optional<int> DeviceChannel::pushed_pack(std::uint8_t slave, bool per_pack) const {
+    for (std::size_t i = 0; i < pack_slaves_.size(); ++i)
+        if (pack_slaves_[i] == slave) return static_cast<int>(i) + 1;
+    if (!per_pack) return 1;
+    return std::nullopt;
+}
+
 void DeviceChannel::anomaly(const std::string& text) {
     if (anomaly_handler_) anomaly_handler_(text);
 }
@@ -575,7 +587,13 @@ void DeviceChannel::on_push(const Inbound& in) {
     const schema::BlockSchema* schema = schemas_.find(f.address);
     if (f.data.size() < schema->min_len)
         return stray("push of block " + std::to_string(f.address) + " is shorter than its minimum", in.payload);
-    auto data = decode_block(f.address, f.data, f.slave, pack_of(f.slave), in.payload, in.rssi);
+    const auto pack = pushed_pack(f.slave, schema->per_pack());
+    if (!pack) {
+        std::string what = "push of block ";
+        what.append(std::to_string(f.address)).append(" from slave ").append(std::to_string(f.slave));
+        return stray(what + ", which is none of the device's packs", in.payload);
+    }
+    auto data = decode_block(f.address, f.data, f.slave, *pack, in.payload, in.rssi);
     if (!data) {
         if (data.error().code != ChannelErrc::implausible) anomaly(data.error().message);
         return;

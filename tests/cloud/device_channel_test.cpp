@@ -268,3 +268,24 @@ TEST_CASE("the payload cap is the longest frame parse_frame accepts, in the V2 e
     f.channel->on_payload(payload);
     CHECK(f.channel->stats().bad_frames == 0);  // read and understood (a stray or a push), not dropped
 }
+
+// A push of a per-pack block names its pack only by its slave: from a slave the pack list does not
+// hold it is nobody's pack, and taking it as pack 1 would publish an expansion pack's serial and
+// charge under the station's own pack.
+TEST_CASE("a pushed per-pack block from a slave outside the pack list is a stray, from a listed slave it is that pack") {
+    Fixture f;
+    const Bytes pack_data = test::hex(test::trimmed(test::read_data_file("apex300/pack_item_v2.hex")));
+    const Bytes push = v2_reply(*codec::build_write_multiple(51, 6100, pack_data));
+    f.channel->set_pack_slaves({0});
+    f.channel->on_payload(push);
+    CHECK(f.pushes.empty());
+    CHECK(f.channel->stats().unsolicited == 1);
+
+    f.channel->set_pack_slaves({0, 51});
+    f.channel->on_payload(push);
+    REQUIRE(f.pushes.size() == 1);
+    CHECK(f.pushes[0].pack == 2);
+    CHECK(f.pushes[0].slave == 51);
+    CHECK(f.pushes[0].decoded.find("battery_pack2_soc"));
+    CHECK_FALSE(f.pushes[0].decoded.find("battery_pack1_soc"));
+}

@@ -19,10 +19,7 @@ schema::SchemaRegistry ap300_registry() {
     return std::move(*r);
 }
 
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-}
+using test::trimmed;
 
 schema::DecodedBlock decode_data(const schema::SchemaRegistry& registry, std::uint16_t block, const Bytes& data) {
     const schema::BlockSchema* s = registry.find(block);

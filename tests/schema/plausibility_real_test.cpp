@@ -31,10 +31,7 @@ struct Registries {
     }
 };
 
-std::string trimmed(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-}
+using test::trimmed;
 
 // Register data and its block from a whole payload (the push's start address, else `block`).
 std::pair<std::uint16_t, Bytes> payload_data(const std::string& hex, std::uint16_t block) {

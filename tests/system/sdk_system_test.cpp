@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <map>
 
 #include "bluetti/client.hpp"
 #include "bluetti/schema/registry.hpp"
@@ -143,6 +144,25 @@ TEST_CASE("bluetti-cli raw --pack N reads the expansion pack NODE_INFO lists, a 
     CHECK(pack3.status == 1);
     CHECK_MESSAGE(pack3.output.find("no battery pack 3: the device reports 2 pack(s)") != std::string::npos, pack3.output);
     CHECK(pack3.output.find("battery_pack3") == std::string::npos);
+}
+
+TEST_CASE("bluetti-cli scan reads the per-pack blocks of every pack at its own slave") {
+    Cloud cloud({kAp300});
+    auto r = cli(with(cloud.account_flags(), {"--sn", kAp300.sub_sn, "--json", "scan"}));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    std::map<int, json> pack_items;  // pack -> its 6100 fields
+    int node_slave = -1;
+    for (const auto& j : json_lines(r.output)) {
+        if (!j.contains("block") || !j.contains("fields")) continue;
+        if (j["block"] == 21000) node_slave = j["fields"].value("node2_slave", -1);
+        if (j["block"] == 6100) pack_items[j["pack"].get<int>()] = j;
+    }
+    REQUIRE_MESSAGE(pack_items.size() == 2, r.output);
+    CHECK(pack_items[1]["slave"] == 0);
+    CHECK(pack_items[2]["slave"] == node_slave);
+    CHECK(pack_items[2]["fields"]["battery_pack2_model"] == "B300");
+    CHECK(pack_items[1]["fields"]["battery_pack1_model"] == "AP300");
+    CHECK(pack_items[1]["fields"]["battery_pack1_serial"] != pack_items[2]["fields"]["battery_pack2_serial"]);
 }
 
 TEST_CASE("bluetti-cli raw --pack 2 on a model without expansion packs is an error, not the station's own pack") {

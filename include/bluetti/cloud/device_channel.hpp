@@ -246,6 +246,7 @@ private:
     void fail_in_flight(ChannelError error);
     void schedule(std::chrono::milliseconds delay, void (DeviceChannel::*what)());
     int pack_of(std::uint8_t slave) const;
+    std::optional<int> pushed_pack(std::uint8_t slave, bool per_pack) const;
     void anomaly(const std::string& text);
     // Decodes and checks the plausibility ranges; an implausible frame is counted and logged here.
     Result<BlockData, ChannelError> decode_block(std::uint16_t block, ByteSpan data, std::uint8_t slave, int pack, ByteSpan payload,
