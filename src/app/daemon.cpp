@@ -112,7 +112,7 @@ int Daemon::run() {
             "http:// is allowed for cloud.api; anyone on the network path can read the login and the token");
     counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
 
-    // Signals become readable events on the loop (house-style #8).
+    // Signals become readable events on the loop (docs/style.md #8).
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
@@ -311,7 +311,7 @@ void Daemon::account_ready(cloud::AccountSession session) {
     for (const auto& d : config_.devices)
         if (!stations_.count(d.serial)) log::get("config")->error("{}: device {} is not on the account", d.where, d.serial);
     build_link(broker);
-    // The device list is known: stale configs of earlier runs can go (ha-discovery.md §11).
+    // The device list is known: stale configs of earlier runs can go (docs/home-assistant.md §11).
     std::set<std::string> keep;
     for (const auto& [serial, station] : stations_)
         for (const auto& m : station->discovery_messages()) keep.insert(m.topic);
@@ -431,7 +431,7 @@ void Daemon::build_link(const std::string& broker) {
 }
 
 void Daemon::renew_certificate() {
-    // A refused client certificate: fetch a new one before a later attempt (protocol.md §1.7). Only
+    // A refused client certificate: fetch a new one before a later attempt (docs/protocol.md §1.7). Only
     // when the failure can be the certificate's (a CA or host-name failure is not), one download at
     // a time, and backing off (1 min doubling to 1 h) while the broker keeps refusing new ones.
     const std::string error = link_ ? link_->status().last_error : std::string();
