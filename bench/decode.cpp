@@ -55,7 +55,7 @@ using namespace bluetti;
 using Clock = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------------------------------------
-// Payloads: tests/data/golden_vectors.json (protocol.md §9), the device's frame of each vector,
+// Payloads: tests/data/golden_vectors.json (docs/protocol.md §9), the device's frame of each vector,
 // copied verbatim. Each `check` is one value of that vector's "decoded" list, and `present` the
 // length of that list: the bench refuses to time a path that does not decode the vector right.
 

@@ -497,7 +497,7 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     r.warnings = count_of(log, "[warning]");
     r.errors = count_of(log, "[error]") + count_of(log, "[critical]");
 
-    // Stopped by their own PIDs (house-style #15); the brokers by their destructors.
+    // Stopped by their own PIDs (docs/style.md #15); the brokers by their destructors.
     const int bridge_status = bridge.stop(), sim_status = sim.stop();
     if (bridge_status != 0 || sim_status != 0)
         std::fprintf(stderr, "bench_e2e: warning: bluetti-bridge exited %d, bluetti-sim %d (BLUETTI_KEEP_TEST_DIRS=1 keeps the logs)\n",

@@ -30,7 +30,7 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-// Only sets state (house-style #8): the loop below sees it when select() returns EINTR.
+// Only sets state (docs/style.md #8): the loop below sees it when select() returns EINTR.
 void on_signal(int) {
     g_stop = 1;
 }

@@ -414,7 +414,7 @@ int main(int argc, char** argv) {
     client.disconnect();
     print_report(options, rows, stats);
 
-    // Stopped by their own PIDs (house-style #15); a non-zero status means a child misbehaved. die()
+    // Stopped by their own PIDs (docs/style.md #15); a non-zero status means a child misbehaved. die()
     // exits without unwinding, so the TempDir and its logs stay for a look.
     const int sim_status = sim.stop(), echo_status = echo.stop();
     if (sim_status != 0 || echo_status != 0)

@@ -10,7 +10,7 @@
 // With `Client(loop, options)` the same calls take callbacks and run on the caller's EventLoop.
 // Certificate mode (no REST): pkcs12 + pkcs12_password + mqtt_username/mqtt_password + model +
 // sub_sn. Writes are limited to the device's enabled controls (profile/controls.hpp), which are
-// limited to the whitelist of protocol.md §8 (codec/write_whitelist.hpp).
+// limited to the whitelist of docs/protocol.md §8 (codec/write_whitelist.hpp).
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// One thread, one loop (house-style #8): poll() over watched file descriptors, timers as
+// One thread, one loop (docs/style.md #8): poll() over watched file descriptors, timers as
 // deadlines, and each pass sleeps until the earliest deadline. Callbacks run on the loop; nothing
 // here blocks except poll() itself. The daemon, the SDK client and the simulator all run on it.
 //

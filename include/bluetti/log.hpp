@@ -1,4 +1,4 @@
-// Named loggers per area (house-style #13): cloud, local, decode, ha, config, sim, bridge.
+// Named loggers per area (docs/style.md #13): cloud, local, decode, ha, config, sim, bridge.
 // Thin over spdlog's registry; secrets never reach a log line (callers pass redacted text).
 #pragma once
 

@@ -1,5 +1,5 @@
 // Result<T, E>: a value or a typed error, for code that must not throw (decoding, I/O paths).
-// g++ 12 has std::expected only under -std=c++2b, so this is the small stand-in house-style #11 allows.
+// g++ 12 has std::expected only under -std=c++2b, so this is the small stand-in docs/style.md #11 allows.
 #pragma once
 
 #include <utility>

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
 
     bluetti::app::WriteRequest write;
     int write_register = -1;
-    auto* write_cmd = app.add_subcommand("write", "write one control (only the device's enabled controls; protocol.md §8)");
+    auto* write_cmd = app.add_subcommand("write", "write one control (only the device's enabled controls; docs/protocol.md §8)");
     auto* write_key = write_cmd->add_option("--key", write.key, "control key, e.g. ac_output_switch");
     write_cmd->add_option("--register", write_register, "the control's register instead of its key")
         ->check(CLI::Range(0, 65535))

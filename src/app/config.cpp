@@ -207,7 +207,7 @@ void parse_device(Parser& p, const Entry& item, const std::string& name, const p
     if (!f) return;
     if (!f->has("serial")) p.error(f->mark, name + " needs a serial");
     p.read(*f, "serial", d.serial);
-    // Normalised once (ha-discovery.md §2.3): trimmed, upper case.
+    // Normalised once (docs/home-assistant.md §2.3): trimmed, upper case.
     const auto first = d.serial.find_first_not_of(" \t");
     d.serial = first == std::string::npos ? "" : d.serial.substr(first, d.serial.find_last_not_of(" \t") - first + 1);
     std::transform(d.serial.begin(), d.serial.end(), d.serial.begin(),

@@ -1,4 +1,4 @@
-// The daemon's configuration (design.md "Configuration"): one YAML file, fully validated. Unknown
+// The daemon's configuration (docs/configuration.md): one YAML file, fully validated. Unknown
 // keys, wrong types, bad durations, missing secrets and unreadable files are errors of the form
 // `file:line:column: message`. Secrets come from the value itself, a `*_file`, the environment
 // (BLUETTI_PASSWORD, BLUETTI_CERT_PASSWORD, BLUETTI_MQTT_PASSWORD, BLUETTI_HA_PASSWORD) or a systemd
@@ -40,12 +40,12 @@ struct CloudConfig {
     std::string broker;  // "host:port"; empty = device record, x-iot-server, iot.bluettipower.com:18760
     std::string ca_file;
     bool tls_insecure = false;
-    int tls_security_level = 0;  // OpenSSL @SECLEVEL for the Bluetti broker only (protocol.md §1.10)
+    int tls_security_level = 0;  // OpenSSL @SECLEVEL for the Bluetti broker only (docs/protocol.md §1.10)
     Duration request_timeout{5000};
     RetryConfig retry;
     std::string request_topic = "SUB/{model}/{sub_sn}";
     std::string response_topic = "PUB/{model}/{sub_sn}";
-    Duration reconnect_delay{45000};  // first reconnect delay (protocol.md §1.10: 45 s measured)
+    Duration reconnect_delay{45000};  // first reconnect delay (docs/protocol.md §1.10: 45 s measured)
     std::string client_id;            // empty = random per start
 
     bool certificate_mode() const { return !certificate.empty(); }

@@ -26,7 +26,7 @@ namespace bluetti::app::config_detail {
 
 using namespace std::chrono_literals;
 
-// Where a secret may come from besides the file itself (design.md: value, *_file, environment, credential).
+// Where a secret may come from besides the file itself (docs/configuration.md, "Secrets": value, *_file, environment, credential).
 struct SecretSource {
     std::string_view key;         // "password"; "<key>_file" is the file variant
     std::string_view env;         // BLUETTI_PASSWORD

@@ -103,7 +103,7 @@ int Daemon::run() {
             "http:// is allowed for cloud.api; anyone on the network path can read the login and the token");
     counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
 
-    // Signals become readable events on the loop (house-style #8).
+    // Signals become readable events on the loop (docs/style.md #8).
     sigset_t mask;
     sigemptyset(&mask);
     for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);

@@ -1,5 +1,5 @@
 // `bluetti-cli decode`: hex in, JSON (or a table) out, no network. Also the packaging smoke test
-// and the fuzz target's offline twin (house-style #16).
+// and the fuzz target's offline twin (docs/style.md #16).
 #pragma once
 
 #include <iosfwd>

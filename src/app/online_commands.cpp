@@ -355,7 +355,7 @@ int run_write(const GlobalOptions& g, const WriteRequest& w, std::ostream& out, 
             err, "write",
             what + " is not a control enabled for " + c.client->profile().model + "; enabled: " + (enabled.empty() ? "none" : enabled), 2);
     }
-    // The current settings first: the limits depend on each other (protocol.md §8).
+    // The current settings first: the limits depend on each other (docs/protocol.md §8).
     auto before = c.client->read_block(control->block->block);
     std::map<std::string, std::int64_t> settings;
     if (before)

@@ -1,4 +1,4 @@
-// ControlWriter: the write procedure of protocol.md §8 for one station, without a broker. A
+// ControlWriter: the write procedure of docs/protocol.md §8 for one station, without a broker. A
 // command is validated first (known control, value in range or among the options) and refused
 // with a reason otherwise; accepted commands wait per key, so a burst keeps only the latest value;
 // at most one write per key per second; one write at a time, each followed by a re-read of its

@@ -1,7 +1,7 @@
-// PollScheduler: when each device's poll groups are due (house-style #9: scheduler state lives in
+// PollScheduler: when each device's poll groups are due (docs/style.md #9: scheduler state lives in
 // an object). The most overdue group goes first; ties go to the device served longest ago, so one
 // busy device cannot starve the others. A block that arrived as a push counts as polled: a group
-// whose blocks were all refreshed within its interval is not polled again (protocol.md §7.2).
+// whose blocks were all refreshed within its interval is not polled again (docs/protocol.md §7.2).
 // Pure: the caller passes the time and says which devices are busy.
 //
 // A poll handed out by next() runs until polled() for that device: the device is out of the running

@@ -38,7 +38,7 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
     : loop_(loop), setup_(std::move(setup)), local_(local), counters_(counters), discovery_(discovery) {
     channel_options.envelope = setup_.profile->envelope;
     channel_ = std::make_unique<cloud::DeviceChannel>(loop_, *setup_.schemas, channel_options, std::move(sender));
-    // Where to look for the device (protocol.md §7.3): the configured slave only, else the profile's
+    // Where to look for the device (docs/protocol.md §7.3): the configured slave only, else the profile's
     // slave, then its probe list, then the V1 envelope.
     if (setup_.slave) {
         probes_.push_back({setup_.profile->envelope, *setup_.slave});

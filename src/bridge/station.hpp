@@ -51,7 +51,7 @@ public:
     const StationSetup& setup() const { return setup_; }
     cloud::DeviceChannel& channel() { return *channel_; }
     bool busy() const { return polling_ || channel_->busy(); }
-    // A command from <base>/<serial>/set/<key>: validated, then written per protocol.md §8.
+    // A command from <base>/<serial>/set/<key>: validated, then written per docs/protocol.md §8.
     void command(const std::string& key, std::string_view payload);
     const ControlWriter& controls() const { return *writer_; }
     bool online() const { return online_; }

@@ -37,7 +37,7 @@ std::string text_of(const json& j, const char* key) {
 }
 
 // An error answer: code in `code` or `msgCode`, text in `msg` or `message` (which the live server
-// uses is unverified, protocol.md §1.3).
+// uses is unverified, docs/protocol.md §1.3).
 std::optional<std::pair<std::string, std::string>> api_error(const json& j) {
     std::string code = text_of(j, "code");
     if (code.empty()) code = text_of(j, "msgCode");
@@ -304,7 +304,7 @@ void AccountClient::load_device_id() {
         if (auto id = util::read_bounded_file((options_.state_dir / "device-id").string(), util::kMaxSecretFileBytes)) device_id_ = *id;
     }
     if (device_id_.empty()) {
-        // Stable per installation: it is an input of the PKCS#12 TOTP (protocol.md §1.2).
+        // Stable per installation: it is an input of the PKCS#12 TOTP (docs/protocol.md §1.2).
         std::random_device random;
         std::string seed;
         for (int i = 0; i < 4; ++i) seed += std::to_string(random());

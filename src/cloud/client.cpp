@@ -45,7 +45,7 @@ struct Client::State {
         }
     }
 
-    // The device's writable controls: options.controls, else the profile's (protocol.md §8).
+    // The device's writable controls: options.controls, else the profile's (docs/protocol.md §8).
     void resolve_controls() {
         std::vector<std::string> rejected;
         controls = profile::resolve_controls(schemas, options.controls ? *options.controls : profile->controls, &rejected);
@@ -270,7 +270,7 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
         read_block(
             job.block,
             [results, next = weak_next.lock(), done, i](Result<cloud::BlockData, cloud::ChannelError> r) {
-                // An unsupported block drops out of its group (protocol.md §7.2); other errors end the read.
+                // An unsupported block drops out of its group (docs/protocol.md §7.2); other errors end the read.
                 if (r)
                     results->push_back(std::move(*r));
                 else if (r.error().code != cloud::ChannelErrc::unsupported) {

@@ -96,7 +96,7 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     };
     h.on_disconnect = [this](int, const std::string& reason) {
         // The broker closed a session it had accepted: on the Bluetti broker that is another client
-        // with the same account taking the session over (protocol.md §1.10).
+        // with the same account taking the session over (docs/protocol.md §1.10).
         mirror_lost_session();
         for (auto& [id, device] : devices_) device.subscribed = false;
         failed(LinkFailure::session_conflict, "the broker closed the session (" + reason + ")");
@@ -124,7 +124,7 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
         }
     };
     h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) {
-        if (retained) return;  // defensive: a retained frame is old news (protocol.md §1.10)
+        if (retained) return;  // defensive: a retained frame is old news (docs/protocol.md §1.10)
         auto it = by_topic_.find(topic);
         if (it == by_topic_.end()) {
             auto mirrored = by_request_topic_.find(topic);

@@ -178,8 +178,8 @@ Result<Bytes, Error> build_read_request(std::uint8_t slave, std::uint16_t start,
 Result<Bytes, Error> build_write_single(std::uint8_t slave, std::uint16_t reg, std::uint16_t value) {
     const WritableRegister* writable = find_writable(reg);
     if (!writable) {
-        return fail(
-            Error{Errc::forbidden_write, "register " + std::to_string(reg) + " is not writable (only the registers of protocol.md §8)"});
+        return fail(Error{Errc::forbidden_write,
+                          "register " + std::to_string(reg) + " is not writable (only the registers of docs/protocol.md §8)"});
     }
     if (value < writable->min || value > writable->max) {
         return fail(Error{Errc::forbidden_write, std::string(writable->key) + " (register " + std::to_string(reg) + ") takes " +

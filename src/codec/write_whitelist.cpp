@@ -5,7 +5,7 @@
 namespace bluetti::codec {
 
 namespace {
-// protocol.md §8. charging_mode stops at 2: "custom" (3/4) is shown when read but not writable.
+// docs/protocol.md §8. charging_mode stops at 2: "custom" (3/4) is shown when read but not writable.
 constexpr std::array<WritableRegister, 16> kWritable{{
     {2011, "ac_output_switch", 0, 1},
     {2012, "dc_output_switch", 0, 1},

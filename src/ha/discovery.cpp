@@ -1,5 +1,5 @@
 // Home Assistant discovery and state payloads (discovery.hpp), built as JSON objects from the schema
-// rows and the semantics tables below (house-style #6). The rules are ../shared/ha-discovery.md:
+// rows and the semantics tables below (docs/style.md #6). The rules are docs/home-assistant.md:
 // §3 common keys, §4 the device block, §5 platforms, §6 units/device classes/state classes, §7 state
 // topics. Everything here is a pure function of its arguments: same input, byte-identical output
 // (§12), so a republished config never makes Home Assistant tear an entity down.
@@ -27,7 +27,7 @@ using schema::GroupSpec;
 using schema::Template;
 
 // ---------------------------------------------------------------------------------------------
-// Semantics tables (ha-discovery.md §6): which units and state classes each device class allows.
+// Semantics tables (docs/home-assistant.md §6): which units and state classes each device class allows.
 // A row whose combination is not in here loses the offending part instead of getting the whole
 // config rejected by Home Assistant.
 
@@ -112,7 +112,7 @@ void default_state_class(Semantics& s) {
     if (c ? contains(c->state_classes, "measurement") : contains(kPlainStateClasses, "measurement")) s.state_class = "measurement";
 }
 
-// Controls (protocol.md §8): which ones are settings (entity_category config) and which switches
+// Controls (docs/protocol.md §8): which ones are settings (entity_category config) and which switches
 // are outlets. Output switches are primary controls; eco and limit settings are configuration.
 struct ControlRole {
     std::string_view key;
@@ -444,7 +444,7 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
     return c;
 }
 
-// A control row (protocol.md §8): switch, select or number, commanded on <base>/<serial>/set/<key>.
+// A control row (docs/protocol.md §8): switch, select or number, commanded on <base>/<serial>/set/<key>.
 // A control the device may not be written through (not whitelisted, or not enabled by its profile
 // or its `controls:` list) is shown read-only.
 json control_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {

@@ -85,7 +85,7 @@ void LocalSession::on_connect() {
     for (const auto& t : options_.status_topics) session_.subscribe(t, 1);
     session_.subscribe(options_.base + "/+/set/+", 1);
     if (!scan_done_) {
-        // Collect our retained configs for the start-up clean-up (ha-discovery.md §11).
+        // Collect our retained configs for the start-up clean-up (docs/home-assistant.md §11).
         // And our retained states, before ours of this run replace them (the broker sends the
         // retained messages of a subscription before it handles our next publish).
         session_.subscribe(options_.prefix + "/device/+/config", 1);
@@ -137,13 +137,13 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
     const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
     for (const auto& status : options_.status_topics) {
         if (topic != status) continue;
-        if (text != "online") return;  // on `offline` do nothing (ha-discovery.md §8.2)
+        if (text != "online") return;  // on `offline` do nothing (docs/home-assistant.md §8.2)
         // Debounce: several births within 5 s count as one.
         if (birth_timer_) return;
         birth_timer_ = loop_.after(seconds(1), [this] {
             birth_timer_ = 0;
             log::get("ha")->info("Home Assistant came online: re-sending discovery, states in {} ms", options_.state_delay.count());
-            // At most one birth-triggered burst per 30 s (ha-discovery.md §12); the connect burst does
+            // At most one birth-triggered burst per 30 s (docs/home-assistant.md §12); the connect burst does
             // not count, since a restarting Home Assistant may have missed it.
             if (last_birth_burst_ == EventLoop::Clock::time_point{} || loop_.now() - last_birth_burst_ >= seconds(30)) {
                 last_birth_burst_ = loop_.now();

@@ -76,7 +76,7 @@ bool Session::connect(const Options& o, std::string& error) {
                                 o.will->retain);
     }
     if (rc == MOSQ_ERR_SUCCESS && o.ssl_ctx) {
-        // Our own SSL_CTX: libmosquitto applies no verification of its own (house-style #10);
+        // Our own SSL_CTX: libmosquitto applies no verification of its own (docs/style.md #10);
         // the context carries the verify mode we chose.
         // libmosquitto 2.0 would otherwise add its "defaults", which demand a CA file of its own.
         rc = mosquitto_int_option(mosq_, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);

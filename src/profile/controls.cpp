@@ -60,7 +60,7 @@ std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, con
     for (const auto& key : keys) {
         const auto* limits = codec::find_writable(key);
         if (!limits) {
-            if (rejected) rejected->push_back(key + ": not a writable control (protocol.md §8)");
+            if (rejected) rejected->push_back(key + ": not a writable control (docs/protocol.md §8)");
             continue;
         }
         Control c;
@@ -143,7 +143,7 @@ Result<std::uint16_t, std::string> parse_control_value(const Control& control, s
     if (*value < w.min || *value > w.max)
         return fail(std::to_string(*value) + " is out of range " + range_text(w) +
                     (control.field->unit.empty() ? "" : " " + control.field->unit));
-    // The discharge floor stays below the charge ceiling (protocol.md §8), against the last read.
+    // The discharge floor stays below the charge ceiling (docs/protocol.md §8), against the last read.
     if (control.key == "soc_discharge_limit") {
         if (auto it = settings.find("soc_charge_limit"); it != settings.end() && *value >= it->second)
             return fail(std::to_string(*value) + " % is not below the charge limit (" + std::to_string(it->second) + " %)");

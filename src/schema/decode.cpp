@@ -1,4 +1,4 @@
-// decode(): register data -> values, row by row (house-style #2, #5).
+// decode(): register data -> values, row by row (docs/style.md #2, #5).
 #include <algorithm>
 #include <charconv>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Reading and writing the integer base types at a byte offset. Internal to the schema layer;
-// the only place that knows word order (protocol.md §5: u32ws/i32ws/bits32 are low register first).
+// the only place that knows word order (docs/protocol.md §5: u32ws/i32ws/bits32 are low register first).
 #pragma once
 
 #include <cmath>

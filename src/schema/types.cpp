@@ -1,4 +1,4 @@
-// Name tables of the schema layer (one table per enum, house-style #18) and key templates.
+// Name tables of the schema layer (one table per enum, docs/style.md #18) and key templates.
 #include <algorithm>
 #include <array>
 #include <cmath>

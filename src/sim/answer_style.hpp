@@ -18,7 +18,7 @@ struct AnswerStyle {
     // word of a 32-bit field, so the field reads 404).
     std::map<std::uint16_t, std::uint16_t> unimplemented;
     // time_to_full / time_to_empty while they do not apply (not charging / not discharging).
-    std::int64_t not_applicable_minutes = 20100;  // an idle AP300 (protocol.md §6.4)
+    std::int64_t not_applicable_minutes = 20100;  // an idle AP300 (docs/protocol.md §6.4)
     // Where grid charging lives: 2207 (block 2200) on most models, 2008 on the Elite 200 V2.
     std::uint16_t grid_charge_register = 2207;
 };

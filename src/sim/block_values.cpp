@@ -286,7 +286,7 @@ ValueMap pack_cells(const BlockContext& c, int pack) {
 }
 
 // NODE_INFO (AP300): the main unit at slave 0 (model 6) and its B300 pack at slave 51 (model 4005),
-// laid out like protocol.md G8.
+// laid out like docs/protocol.md G8.
 ValueMap node_info(const BlockContext& c) {
     ValueMap v;
     v["node_info_version"] = std::int64_t{1};

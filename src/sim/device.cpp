@@ -234,7 +234,8 @@ SimDevice::Answer SimDevice::answer_write(ByteSpan rtu, const codec::Frame& f) {
         case WriteOutcome::out_of_range:
             return exception(f.slave, f.function, kIllegalValue, text + " (out of range)");
         case WriteOutcome::not_writable:
-            return exception(f.slave, f.function, kIllegalAddress, text + " (FORBIDDEN: not in the write whitelist of protocol.md §8)");
+            return exception(f.slave, f.function, kIllegalAddress,
+                             text + " (FORBIDDEN: not in the write whitelist of docs/protocol.md §8)");
         case WriteOutcome::no_such_block:
             return exception(f.slave, f.function, kIllegalAddress, text + " (this model has no such block)");
     }

@@ -1,5 +1,5 @@
 // One simulated power station: answers the Modbus requests the bridge sends over the cloud broker
-// the way a real V2 device does (protocol.md §3, §4), from a physical model (physics.hpp) and a
+// the way a real V2 device does (docs/protocol.md §3, §4), from a physical model (physics.hpp) and a
 // settings register file (settings.hpp), with seeded fault injection.
 //
 // Pure logic, separate from I/O so it can be unit-tested without a broker: handle() takes an MQTT
@@ -98,7 +98,7 @@ public:
     // The block at `slave` whose registers include `reg`: a read may start inside a block, as the
     // vendor app's reads can (a Modbus register map has no notion of blocks).
     std::optional<std::uint16_t> block_containing(std::uint16_t reg, std::uint8_t slave) const;
-    // Registers the device has in a block: a read of more gets this many (protocol.md §4.5).
+    // Registers the device has in a block: a read of more gets this many (docs/protocol.md §4.5).
     std::uint16_t block_registers(std::uint16_t block) const;
 
     // The model's state at the clock's current time.

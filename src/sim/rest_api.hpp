@@ -1,4 +1,4 @@
-// The stand-in for the Bluetti REST API (protocol.md §1.3–1.7): login, user id, device list,
+// The stand-in for the Bluetti REST API (docs/protocol.md §1.3–1.7): login, user id, device list,
 // server time with X-Signature, and the PKCS#12 download guarded by x-app-resource. It uses the
 // same algorithms as the bridge's account client (bluetti/cloud/auth.hpp), so the two sides can
 // only agree when both follow the protocol.
@@ -50,7 +50,7 @@ struct RestResponse {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// One device record of homeDevices (protocol.md §1.4).
+// One device record of homeDevices (docs/protocol.md §1.4).
 nlohmann::json home_device_record(const DeviceIdentity& device, const std::optional<std::string>& iot_server);
 
 class RestApi {

@@ -1,6 +1,6 @@
 // The settings of a simulated station (blocks 2000 and 2200) as a register file: register → u16,
 // initialised with plausible defaults, read back by FC 03 and changed by FC 06 writes that pass the
-// protocol.md §8 whitelist (codec/write_whitelist.hpp) and its ranges. Pure logic, no I/O. The
+// docs/protocol.md §8 whitelist (codec/write_whitelist.hpp) and its ranges. Pure logic, no I/O. The
 // working mode (2005), the time-control switch (2029) and the six time slots (2030–2047) are
 // read-only: the whitelist has none of them.
 //

@@ -1,4 +1,4 @@
-// Durations as written in YAML: "500ms", "10s", "2m", "1h" (design.md, Configuration).
+// Durations as written in YAML: "500ms", "10s", "2m", "1h" (docs/configuration.md).
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,6 @@
 // Strict reading of YAML documents for schemas, profiles and the config: unknown keys, wrong
 // types and bad values throw YamlError with `file:line:column: message`. Exceptions are used only
-// here, while loading at start-up (house-style #11); callers turn them into typed errors.
+// here, while loading at start-up (docs/style.md #11); callers turn them into typed errors.
 #pragma once
 
 #include <yaml-cpp/yaml.h>

@@ -1,4 +1,4 @@
-// load_config(): the design.md example, defaults, every error kind with its position, the secret
+// load_config(): the docs/configuration.md example, defaults, every error kind with its position, the secret
 // sources and their priority, certificate-mode rules, and the shipped example file.
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -71,9 +71,9 @@ std::size_t lines(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("config: the design.md example loads with its values") {
+TEST_CASE("config: the docs/configuration.md example loads with its values") {
     TempDir dir;
-    // From design.md, with a password file that does not exist here, so the password comes from
+    // From docs/configuration.md, with a password file that does not exist here, so the password comes from
     // $BLUETTI_PASSWORD (an unreadable *_file falls through to the environment).
     const std::string yaml = R"(cloud:
   email: me@example.com
@@ -103,7 +103,7 @@ devices:                                 # optional with e-mail login: default i
     CHECK(c.devices[0].where == dir.path("config.yaml") + ":7:5");
 }
 
-TEST_CASE("config: every key of design.md and the extensions, uncommented") {
+TEST_CASE("config: every key of docs/configuration.md, uncommented") {
     TempDir dir;
     const std::string ca = dir.write("ca.crt", "CA");
     dir.write("account.password", "pw-file\n");
@@ -185,7 +185,7 @@ state_save_interval: 1h
     CHECK(h.state_delay == 0ms);
     REQUIRE(c.devices.size() == 2);
     const auto& d = c.devices[0];
-    CHECK(d.serial == "2345EB200XXXXXXX");  // trimmed, upper case (ha-discovery.md §2.3)
+    CHECK(d.serial == "2345EB200XXXXXXX");  // trimmed, upper case (docs/home-assistant.md §2.3)
     CHECK(d.model == "EL100V2");            // the alias selects the profile; its name is kept
     CHECK(d.name == "Garage");
     CHECK(d.sub_sn == "SUB1");

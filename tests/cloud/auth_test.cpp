@@ -1,4 +1,4 @@
-// protocol.md §1 worked examples [A1]–[A4] and the password vector.
+// docs/protocol.md §1 worked examples [A1]–[A4] and the password vector.
 #include "bluetti/cloud/auth.hpp"
 #include "bluetti/cloud/crypto.hpp"
 #include "support.hpp"

@@ -1,4 +1,4 @@
-// DeviceChannel against hand-made frames and a manual clock: matching rules of protocol.md §4.6,
+// DeviceChannel against hand-made frames and a manual clock: matching rules of docs/protocol.md §4.6,
 // retries, grace period, exceptions, pushes, writes.
 #include <algorithm>
 #include <iterator>

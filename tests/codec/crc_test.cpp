@@ -19,8 +19,8 @@ TEST_CASE("crc_matches accepts a frame and rejects one flipped bit") {
     CHECK_FALSE(crc_matches(frame));
 }
 
-// protocol.md §3 "Worked requests": every row built by our builders and compared byte for byte.
-TEST_CASE("worked request frames of protocol.md §3") {
+// docs/protocol.md §3 "Worked requests": every row built by our builders and compared byte for byte.
+TEST_CASE("worked request frames of docs/protocol.md §3") {
     struct Row {
         const char* name;
         Envelope envelope;

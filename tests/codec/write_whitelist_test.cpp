@@ -1,4 +1,4 @@
-// No path can build an FC 06 frame for a register outside protocol.md §8, or a value outside its
+// No path can build an FC 06 frame for a register outside docs/protocol.md §8, or a value outside its
 // range: the builder is the last point before bytes exist, and it checks every call.
 #include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/codec/frame.hpp"

@@ -1,4 +1,4 @@
-// block_state(): the retained JSON of one block (ha-discovery.md §7, design.md "Local topics"):
+// block_state(): the retained JSON of one block (docs/home-assistant.md §7, docs/architecture.md, "Stable contract"):
 // present keys only, booleans "ON"/"OFF", numbers with the row's precision, text as text.
 #include <cmath>
 #include <limits>

@@ -1,5 +1,5 @@
 // Every discovery payload the bridge can produce, checked against the rules Home Assistant enforces
-// (../shared/ha-discovery.md §1–§7): for each built-in profile, both discovery modes, with and
+// (docs/home-assistant.md §1–§7): for each built-in profile, both discovery modes, with and
 // without controls, and for the bridge's own device. The rules are written here as data and small
 // checks, independently of src/ha/discovery.cpp.
 #include <algorithm>
@@ -14,7 +14,7 @@ using json = nlohmann::json;
 
 namespace {
 
-// ha-discovery.md §6 as data: (unit, device class) pairs HA accepts for a sensor, with the state
+// docs/home-assistant.md §6 as data: (unit, device class) pairs HA accepts for a sensor, with the state
 // classes that fit. A missing state class is always accepted; "" = none.
 struct Combo {
     std::string unit;

@@ -1,4 +1,4 @@
-// What the discovery builder says about particular entities: ha-discovery.md Appendix A for an
+// What the discovery builder says about particular entities: docs/home-assistant.md Appendix A for an
 // Elite 100 V2, platform and semantics of each kind of row, names and entity ids.
 #include "bluetti/ha/discovery.hpp"
 #include "ha/ha_support.hpp"
@@ -8,7 +8,7 @@ using json = nlohmann::json;
 
 namespace {
 
-// ha-discovery.md Appendix A, verbatim.
+// docs/home-assistant.md Appendix A, verbatim.
 constexpr const char* kAppendixA = R"({
   "device": {"identifiers": ["bluetti_2345EB200XXXXXXX"], "name": "Garage Elite 100",
              "manufacturer": "BLUETTI", "model": "Elite 100 V2", "model_id": "EL100V2",

@@ -1,4 +1,4 @@
-// Controls of protocol.md §8: which keys a device may write, and command payloads to register values.
+// Controls of docs/protocol.md §8: which keys a device may write, and command payloads to register values.
 #include "bluetti/profile/controls.hpp"
 
 #include <doctest/doctest.h>

@@ -60,7 +60,7 @@ TEST_CASE("every profile polls known blocks with their overrides applied") {
             CHECK(found);
         }
     }
-    // Pack-voltage scale per protocol.md §5.7.
+    // Pack-voltage scale per docs/protocol.md §5.7.
     auto ap300 = registry->with_overrides(set->find("AP300")->overrides);
     auto generic = registry->with_overrides(set->find("GENERIC_V2")->overrides);
     CHECK(ap300->find(100)->fields.front().scale == doctest::Approx(0.01));

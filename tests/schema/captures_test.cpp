@@ -1,4 +1,4 @@
-// Real AP300 bytes through the cloud broker (tests/data/apex300, from shared/captures): every
+// Real AP300 bytes through the cloud broker (tests/data/apex300, from battery-ha's test fixtures): every
 // capture decodes without error to the facts of captures/README.md.
 #include "bluetti/codec/envelope.hpp"
 #include "bluetti/codec/frame.hpp"
@@ -66,7 +66,7 @@ TEST_CASE("capture: block 6000 payload gives SOC 95 % and SOH 25 %") {
 }
 
 // captures/README.md lists pack_item_v2.hex among the whole payloads, but it holds register data
-// only (protocol.md G10 wraps it in a synthetic envelope).
+// only (docs/protocol.md G10 wraps it in a synthetic envelope).
 TEST_CASE("capture: block 6100 register data is the internal pack at slave 0") {
     const auto b = decode_data(ap300_registry(), 6100, test::hex(trimmed(test::read_data_file("apex300/pack_item_v2.hex"))));
     CHECK(value_of<std::string>(b, "battery_pack1_model") == "AP300");

@@ -1,4 +1,4 @@
-// protocol.md §9 golden vectors G1–G11 (tests/data/golden_vectors.json, extracted verbatim):
+// docs/protocol.md §9 golden vectors G1–G11 (tests/data/golden_vectors.json, extracted verbatim):
 // our builders produce each request byte for byte, and each reply decodes to exactly the listed
 // values, with exactly the listed keys absent.
 #include "bluetti/codec/envelope.hpp"

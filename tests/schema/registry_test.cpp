@@ -9,7 +9,7 @@
 
 using namespace bluetti::schema;
 
-TEST_CASE("the built-in registry has the twelve blocks of protocol.md") {
+TEST_CASE("the built-in registry has the twelve blocks of docs/protocol.md") {
     auto r = SchemaRegistry::builtin();
     REQUIRE_MESSAGE(r.ok(), r.error().message);
     std::vector<int> blocks;

@@ -1,5 +1,5 @@
 // The simulated device without a broker: every block of every profile reads back as the values the
-// device means, settings writes follow protocol.md §8, and every fault does what docs/simulator.md
+// device means, settings writes follow docs/protocol.md §8, and every fault does what docs/simulator.md
 // says. Requests go in as MQTT payloads, answers come out as MQTT payloads.
 #include <set>
 
@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::uint16_t kReadBlocks[] = {100, 1100, 1200, 1300, 1400, 1500, 2000, 2200, 6000, 6100, 6300};
 
-// The read size the profile polls a block with (protocol.md §6.3), else the schema's.
+// The read size the profile polls a block with (docs/protocol.md §6.3), else the schema's.
 std::uint16_t profile_read(const SimDevice& d, std::uint16_t block) {
     for (const profile::PollGroup& g : d.profile().groups)
         for (const profile::BlockRead& r : g.blocks)

@@ -133,7 +133,7 @@ TEST_CASE("bluetti-sim answers a V2 read of block 100 on a real broker") {
     REQUIRE_MESSAGE(bridge.connect(o, kTimeout, error), error);
     REQUIRE(bridge.subscribe("PUB/EL100V2/1234567890123", kTimeout));
 
-    // protocol.md §3: read 100 × 62 at slave 0, V2 envelope
+    // docs/protocol.md §3: read 100 × 62 at slave 0, V2 envelope
     const Bytes read100 = codec::wrap(codec::Envelope::v2, 100, frame({0x00, 0x03, 0x00, 0x64, 0x00, 0x3E}));
     REQUIRE(to_hex(read100) == "01f80f0064000000000000030064003e8414");
     REQUIRE(bridge.publish("SUB/EL100V2/1234567890123", read100));
@@ -335,7 +335,7 @@ TEST_CASE("TLS with client certificates, pushes, a session kick and the REST sta
         }
         CHECK(broker.log_text().find("certificate verify failed") != std::string::npos);
     }
-    SUBCASE("the REST flow of protocol.md §1 over HTTPS") {
+    SUBCASE("the REST flow of docs/protocol.md §1 over HTTPS") {
         httplib::SSLClient client("127.0.0.1", std::stoi(*rest_port));
         client.set_ca_cert_path(certs.ca_cert.c_str());
         client.enable_server_certificate_verification(true);

@@ -16,7 +16,7 @@ using nlohmann::json;
 
 namespace {
 
-// The rules of ha-discovery.md a device config must pass (the unit tests check every payload in
+// The rules of docs/home-assistant.md a device config must pass (the unit tests check every payload in
 // detail; this re-checks what the running bridge really published).
 void check_device_config(const json& c, const std::string& serial) {
     REQUIRE(c.is_object());

@@ -1,4 +1,4 @@
-// The Bluetti account over REST (protocol.md §1): log in, list devices, read the server time and
+// The Bluetti account over REST (docs/protocol.md §1): log in, list devices, read the server time and
 // the certificate password, download the PKCS#12. Asynchronous on the EventLoop (HttpClient), never
 // blocking. Bad credentials are final (no retry storm); network errors are for the caller to back
 // off from. The token, the PKCS#12 and its password live in memory only (every start logs in

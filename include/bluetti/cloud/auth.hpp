@@ -1,4 +1,4 @@
-// The Bluetti app's authentication algorithms (protocol.md §1.3–1.9), as pure functions with the
+// The Bluetti app's authentication algorithms (docs/protocol.md §1.3–1.9), as pure functions with the
 // worked examples [A1]–[A4] as tests. Used by the account client and by the simulator's REST
 // stand-in, so both sides share one implementation of each rule.
 #pragma once
@@ -11,7 +11,7 @@
 
 namespace bluetti::cloud {
 
-// The constants the app sends (protocol.md §1.2); they must match what goes into every sign.
+// The constants the app sends (docs/protocol.md §1.2); they must match what goes into every sign.
 struct AppIdentity {
     std::string app_key = "1783AF460D4D0615365940C9D3A";
     std::string app_version = "3.0.6";

@@ -1,4 +1,4 @@
-// CloudLink: the one MQTT session per Bluetti account (protocol.md §1.10, §2), shared by all its
+// CloudLink: the one MQTT session per Bluetti account (docs/protocol.md §1.10, §2), shared by all its
 // devices and told apart by topic. It subscribes every device's response topic (a SUBACK refusal is
 // reported per topic), routes inbound payloads to the device by topic, and reconnects with the
 // measured backoff: min(initial·2^k, max) × (1 + U(0, 0.25)), doubled when another client (the
@@ -27,7 +27,7 @@
 
 namespace bluetti::cloud {
 
-// Why the link is down (protocol.md §1.10; [BHA] mqtt/connection.py classifies the same way).
+// Why the link is down (docs/protocol.md §1.10; [BHA] mqtt/connection.py classifies the same way).
 enum class LinkFailure { none, unreachable, tls, auth, session_conflict, subscribe_refused };
 std::string_view to_string(LinkFailure failure);
 

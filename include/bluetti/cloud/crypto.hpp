@@ -1,4 +1,4 @@
-// The hashing and AES primitives of the Bluetti account flow (protocol.md §1), on OpenSSL 3 EVP.
+// The hashing and AES primitives of the Bluetti account flow (docs/protocol.md §1), on OpenSSL 3 EVP.
 // Pure functions: no I/O, no logging (callers must never log their inputs: passwords, tokens).
 #pragma once
 

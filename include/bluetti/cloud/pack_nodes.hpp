@@ -1,4 +1,4 @@
-// The battery packs of a station from its NODE_INFO reply (block 21000, protocol.md §6.1): the
+// The battery packs of a station from its NODE_INFO reply (block 21000, docs/protocol.md §6.1): the
 // daemon's Station and the SDK's Client both number packs this way, so a pack number means the
 // same slave in Home Assistant and on the command line.
 #pragma once

@@ -1,5 +1,5 @@
 // The client TLS context for the Bluetti broker, built from the PKCS#12 in memory: the private key
-// never touches disk (protocol.md §1.7, §1.10). Server verification is on unless `insecure`, from
+// never touches disk (docs/protocol.md §1.7, §1.10). Server verification is on unless `insecure`, from
 // the system store, `ca_file` and the CA certificates inside the PKCS#12; the host name is checked.
 #pragma once
 
@@ -19,7 +19,7 @@ struct TlsOptions {
     std::string ca_file;  // extra trust anchors (PEM)
     bool use_system_store = true;
     bool insecure = false;   // skip server verification (loudly logged by the caller)
-    int security_level = 0;  // OpenSSL @SECLEVEL: the broker's keys are small (protocol.md §1.10)
+    int security_level = 0;  // OpenSSL @SECLEVEL: the broker's keys are small (docs/protocol.md §1.10)
 };
 
 class TlsContext {

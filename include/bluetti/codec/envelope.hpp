@@ -1,4 +1,4 @@
-// The Bluetti cloud payload envelope around a Modbus RTU frame (protocol.md §3).
+// The Bluetti cloud payload envelope around a Modbus RTU frame (docs/protocol.md §3).
 //
 //   V2:  01 F8 0F RH RL 00 00 00 00 00 | RTU frame       (RH RL = register the frame addresses)
 //        replies: byte 7 = RSSI in dBm (signed), the other header bytes are ignored

@@ -1,4 +1,4 @@
-// Modbus RTU frames as the Bluetti cloud carries them (protocol.md §4.1): builders for the requests
+// Modbus RTU frames as the Bluetti cloud carries them (docs/protocol.md §4.1): builders for the requests
 // we send and the replies the simulator sends, and one parser for any frame.
 //
 //   FC 03 request         slave 03 start(2) count(2) crc(2)                  8

@@ -1,4 +1,4 @@
-// The only registers the bridge may ever write (protocol.md §8), with their allowed values.
+// The only registers the bridge may ever write (docs/protocol.md §8), with their allowed values.
 // build_write_single() checks this table, so no code path above the codec can build an FC 06 frame
 // for any other register: not an MQTT command, not bluetti-cli write, not the C++ API.
 // 2013 (power off), 2206 (factory reset) and 2233 (battery-aging routine) are deliberately absent.

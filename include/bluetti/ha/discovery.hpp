@@ -1,6 +1,6 @@
-// Home Assistant MQTT discovery and state payloads, as pure functions (house-style #6): JSON objects
+// Home Assistant MQTT discovery and state payloads, as pure functions (docs/style.md #6): JSON objects
 // built by code from the schema rows and one semantics table, never string templates. The rules are
-// ../shared/ha-discovery.md; the topics and ids are the contract of design.md:
+// docs/home-assistant.md; the topics and ids are the contract of docs/architecture.md, "Stable contract":
 //   <prefix>/device/bluetti_<serial>/config           (device-based, default)
 //   <prefix>/<platform>/bluetti_<serial>/<key>/config (discovery: entity)
 //   unique_id bluetti_<serial>_<key>; states on <base>/<serial>/<state_topic>.
@@ -30,7 +30,7 @@ struct DiscoveryOptions {
 
 // What Home Assistant's device block says about one power station.
 struct StationInfo {
-    std::string serial;      // normalised once, never changed (ha-discovery.md §2.3)
+    std::string serial;      // normalised once, never changed (docs/home-assistant.md §2.3)
     std::string name;        // configured name, else "BLUETTI <display name>"
     std::string model_name;  // marketing name (profile display name)
     std::string model_id;    // cloud model code

@@ -1,4 +1,4 @@
-// LocalSession: the bridge's session with the user's MQTT broker (ha-discovery.md §8, §10–12).
+// LocalSession: the bridge's session with the user's MQTT broker (docs/home-assistant.md §8, §10–12).
 // Connects with the will `offline` on <base>/bridge/availability, publishes `online`, subscribes to
 // Home Assistant's birth topic and to the command topics, and re-sends everything it owns on every
 // (re)connect and on HA's `online` (configs at once, debounced to once per 30 s; states after a
@@ -12,7 +12,7 @@
 // remembered to send nothing that did not change. Owners whose configs may have changed wait in a
 // queue, drained on the next loop pass with at most `config_window` configs in flight (QoS 1, not
 // yet acknowledged): a thousand devices announcing at once neither flood Home Assistant nor pile
-// up megabytes in libmosquitto's queue (ha-discovery.md §12), and several changes of one device
+// up megabytes in libmosquitto's queue (docs/home-assistant.md §12), and several changes of one device
 // in a burst coalesce into one config.
 #pragma once
 

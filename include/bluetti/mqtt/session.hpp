@@ -1,4 +1,4 @@
-// Session: the one narrow owner of a libmosquitto client (house-style #10), driven from our
+// Session: the one narrow owner of a libmosquitto client (docs/style.md #10), driven from our
 // EventLoop with mosquitto_loop_read/write/misc (never mosquitto_loop_start: no hidden threads).
 // Used for the Bluetti cloud broker (with an in-memory SSL_CTX) and for the user's local broker
 // (plain, or TLS from files). Reconnect policy lives with the caller; this class only reports.

@@ -1,4 +1,4 @@
-// The controls of one device (protocol.md §8): which whitelisted registers it may be written through,
+// The controls of one device (docs/protocol.md §8): which whitelisted registers it may be written through,
 // the schema row that reads each one back, and how a command payload becomes a register value.
 // Everything here is pure; DeviceChannel enforces the register set, the codec the global whitelist.
 #pragma once

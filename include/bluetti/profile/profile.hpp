@@ -1,4 +1,4 @@
-// Device profiles (protocol.md §7): per model, how to reach it on the cloud (model code, slave,
+// Device profiles (docs/protocol.md §7): per model, how to reach it on the cloud (model code, slave,
 // envelope), what to poll and how often, per-field overrides and which controls it exposes.
 // Profiles are data (config/profiles/*.yaml, embedded at build time); this layer does no I/O
 // beyond reading those files.
@@ -42,7 +42,7 @@ struct Profile {
     std::vector<std::uint8_t> probe_slaves;  // tried in order when `slave` does not answer
     std::vector<PollGroup> groups;
     std::map<std::string, schema::FieldOverride> overrides;
-    std::vector<std::string> controls;  // control keys enabled by default (protocol.md §8)
+    std::vector<std::string> controls;  // control keys enabled by default (docs/protocol.md §8)
     // The model's rated maximum of any power flow (AC output, AC input, solar input, battery), in
     // W: the largest. Bounds every power value (power_limit()) and, times elapsed time, how fast
     // an energy counter can grow.

@@ -1,5 +1,5 @@
 // Block schemas: one register block described as rows of data on a closed set of base types
-// (house-style #4). Loaded from YAML (loader.hpp), applied by decode()/encode() (decode.hpp).
+// (docs/style.md #4). Loaded from YAML (loader.hpp), applied by decode()/encode() (decode.hpp).
 // Nothing here knows about MQTT or Home Assistant; the semantic columns (unit, device class, …)
 // are carried for the layers above.
 #pragma once
@@ -46,7 +46,7 @@ struct Transform {
     double b = 0;
 };
 
-// How the field becomes a Home Assistant entity (protocol.md §6.1 "entity" column).
+// How the field becomes a Home Assistant entity (docs/protocol.md §6.1 "entity" column).
 enum class EntityKind : std::uint8_t { none, sensor, off, diag, control };
 std::string_view to_string(EntityKind kind);
 std::optional<EntityKind> entity_kind_from_string(std::string_view name);
@@ -188,7 +188,7 @@ struct Placement {
     std::uint16_t offset = 0;
 };
 
-// Field overrides a device profile applies to a schema (protocol.md §5.7): a scale, a type, an
+// Field overrides a device profile applies to a schema (docs/protocol.md §5.7): a scale, a type, an
 // entity kind, a unit, a device class or a plausible range for one key, the model's sentinels
 // (FieldSpec), and where the model keeps the value. A range replaces the row's range and its
 // `zero` flag together.

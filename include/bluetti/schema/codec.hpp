@@ -2,7 +2,7 @@
 // (the simulator's direction). Pure functions over byte spans.
 //
 // A reply may be shorter than the block: fields past its end are absent, never zero
-// (protocol.md §4.5). `pack` fills the {n} placeholder of per-pack blocks (6100, 6300).
+// (docs/protocol.md §4.5). `pack` fills the {n} placeholder of per-pack blocks (6100, 6300).
 #pragma once
 
 #include <map>

@@ -1,5 +1,5 @@
 // ChildProcess: a program a system test starts (mosquitto, bluetti-sim, bluetti-bridge, openssl)
-// and stops again — by its own PID only, never by name (house-style #15).
+// and stops again — by its own PID only, never by name (docs/style.md #15).
 //
 //   ChildProcess sim;
 //   ChildOptions o;

@@ -11,7 +11,7 @@
 //                                    broker ACL can tell them from the bridge
 //   options.pkcs12:                  client.p12: client certificate + key + CA, legacy-encrypted
 //                                    (openssl pkcs12 -export -legacy: RC2/3DES as the Bluetti cloud
-//                                    serves it, protocol.md §1.7), password options.pkcs12_password
+//                                    serves it, docs/protocol.md §1.7), password options.pkcs12_password
 //
 // Every certificate is valid from a day ago (no clock-skew surprises) for `days` days. RSA keys,
 // `rsa_bits` long. generate() fails with the failing command's output in `error`.
