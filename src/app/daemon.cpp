@@ -494,6 +494,7 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         s.controls = device->controls;
     }
     cloud::ChannelOptions c;
+    c.envelope = p->envelope;
     c.request_timeout = config_.cloud.request_timeout;
     c.retry = cloud::RetryPolicy{config_.cloud.retry.attempts, config_.cloud.retry.initial_delay, config_.cloud.retry.factor,
                                  config_.cloud.retry.max_delay};
@@ -503,9 +504,11 @@ void Daemon::add_station(const std::string& serial, const std::string& model, co
         log::get("config")->error("{}: {}", serial, !request ? request.error() : response.error());
         return;
     }
-    auto station = std::make_unique<bridge::Station>(
-        loop_, std::move(s), c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); }, *local_, *counters_,
-        discovery_);
+    stations_.erase(serial);  // a channel is replaced only once no station uses it
+    auto& channel = channels_[serial];
+    channel = std::make_unique<cloud::DeviceChannel>(
+        loop_, *shared, c, [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); });
+    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), *channel, *local_, *counters_, discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
     station->on_online_changed([this] { set_status(cloud_status_); });
     std::vector<bridge::GroupSchedule> groups;
@@ -635,6 +638,7 @@ void Daemon::stop_cloud() {
         scheduler_.remove_device(serial);
     }
     stations_.clear();
+    channels_.clear();
     link_.reset();
     session_.reset();
     if (account_timer_) loop_.cancel(account_timer_);

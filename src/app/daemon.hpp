@@ -53,6 +53,8 @@ private:
     std::unique_ptr<cloud::TlsContext> tls_;
     cloud::TlsOptions tls_options_;
     std::unique_ptr<cloud::CloudLink> link_;
+    // serial -> the station's channel; declared before stations_, so it outlives them.
+    std::map<std::string, std::unique_ptr<cloud::DeviceChannel>> channels_;
     std::map<std::string, std::unique_ptr<bridge::Station>> stations_;
     std::map<std::string, std::string> conn_secrets_;                    // serial -> iotConnSecret
     std::map<std::string, std::pair<std::string, std::string>> topics_;  // serial -> request, response topic
