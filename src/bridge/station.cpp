@@ -33,11 +33,14 @@ std::string iso_now() {
 }
 }  // namespace
 
-Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions channel_options, cloud::DeviceChannel::Sender sender,
-                 ha::LocalSession& local, ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
-    : loop_(loop), setup_(std::move(setup)), local_(local), counters_(counters), discovery_(discovery) {
-    channel_options.envelope = setup_.profile->envelope;
-    channel_ = std::make_unique<cloud::DeviceChannel>(loop_, *setup_.schemas, channel_options, std::move(sender));
+Station::Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceChannel& channel, ha::StatePublisher& publisher,
+                 ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
+    : scheduler_(scheduler),
+      setup_(std::move(setup)),
+      channel_(channel),
+      publisher_(publisher),
+      counters_(counters),
+      discovery_(discovery) {
     // Where to look for the device (docs/protocol.md §7.3): the configured slave only, else the profile's
     // slave, then its probe list, then the V1 envelope.
     if (setup_.slave) {
@@ -52,28 +55,28 @@ Station::Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions chan
         add(codec::Envelope::v1, 0);
     }
     slave_ = probes_.front().second;
-    channel_->set_envelope(probes_.front().first);
+    channel_.set_envelope(probes_.front().first);
     pack_slaves_ = {slave_};
-    channel_->set_pack_slaves(pack_slaves_);
-    channel_->set_push_handler([this](const cloud::BlockData& d) {
+    channel_.set_pack_slaves(pack_slaves_);
+    channel_.set_push_handler([this](const cloud::BlockData& d) {
         handle_block(d);
         if (push_handler_) push_handler_(d.block);
     });
-    channel_->set_anomaly_handler([this](const std::string& text) { log_anomaly(text); });
+    channel_.set_anomaly_handler([this](const std::string& text) { log_anomaly(text); });
 
     ControlWriterHooks hooks;
     hooks.write = [this](const profile::Control& c, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
-        channel_->write_register(slave_, c.limits->reg, value,
-                                 [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
-                                     done(std::move(r));
-                                     publish_diagnostics();
-                                 });
+        channel_.write_register(slave_, c.limits->reg, value,
+                                [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
+                                    done(std::move(r));
+                                    publish_diagnostics();
+                                });
     };
     hooks.reread = [this](const profile::Control& c, std::uint16_t written, std::function<void()> done) {
         reread(c, written, std::move(done));
     };
     hooks.settings = [this] { return control_values_; };
-    writer_ = std::make_unique<ControlWriter>(loop_, setup_.serial, std::move(hooks));
+    writer_ = std::make_unique<ControlWriter>(scheduler_, setup_.serial, std::move(hooks));
     apply_controls();
 }
 
@@ -84,7 +87,7 @@ void Station::apply_controls() {
             if (!unsupported_controls_.count(key)) keys.push_back(key);
     auto controls = profile::resolve_controls(*setup_.schemas, keys, &rejected);
     for (const auto& r : rejected) log::get("bridge")->warn("{}: control {}", setup_.serial, r);
-    channel_->set_writable(profile::control_registers(controls));
+    channel_.set_writable(profile::control_registers(controls));
     writer_->set_controls(std::move(controls));
 }
 
@@ -102,7 +105,7 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
         for (const auto& b : g.blocks)
             if (b.block == block) registers = b.registers;
     const std::string key = control.key;
-    channel_->read_block(
+    channel_.read_block(
         block, registers, slave_, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
             if (!r) {
                 log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
@@ -118,9 +121,16 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
         });
 }
 
+// The channel outlives the station: nothing it holds may reach this one any more. Its requests
+// (poll steps, writes, re-reads) are dropped uncalled, its handlers removed, and it writes nothing
+// until the next station enables its controls.
 Station::~Station() {
-    local_.forget_source(setup_.serial);
-    if (silence_timer_) loop_.cancel(silence_timer_);
+    channel_.cancel_all();
+    channel_.set_push_handler(nullptr);
+    channel_.set_anomaly_handler(nullptr);
+    channel_.set_writable({});
+    publisher_.forget_source(setup_.serial);
+    if (silence_timer_) scheduler_.cancel(silence_timer_);
 }
 
 std::chrono::milliseconds Station::core_interval() const {
@@ -172,9 +182,9 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
                 if (!ever_answered_ && tally->timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) {
                     ++probe_index_;
                     slave_ = probes_[probe_index_].second;
-                    channel_->set_envelope(probes_[probe_index_].first);
+                    channel_.set_envelope(probes_[probe_index_].first);
                     pack_slaves_[0] = slave_;
-                    channel_->set_pack_slaves(pack_slaves_);
+                    channel_.set_pack_slaves(pack_slaves_);
                     log::get("bridge")->info("{}: no answer yet; trying slave {} with the {} envelope", setup_.serial, int(slave_),
                                              codec::to_string(probes_[probe_index_].first));
                 }
@@ -204,16 +214,16 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             if (*step) (*step)(i + 1);
         };
         if (job.block == kNodeInfo)
-            channel_->query_nodes(slave_, next);
+            channel_.query_nodes(slave_, next);
         else
-            channel_->read_block(job.block, job.registers, job.slave, job.pack, next);
+            channel_.read_block(job.block, job.registers, job.slave, job.pack, next);
     };
     (*step)(0);
 }
 
 // Once per new size: a shrunk read explains why a block carries fewer fields than the profile reads.
 void Station::log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std::uint16_t asked) {
-    const auto size = channel_->reduced_read_size(block, slave);
+    const auto size = channel_.reduced_read_size(block, slave);
     if (!size) return;
     std::uint16_t& logged = reduced_sizes_logged_[{block, slave}];
     if (logged == *size) return;
@@ -226,7 +236,7 @@ void Station::handle_nodes(const cloud::BlockData& data) {
     const auto slaves = cloud::pack_slaves_from_nodes(data.decoded, slave_);
     if (slaves != pack_slaves_) {
         pack_slaves_ = slaves;
-        channel_->set_pack_slaves(pack_slaves_);
+        channel_.set_pack_slaves(pack_slaves_);
         log::get("bridge")->info("{}: {} battery pack(s) found", setup_.serial, pack_slaves_.size());
     }
 }
@@ -280,12 +290,12 @@ bool Station::cells_consistent(const cloud::BlockData& data) {
 void Station::handle_block(cloud::BlockData data) {
     if (!cells_consistent(data)) return;
     log::get("bridge")->debug("{}: block {} ({})", setup_.serial, data.block, data.pushed ? "pushed" : "read");
-    last_data_ = loop_.now();
+    last_data_ = scheduler_.now();
     last_seen_iso_ = iso_now();
     if (!ever_answered_) {
         ever_answered_ = true;
         log::get("bridge")->info("{}: answering at slave {} ({} envelope)", setup_.serial, int(slave_),
-                                 codec::to_string(channel_->options().envelope));
+                                 codec::to_string(channel_.options().envelope));
     }
     set_online(true, "");
     arm_silence_timer();
@@ -353,14 +363,14 @@ void Station::handle_block(cloud::BlockData data) {
         for (auto it = fresh.begin(); it != fresh.end(); ++it) m[it.key()] = *it;
         payload = m.dump();
     }
-    local_.publish_retained(topic, payload);
+    publisher_.publish_retained(topic, payload);
 }
 
 // A bad, stray or implausible frame: at warning level, but at most one a minute per station, so a
 // flood of garbage cannot flood the log; the others go to debug and are counted in the next one.
 void Station::log_anomaly(const std::string& text) {
     constexpr auto kEvery = std::chrono::minutes(1);
-    const auto now = loop_.now();
+    const auto now = scheduler_.now();
     if (last_anomaly_warning_ && now - *last_anomaly_warning_ < kEvery) {
         ++anomalies_suppressed_;
         log::get("decode")->debug("{}: {}", setup_.serial, text);
@@ -376,11 +386,11 @@ void Station::log_anomaly(const std::string& text) {
 }
 
 void Station::arm_silence_timer() {
-    if (silence_timer_) loop_.cancel(silence_timer_);
+    if (silence_timer_) scheduler_.cancel(silence_timer_);
     // Two core intervals without any data (issue 7: availability right within two poll intervals),
     // plus two request timeouts: a reply lost or corrupted in flight is only known lost after one,
     // and its retry may need the second; one such loss must not make the device look offline.
-    silence_timer_ = loop_.after(core_interval() * 2 + channel_->options().request_timeout * 2, [this] {
+    silence_timer_ = scheduler_.after(core_interval() * 2 + channel_.options().request_timeout * 2, [this] {
         silence_timer_ = 0;
         set_online(false, "no data for 2 poll intervals");
     });
@@ -393,7 +403,7 @@ void Station::set_online(bool online, const std::string& why) {
         log::get("bridge")->warn("{} is offline: {}", setup_.serial, why);
     else
         log::get("bridge")->info("{} is online", setup_.serial);
-    local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
+    publisher_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online ? "online" : "offline");
     if (online_handler_) online_handler_();
 }
 
@@ -426,13 +436,13 @@ void Station::announce(bool force) {
     announced_key_count_ = present_keys_.size();
     announced_sw_version_ = sw_version_;
     // The session builds the configs when it sends them and sends only those that changed.
-    local_.set_discovery(
+    publisher_.set_discovery(
         setup_.serial, [this] { return discovery_messages(); }, force);
-    local_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online_ ? "online" : "offline");
+    publisher_.publish_retained(discovery_.base + "/" + setup_.serial + "/availability", online_ ? "online" : "offline");
 }
 
 void Station::publish_diagnostics() {
-    const auto& s = channel_->stats();
+    const auto& s = channel_.stats();
     nlohmann::ordered_json j;
     if (s.rssi) j["rssi"] = *s.rssi;
     if (!last_seen_iso_.empty()) j["last_seen"] = last_seen_iso_;
@@ -445,7 +455,7 @@ void Station::publish_diagnostics() {
     j["foreign_replies"] = s.foreign_replies;
     j["rejected_frames"] = s.implausible + cells_rejected_;
     j["confirmations"] = s.confirmations;
-    j["contention"] = channel_->contended() ? "ON" : "OFF";
+    j["contention"] = channel_.contended() ? "ON" : "OFF";
     if (!writer_->controls().empty()) {
         const auto& w = writer_->stats();
         j["writes"] = w.writes;
@@ -454,8 +464,8 @@ void Station::publish_diagnostics() {
         if (!w.last_error.empty()) j["last_write_error"] = w.last_error;
     }
     // Every text in it is echoed through text::echo(); `replace` is the belt: a dump never throws.
-    local_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"),
-                            j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+    publisher_.publish_retained(ha::state_topic(discovery_, setup_.serial, "diagnostics"),
+                                j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 void Station::reconfigure(const StationSetup& setup) {

@@ -1,8 +1,10 @@
-// Station: one power station from poll to publish. It owns the device's DeviceChannel (the layer
-// below decodes), runs poll groups block by block, keeps availability (online after the first good
-// reply; offline after 3 failed polls in a row, 3 core intervals without data, or while the cloud
-// session is down), diagnostics, the set of keys seen (which decides its entities), and publishes
-// retained block states through the LocalSession. It never parses bytes.
+// Station: one power station from poll to publish. It drives the device's DeviceChannel (the layer
+// below decodes; its owner keeps it alive longer than the station), runs poll groups block by
+// block, keeps availability (online after the first good reply; offline after 3 failed polls in a
+// row, 2 core intervals and 2 request timeouts without data, or while the cloud session is down),
+// diagnostics, the set of keys seen (which decides its entities), and publishes retained block
+// states through a StatePublisher (the LocalSession). It never parses bytes. Its clock is a
+// Scheduler, so tests run it on a manual one.
 #pragma once
 
 #include <chrono>
@@ -19,7 +21,7 @@
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/ha/discovery.hpp"
-#include "bluetti/ha/local_session.hpp"
+#include "bluetti/ha/state_publisher.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "control_writer.hpp"
@@ -43,14 +45,18 @@ struct StationSetup {
 
 class Station {
 public:
-    Station(EventLoop& loop, StationSetup setup, cloud::ChannelOptions channel_options, cloud::DeviceChannel::Sender sender,
-            ha::LocalSession& local, ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery);
+    // Configures `channel` for this device (handlers, envelope, pack slaves, writable registers).
+    Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceChannel& channel, ha::StatePublisher& publisher,
+            ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery);
+    // Detaches from the channel: its handlers are removed and its requests dropped uncalled.
     ~Station();
+    Station(const Station&) = delete;
+    Station& operator=(const Station&) = delete;
 
     const std::string& serial() const { return setup_.serial; }
     const StationSetup& setup() const { return setup_; }
-    cloud::DeviceChannel& channel() { return *channel_; }
-    bool busy() const { return polling_ || channel_->busy(); }
+    cloud::DeviceChannel& channel() { return channel_; }
+    bool busy() const { return polling_ || channel_.busy(); }
     // A command from <base>/<serial>/set/<key>: validated, then written per docs/protocol.md §8.
     void command(const std::string& key, std::string_view payload);
     const ControlWriter& controls() const { return *writer_; }
@@ -81,15 +87,15 @@ public:
     void reconfigure(const StationSetup& setup);
 
 private:
-    EventLoop& loop_;
+    Scheduler& scheduler_;
     StationSetup setup_;
-    ha::LocalSession& local_;
+    // Not owned: every callback the station gives it captures `this`, so ~Station() drops them
+    // (DeviceChannel::cancel_all) before any member is destroyed.
+    cloud::DeviceChannel& channel_;
+    ha::StatePublisher& publisher_;
     ha::CounterGuard& counters_;
     ha::DiscoveryOptions discovery_;
-    // Declared before channel_: a channel being destroyed fails its requests, and their callbacks
-    // still reach publish_diagnostics(), which reads the writer.
     std::unique_ptr<ControlWriter> writer_;
-    std::unique_ptr<cloud::DeviceChannel> channel_;
     std::map<std::string, std::int64_t> control_values_;  // last read of each control
     std::set<std::string> unsupported_controls_;          // read "not supported": never offered
     bool polling_ = false;
@@ -100,7 +106,7 @@ private:
     void log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std::uint16_t asked);
     bool link_up_ = false;
     int consecutive_failures_ = 0;
-    std::optional<EventLoop::Clock::time_point> last_data_;
+    std::optional<Scheduler::Clock::time_point> last_data_;
     std::set<std::string> present_keys_;
     std::uint64_t present_keys_version_ = 0;
     std::size_t announced_key_count_ = 0;  // present_keys_.size() at the last announce()
@@ -116,8 +122,8 @@ private:
     std::set<std::string> unknown_codes_logged_;
     std::function<void(std::uint16_t)> push_handler_;
     std::function<void()> online_handler_;
-    EventLoop::TimerId silence_timer_ = 0;
-    std::optional<EventLoop::Clock::time_point> last_anomaly_warning_;
+    Scheduler::TimerId silence_timer_ = 0;
+    std::optional<Scheduler::Clock::time_point> last_anomaly_warning_;
     std::uint64_t anomalies_suppressed_ = 0;
     // The pack voltage the cells of block 6300 are checked against: per pack from 6100, else the
     // battery's from block 100 (packs sit in parallel).

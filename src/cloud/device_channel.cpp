@@ -45,6 +45,17 @@ DeviceChannel::~DeviceChannel() {
     if (timer_) scheduler_.cancel(timer_);
 }
 
+void DeviceChannel::cancel_all() {
+    if (timer_) scheduler_.cancel(timer_);
+    timer_ = 0;
+    if (in_flight_ && awaiting_reply_) hold_until_ = std::max(hold_until_, scheduler_.now() + options_.stray_grace);
+    awaiting_reply_ = false;
+    in_flight_.reset();
+    queue_.clear();
+    candidates_.clear();
+    best_so_far_.reset();
+}
+
 void DeviceChannel::read_block(std::uint16_t block, std::uint16_t registers, std::uint8_t slave, int pack, Callback<BlockData> done) {
     const schema::BlockSchema* schema = schemas_.find(block);
     if (!schema) {

@@ -117,6 +117,32 @@ TEST_CASE("a silent device: timeouts retried per the policy, then an error, late
     CHECK(f.sent.size() == 4);
 }
 
+TEST_CASE("cancel_all drops the queued requests and the one in flight uncalled, and holds the next for the grace period") {
+    Fixture f;
+    int called = 0;
+    f.channel->read_block(1300, 16, 1, 1, [&](auto) { ++called; });
+    f.channel->read_block(100, 62, 0, 1, [&](auto) { ++called; });
+    f.channel->write_register(0, 2011, 1, [&](auto) { ++called; });
+    REQUIRE(f.sent.size() == 1);
+    REQUIRE(f.channel->queued() == 3);
+    f.channel->cancel_all();
+    CHECK_FALSE(f.channel->busy());
+    CHECK(f.clock.pending() == 0);  // no timeout left to fire
+    f.clock.advance(500ms);
+    f.channel->on_payload(test::hex(kG1Reply));  // the late reply to the dropped read: a stray
+    CHECK(f.channel->stats().unsolicited == 1);
+    f.channel->read_block(1300, 16, 1, 1, [&](auto) { ++called; });
+    CHECK(f.sent.size() == 1);  // held: another late reply could still be taken for its answer
+    f.clock.advance(1500ms);
+    CHECK(f.sent.size() == 2);
+    // The stray made the channel wary of another client: the reply is confirmed by a second one.
+    f.channel->on_payload(test::hex(kG1Reply));
+    REQUIRE(f.sent.size() == 3);
+    f.channel->on_payload(test::one_register_less(test::hex(kG1Reply)));
+    CHECK(called == 1);  // only the new read's callback ever ran
+    CHECK(f.clock.pending() == 0);
+}
+
 TEST_CASE("exception 02 marks the block unsupported, no retry, no second send") {
     Fixture f;
     std::optional<Result<BlockData, ChannelError>> got;

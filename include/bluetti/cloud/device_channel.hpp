@@ -151,6 +151,11 @@ public:
     // one with exception 02; nullopt while no refusal shrank the block's reads.
     std::optional<std::uint16_t> reduced_read_size(std::uint16_t block, std::uint8_t slave) const;
     bool busy() const { return in_flight_.has_value() || !queue_.empty(); }
+    // Drops every queued request and the one in flight WITHOUT calling their callbacks, and cancels
+    // the channel's timer: for an owner of those callbacks that is going away while the channel
+    // stays. A reply still on its way to a dropped read holds the next request back for the grace
+    // period, as after a timeout. Handlers, envelope, writable set and what was learnt stay.
+    void cancel_all();
     std::size_t queued() const { return queue_.size() + (in_flight_ ? 1 : 0); }
     const ChannelStats& stats() const { return stats_; }
     void set_envelope(codec::Envelope envelope) { options_.envelope = envelope; }

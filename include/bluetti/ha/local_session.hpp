@@ -30,6 +30,7 @@
 #include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/discovery.hpp"
+#include "bluetti/ha/state_publisher.hpp"
 
 namespace bluetti::ha {
 
@@ -58,10 +59,10 @@ struct LocalOptions {
     std::size_t config_window = 16;  // discovery configs in flight (sent, not yet acknowledged)
 };
 
-class LocalSession {
+class LocalSession : public StatePublisher {
 public:
     LocalSession(EventLoop& loop, LocalOptions options);
-    ~LocalSession();
+    ~LocalSession() override;
 
     void start();
     // Publishes `offline` on the bridge topic (the will is not sent on a clean disconnect), then disconnects.
@@ -73,14 +74,13 @@ public:
     // replaces the source and queues the owner: once drained, configs that changed are published,
     // configs the owner no longer has are cleared (empty retained); with `force`, all are re-sent.
     // `source` is called from the event loop until forget_source() or remove_owner().
-    using DiscoverySource = std::function<std::vector<Message>()>;
-    void set_discovery(const std::string& owner, DiscoverySource source, bool force = false);
+    void set_discovery(const std::string& owner, DiscoverySource source, bool force = false) override;
     // The source is going away (its station is being rebuilt): keep its configs, call it no more.
-    void forget_source(const std::string& owner);
+    void forget_source(const std::string& owner) override;
     void remove_owner(const std::string& owner);  // clears the owner's configs
     // Retained states and availability: remembered and re-sent after a reconnect or a birth.
     // Unchanged payloads are not re-sent unless `force` (the heartbeat).
-    void publish_retained(const std::string& topic, const std::string& payload, bool force = false);
+    void publish_retained(const std::string& topic, const std::string& payload, bool force = false) override;
     // Clears our retained configs seen at start-up that no topic in `keep` produces; call it once the
     // device list is final (never after a failed cloud device list).
     void cleanup(const std::set<std::string>& keep);
