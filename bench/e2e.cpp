@@ -44,11 +44,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/codec/envelope.hpp"
 #include "bluetti/codec/frame.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/log.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "child_process.hpp"

@@ -357,6 +357,10 @@ void Daemon::add_station(const cloud::DeviceRecord& record, const std::string& m
     auto station = std::make_unique<bridge::Station>(loop_, std::move(s), **channel, *local_, *counters_, discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
     station->on_online_changed([this] { set_status(cloud_status_); });
+    station->on_packs_added([this, serial, p] {
+        for (const auto& g : p->groups)
+            if (g.per_pack) scheduler_.request_now(serial, g.name, loop_.now());
+    });
     std::vector<bridge::GroupSchedule> groups;
     for (const auto& [g, interval] : station->groups()) {
         bridge::GroupSchedule gs{g->name, interval, {}};

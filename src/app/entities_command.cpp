@@ -9,8 +9,8 @@
 #include <ostream>
 #include <set>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/natural_order.hpp"
 
 namespace bluetti::app {

@@ -234,11 +234,12 @@ void Station::log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std
 
 void Station::handle_nodes(const cloud::BlockData& data) {
     const auto slaves = cloud::pack_slaves_from_nodes(data.decoded, slave_);
-    if (slaves != pack_slaves_) {
-        pack_slaves_ = slaves;
-        channel_.set_pack_slaves(pack_slaves_);
-        log::get("bridge")->info("{}: {} battery pack(s) found", setup_.serial, pack_slaves_.size());
-    }
+    if (slaves == pack_slaves_) return;
+    const bool added = slaves.size() > pack_slaves_.size();
+    pack_slaves_ = slaves;
+    channel_.set_pack_slaves(pack_slaves_);
+    log::get("bridge")->info("{}: {} battery pack(s) found", setup_.serial, pack_slaves_.size());
+    if (added && packs_added_handler_) packs_added_handler_();
 }
 
 std::string Station::state_name(std::uint16_t block) const {

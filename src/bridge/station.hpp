@@ -83,6 +83,9 @@ public:
     void on_push(std::function<void(std::uint16_t block)> handler) { push_handler_ = std::move(handler); }
     // Called when the station goes online or offline (the daemon's STATUS= line counts them).
     void on_online_changed(std::function<void()> handler) { online_handler_ = std::move(handler); }
+    // Called when NODE_INFO lists a battery pack the station did not have: its per-pack groups
+    // are worth reading now, not at their next interval (which may be minutes away).
+    void on_packs_added(std::function<void()> handler) { packs_added_handler_ = std::move(handler); }
     // Apply changed names, intervals, exclusions or controls (SIGHUP) without touching the session.
     void reconfigure(const StationSetup& setup);
 
@@ -122,6 +125,7 @@ private:
     std::set<std::string> unknown_codes_logged_;
     std::function<void(std::uint16_t)> push_handler_;
     std::function<void()> online_handler_;
+    std::function<void()> packs_added_handler_;
     Scheduler::TimerId silence_timer_ = 0;
     std::optional<Scheduler::Clock::time_point> last_anomaly_warning_;
     std::uint64_t anomalies_suppressed_ = 0;

@@ -17,9 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/hex.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "sim/device.hpp"
 #include "sim/rng.hpp"
 

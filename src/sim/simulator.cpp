@@ -13,9 +13,9 @@
 #include <set>
 #include <sstream>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/log.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "sim/answers_log.hpp"

@@ -196,6 +196,59 @@ TEST_CASE("full path: discovery, values, availability, birth, clean-up, reload, 
     CHECK(std::find(keys[kSerial].begin(), keys[kSerial].end(), json("pack_soc")) != keys[kSerial].end());
 }
 
+// The AP300's expansion pack through the daemon: NODE_INFO finds it, and its per-pack blocks are
+// read at once (not when the cells group next falls due, ten minutes on here), each at the pack's
+// own slave; pack 2's entities carry pack 2's values, the cells included.
+TEST_CASE("an AP300 with an expansion pack: pack 2 found, read at once at its slave, its entities and cells published") {
+    const SimDevice ap300{"AP300", "AP3002616113487436", "2616113487436"};
+    Cloud cloud({ap300});
+    Local local(cloud.dir);
+    Bridge bridge;
+    bridge.write_config(cloud, local, cloud.dir, "Apex", "", "",
+                        "{core: 2s, battery: 10m, settings: 10m, cells: 10m, info: 10m, topology: 10m}", "AP300");
+    // The fixture's device is an EL100V2's serial: bridge the AP300 by its subSn instead.
+    std::string text = read_text_file(bridge.config_file);
+    text.replace(text.find(kSerial), kSerial.size(), ap300.sub_sn);
+    write_text_file(bridge.config_file, text);
+    bridge.start(cloud.dir);
+
+    const std::string serial = ap300.sn;
+    auto nodes = wait_topic(local.ha, "bluetti/" + serial + "/node_info", [](const std::string&) { return true; });
+    REQUIRE_MESSAGE(nodes, bridge.process.stderr_text());
+    const json node_info = json::parse(nodes->text());
+    REQUIRE(node_info.contains("node2_slave"));
+
+    // Pack 2's item block and cells, with pack 1's, on the merged per-pack state topics.
+    auto items = wait_topic(local.ha, "bluetti/" + serial + "/pack_item_info", [](const std::string& t) {
+        auto j = json::parse(t, nullptr, false);
+        return !j.is_discarded() && j.contains("battery_pack2_serial") && j.contains("battery_pack1_serial");
+    });
+    REQUIRE_MESSAGE(items, bridge.process.stderr_text());
+    const json pack_items = json::parse(items->text());
+    CHECK(pack_items["battery_pack2_model"] == "B300");
+    CHECK(pack_items["battery_pack2_serial"] == node_info["node2_serial"]);
+    CHECK(pack_items["battery_pack1_serial"] != pack_items["battery_pack2_serial"]);
+    auto cells = wait_topic(local.ha, "bluetti/" + serial + "/pack_cells", [](const std::string& t) {
+        auto j = json::parse(t, nullptr, false);
+        return !j.is_discarded() && j.contains("battery_pack2_cell1_voltage") && j.contains("battery_pack1_cell1_voltage");
+    });
+    REQUIRE_MESSAGE(cells, bridge.process.stderr_text());
+
+    // Discovery offers pack 2's entities, on the same state topic.
+    auto config = wait_topic(local.ha, "homeassistant/device/bluetti_" + serial + "/config", [](const std::string& t) {
+        auto j = json::parse(t, nullptr, false);
+        return !j.is_discarded() && j["components"].contains("battery_pack2_soc") &&
+               j["components"].contains("battery_pack2_cell1_voltage");
+    });
+    REQUIRE_MESSAGE(config, bridge.process.stderr_text());
+    const json comps = json::parse(config->text())["components"];
+    CHECK(comps["battery_pack2_soc"]["state_topic"] == "bluetti/" + serial + "/pack_item_info");
+    CHECK(render(comps["battery_pack2_model"], pack_items) == "B300");
+    CHECK(bridge.process.stderr_text().find("2 battery pack(s) found") != std::string::npos);
+    REQUIRE(bridge.process.signal(SIGTERM));
+    CHECK(bridge.process.wait(std::chrono::seconds(20)) == 0);
+}
+
 TEST_CASE("--check-config: errors with file:line:column and exit 2") {
     TempDir dir("bluetti-check");
     write_text_file(dir.file("bad.yaml"), "cloud:\n  email: a@b.c\n  passwrd: x\nhomeassistant:\n  discovery: sometimes\n");

@@ -35,8 +35,11 @@ std::vector<std::string> sentinel_values(const Observed& seen) {
             for (const auto& [key, value] : state.items()) {
                 if (!value.is_number()) continue;
                 const double v = value.get<double>();
+                // 148 is only a sentinel where a percentage is read: 148 W is a power like any other.
+                const bool percentage = key.find("soc") != std::string::npos || key.find("soh") != std::string::npos;
                 for (const double sentinel : {404.0, 40.4, 5994.0, 148.0})
-                    if (std::abs(v - sentinel) < 1e-9) found.push_back(topic + "." + key + " = " + value.dump());
+                    if (std::abs(v - sentinel) < 1e-9 && (sentinel != 148.0 || percentage))
+                        found.push_back(topic + "." + key + " = " + value.dump());
             }
     return found;
 }

@@ -20,9 +20,9 @@
 #include <random>
 #include <string>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/cloud/tls.hpp"
 #include "bluetti/event_loop.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "bluetti/result.hpp"
 
 namespace bluetti::cloud {

@@ -27,10 +27,10 @@
 #include <string_view>
 #include <vector>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/discovery.hpp"
 #include "bluetti/ha/state_publisher.hpp"
+#include "bluetti/mqtt/session.hpp"
 
 namespace bluetti::ha {
 

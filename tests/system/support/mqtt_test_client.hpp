@@ -17,9 +17,9 @@
 #include <optional>
 #include <string>
 
-#include "bluetti/mqtt/session.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/hex.hpp"
+#include "bluetti/mqtt/session.hpp"
 
 namespace bluetti::systest {
 
