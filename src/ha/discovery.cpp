@@ -8,11 +8,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <tuple>
 
-#include "bluetti/codec/write_whitelist.hpp"
 #include "bluetti/natural_order.hpp"
+#include "bluetti/profile/controls.hpp"
 
 namespace bluetti::ha {
 
@@ -387,13 +388,11 @@ bool is_bool(const FieldSpec& f) {
     return f.type == BaseType::boolean || f.bit >= 0;
 }
 
-// Distinct option labels in code order; `writable` limits them to the whitelist range.
-json option_labels(const FieldSpec& f, const codec::WritableRegister* writable) {
+// Distinct option labels in code order (a writable select's are its control's, profile::Control).
+json option_labels(const FieldSpec& f) {
     json labels = json::array();
-    for (const auto& o : f.options) {
-        if (writable && (o.code < writable->min || o.code > writable->max)) continue;
+    for (const auto& o : f.options)
         if (std::find(labels.begin(), labels.end(), json(o.label)) == labels.end()) labels.push_back(o.label);
-    }
     return labels;
 }
 
@@ -426,7 +425,7 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
     }
     if (f.is_enum()) {  // enum: the labels, no unit, no state class (§6)
         c["device_class"] = "enum";
-        c["options"] = option_labels(f, nullptr);
+        c["options"] = option_labels(f);
         return c;
     }
     if (f.device_class == "timestamp" || f.device_class == "date") {
@@ -449,15 +448,15 @@ json read_only_component(const Context& ctx, const Row& row, const std::string& 
 // or its `controls:` list) is shown read-only.
 json control_component(const Context& ctx, const Row& row, const std::string& key, const std::string& name, const std::string& topic) {
     const FieldSpec& f = *row.field;
-    const codec::WritableRegister* writable =
-        ctx.writable_controls && ctx.writable_controls->count(key) ? codec::find_writable(key) : nullptr;
-    json options;
-    if (writable && f.is_enum()) options = option_labels(f, writable);
-    const bool usable = writable && (!f.is_enum() || options.size() >= 2);
+    std::optional<profile::Control> control;
+    if (ctx.writable_controls && ctx.writable_controls->count(key)) control = profile::describe_control(key, row.block, f);
+    const bool usable = control && (!f.is_enum() || control->options.size() >= 2);
     if (!usable) return read_only_component(ctx, row, key, name, topic);
 
     const ControlRole* role = control_role(key);
-    const std::string platform = is_bool(f) ? "switch" : f.is_enum() ? "select" : "number";
+    const std::string platform = control->kind == profile::Control::Kind::switch_  ? "switch"
+                                 : control->kind == profile::Control::Kind::select ? "select"
+                                                                                   : "number";
     json c = component_head(platform, ctx.id_prefix, ctx.device_slug, key, name);
     if (!f.entity_category.empty())
         c["entity_category"] = f.entity_category;
@@ -472,11 +471,11 @@ json control_component(const Context& ctx, const Row& row, const std::string& ke
         c["payload_on"] = "ON";
         c["payload_off"] = "OFF";
     } else if (platform == "select") {
-        c["options"] = std::move(options);
+        c["options"] = control->options;
     } else {
-        c["min"] = writable->min;
-        c["max"] = writable->max;
-        c["step"] = 1;
+        c["min"] = control->min;
+        c["max"] = control->max;
+        c["step"] = control->step;
         c["mode"] = "box";
         const Semantics s = numeric_semantics(f);
         if (!s.device_class.empty()) c["device_class"] = s.device_class;
