@@ -61,6 +61,7 @@ void add_global_options(CLI::App& app, Globals& o) {
     o.timeout_option = app.add_option("--request-timeout", g.request_timeout, "seconds to wait for an answer")->capture_default_str();
     app.add_flag("--json", g.json, "JSON output");
     app.add_option("--schema-dir", g.schema_dirs, "extra schema directory (repeatable)");
+    app.add_option("--profile-dir", g.profile_dirs, "extra profile directory, loaded after the built-in profiles (repeatable)");
     app.add_flag("-v,--verbose", o.verbose, "debug logging");
 }
 
@@ -161,6 +162,7 @@ int run_command(Commands& c, const bluetti::app::GlobalOptions& g) {
         if (c.decode_slave >= 0) decode.slave = c.decode_slave;
         if (!g.model.empty()) decode.model = g.model;
         decode.schema_dirs = g.schema_dirs;
+        decode.profile_dirs = g.profile_dirs;
         return bluetti::app::run_decode(decode, std::cout, std::cerr);
     }
     if (c.entities->parsed()) {

@@ -11,6 +11,7 @@
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/plausibility.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "profile_dirs.hpp"
 #include "value_json.hpp"
 
 namespace bluetti::app {
@@ -32,6 +33,7 @@ struct Data {
 Result<Data, DecodeError> load_data(const DecodeRequest& request) {
     auto profiles = profile::ProfileSet::builtin();
     if (!profiles) return refuse(DecodeErrc::bad_data, profiles.error().message);
+    if (auto error = load_profile_dirs(*profiles, request.profile_dirs)) return refuse(DecodeErrc::bad_data, error->message);
     const profile::Profile* profile = profiles->find(request.model);
     if (!profile) {
         std::string list;

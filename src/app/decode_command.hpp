@@ -21,11 +21,12 @@ struct DecodeRequest {
     int pack = 1;              // {n} of per-pack blocks
     std::optional<int> slave;  // reported slave for bare data (default: the profile's)
     std::vector<std::string> schema_dirs;
+    std::vector<std::string> profile_dirs;  // loaded after the built-in profiles
 };
 
 // Why a request cannot be decoded; every one is bad input (exit 2).
 enum class DecodeErrc {
-    bad_data,        // the built-in data or a --schema-dir does not load
+    bad_data,        // the built-in data, a --schema-dir or a --profile-dir does not load
     unknown_model,   // no profile of that name
     bad_hex,         // not hex
     bad_payload,     // no envelope or RTU frame with a valid CRC

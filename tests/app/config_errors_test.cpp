@@ -25,7 +25,7 @@ TEST_CASE("config: each error names file:line:column") {
     const std::string head = "cloud:\n  email: me@example.com\n";  // the password comes from the environment
     const std::vector<Row> rows = {
         {"unknown top-level key", head + "mqtt:\n  x: 1\n",
-         "config.yaml:3:1: unknown key 'mqtt' (expected one of: cloud, homeassistant, devices, schema_dirs, log, state_dir, "
+         "config.yaml:3:1: unknown key 'mqtt' (expected one of: cloud, homeassistant, devices, schema_dirs, profile_dirs, log, state_dir, "
          "state_save_interval)"},
         {"unknown cloud key", head + "  passwd: x\n",
          "config.yaml:3:3: unknown key 'passwd' (expected one of: email, password, password_file, "},

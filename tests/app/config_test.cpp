@@ -197,6 +197,28 @@ TEST_CASE("config: defaults") {
     }
 }
 
+TEST_CASE("config: profile_dirs, whose profiles a device's model may name") {
+    TempDir dir;
+    const std::string f = dir.path("config.yaml");
+    const std::string head = "cloud:\n  email: me@example.com\n  password: pw\n";
+    const std::string profiles = std::string(BLUETTI_TEST_DATA) + "/profiles.d";
+    const auto c = load_ok(dir, head + "profile_dirs: [" + profiles + "]\ndevices:\n  - serial: A1\n    model: test station v2\n", env());
+    CHECK(c.profile_dirs == std::vector<std::string>{profiles});
+    REQUIRE(c.devices.size() == 1);
+    CHECK(c.devices[0].model == "TESTV2");  // stored as the profile's model, as for a built-in one
+    CHECK(load_error(dir, head + "devices:\n  - serial: A1\n    model: TESTV2\n", env()).find(f + ":6:12: unknown model 'TESTV2'") == 0);
+
+    fs::create_directories(dir.path("profiles.d"));  // relative to the config file's directory
+    CHECK(load_ok(dir, head + "profile_dirs: [profiles.d]\n", env()).profile_dirs == std::vector<std::string>{dir.path("profiles.d")});
+    CHECK(load_error(dir, head + "profile_dirs: [nope]\n", env()) ==
+          f + ":4:16: profile_dirs entry '" + dir.path("nope") + "' cannot be read: No such file or directory");
+    // A broken profile file: the directory's entry in the config, then the file's own position.
+    dir.write("bad.d/mine.yaml", "model: MINE\ncolour: red\n");
+    CHECK(load_error(dir, head + "profile_dirs:\n  - bad.d\n", env())
+              .find(f + ":5:5: profile_dirs entry '" + dir.path("bad.d") + "': " + dir.path("bad.d/mine.yaml") +
+                    ":2:1: unknown key 'colour'") == 0);
+}
+
 TEST_CASE("config: controls true, false, or a list of keys") {
     TempDir dir;
     const auto c =
