@@ -67,6 +67,8 @@ struct ClientOptions {
     std::chrono::milliseconds connect_timeout{60000};
     std::chrono::milliseconds reconnect_initial{45000};
     std::vector<std::filesystem::path> schema_dirs;
+    // Profile directories loaded after the built-in profiles (profile::ProfileSet::load_directory).
+    std::vector<std::filesystem::path> profile_dirs;
     // The control keys this client may write; unset = the profile's list, empty = none.
     std::optional<std::vector<std::string>> controls;
 };

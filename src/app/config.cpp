@@ -261,12 +261,12 @@ void parse_device(Parser& p, const Entry& item, const std::string& name, const p
     }
 }
 
-void parse_devices(Parser& p, const Fields& root, Config& c) {
+// `profiles`: the built-in ones and those of profile_dirs, which a device's model may name.
+void parse_devices(Parser& p, const Fields& root, Config& c, const Result<profile::ProfileSet, profile::ProfileError>& profiles) {
     const Entry* e = root.find("devices");
     if (!e || e->value.IsNull()) return;
     if (!e->value.IsSequence()) return p.error(*e, "devices must be a list");
-    auto builtin = profile::ProfileSet::builtin();
-    if (!builtin) p.error(*e, "cannot load the built-in profiles: " + builtin.error().message);
+    if (!profiles) p.error(*e, "cannot load the built-in profiles: " + profiles.error().message);
     std::map<std::string, int> seen;  // serial -> line
     int index = 0;
     for (const auto& item : e->value) {
@@ -274,7 +274,7 @@ void parse_devices(Parser& p, const Fields& root, Config& c) {
         const std::string name = "devices[" + std::to_string(index++) + "]";
         DeviceConfig d;
         d.where = p.where(mark_of(entry));
-        parse_device(p, entry, name, builtin ? &builtin.value() : nullptr, d);
+        parse_device(p, entry, name, profiles ? &profiles.value() : nullptr, d);
         if (!d.serial.empty()) {
             const int line = mark_of(entry).line + 1;
             if (auto [it, fresh] = seen.emplace(d.serial, line); !fresh)
@@ -290,25 +290,55 @@ void parse_devices(Parser& p, const Fields& root, Config& c) {
     }
 }
 
+struct Directory {
+    std::string path;  // resolved against the config file's directory
+    YAML::Mark mark;
+    bool usable = false;  // an existing directory
+};
+
+// The list of directories under `key` (schema_dirs, profile_dirs); each must be one.
+std::vector<Directory> directories(Parser& p, const Fields& root, std::string_view key) {
+    std::vector<Directory> out;
+    for (const auto& [given, mark] : p.text_list(root, key)) {
+        Directory d{p.resolve(given), mark};
+        struct stat st {};
+        if (::stat(d.path.c_str(), &st) != 0)
+            p.error(mark, std::string(key) + " entry '" + d.path + "' cannot be read: " + reason(errno));
+        else if (!S_ISDIR(st.st_mode))
+            p.error(mark, std::string(key) + " entry '" + d.path + "' is not a directory");
+        else
+            d.usable = true;
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+// The built-in profiles, then those of `dirs`: a profile file's error stands at its directory's
+// entry, with the file's own position.
+Result<profile::ProfileSet, profile::ProfileError> known_profiles(Parser& p, const std::vector<Directory>& dirs) {
+    auto profiles = profile::ProfileSet::builtin();
+    if (!profiles) return profiles;
+    for (const Directory& d : dirs) {
+        if (!d.usable) continue;
+        if (auto error = profiles->load_directory(d.path)) p.error(d.mark, "profile_dirs entry '" + d.path + "': " + error->message);
+    }
+    return profiles;
+}
+
 void parse_root(Parser& p, const YAML::Node& doc, Config& c) {
     const Entry whole{doc, doc};
-    const auto root = p.fields(whole, "", {"cloud", "homeassistant", "devices", "schema_dirs", "log", "state_dir", "state_save_interval"});
+    const auto root = p.fields(
+        whole, "", {"cloud", "homeassistant", "devices", "schema_dirs", "profile_dirs", "log", "state_dir", "state_save_interval"});
     if (!root) return;
     parse_cloud(p, *root, c.cloud);
     parse_homeassistant(p, *root, c.homeassistant);
-    parse_devices(p, *root, c);
+    const std::vector<Directory> profile_dirs = directories(p, *root, "profile_dirs");
+    for (const Directory& d : profile_dirs) c.profile_dirs.push_back(d.path);
+    parse_devices(p, *root, c, known_profiles(p, profile_dirs));
     if (c.cloud.certificate_mode() && c.devices.empty() && root->has("cloud"))
         p.error(root->has("devices") ? mark_of(*root->find("devices")) : root->mark,
                 "certificate mode needs a devices: list with serial, model and sub_sn for each device");
-    for (const auto& [given, mark] : p.text_list(*root, "schema_dirs")) {
-        const std::string dir = p.resolve(given);
-        struct stat st {};
-        if (::stat(dir.c_str(), &st) != 0)
-            p.error(mark, "schema_dirs entry '" + dir + "' cannot be read: " + reason(errno));
-        else if (!S_ISDIR(st.st_mode))
-            p.error(mark, "schema_dirs entry '" + dir + "' is not a directory");
-        c.schema_dirs.push_back(dir);
-    }
+    for (const Directory& d : directories(p, *root, "schema_dirs")) c.schema_dirs.push_back(d.path);
     if (const auto log = p.fields(*root, "log", {"level"})) {
         p.read(*log, "level", c.log.level);
         if (log->has("level") && !contains(kLogLevels, c.log.level))

@@ -94,6 +94,7 @@ struct Config {
     HomeAssistantConfig homeassistant;
     std::vector<DeviceConfig> devices;  // empty with e-mail login = every device on the account
     std::vector<std::string> schema_dirs;
+    std::vector<std::string> profile_dirs;  // loaded after the built-in profiles (profile_dirs.hpp)
     LogConfig log;
     std::string state_dir;  // default: $STATE_DIRECTORY, else /var/lib/bluetti-bridge
     // Where state_dir came from, for its errors: "file:line:column" of the key, "$STATE_DIRECTORY",

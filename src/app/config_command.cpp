@@ -57,6 +57,7 @@ void apply_config(const Config& config, GlobalOptions& g) {
     g.retry_max_delay = seconds(cloud.retry.max_delay);
     g.request_timeout = seconds(cloud.request_timeout);
     g.schema_dirs.insert(g.schema_dirs.end(), config.schema_dirs.begin(), config.schema_dirs.end());
+    g.profile_dirs.insert(g.profile_dirs.end(), config.profile_dirs.begin(), config.profile_dirs.end());
 
     const DeviceConfig* device = nullptr;
     for (const auto& d : config.devices)

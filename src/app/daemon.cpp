@@ -18,6 +18,7 @@
 #include "bluetti/secure_clear.hpp"
 #include "bluetti/text.hpp"
 #include "exit_status.hpp"
+#include "profile_dirs.hpp"
 #include "state_dir.hpp"
 
 namespace bluetti::app {
@@ -71,6 +72,10 @@ bool Daemon::load_data() {
         return false;
     }
     profiles_ = std::move(*profiles);
+    if (auto error = load_profile_dirs(profiles_, config_.profile_dirs)) {
+        log::get("config")->critical("{}", error->message);
+        return false;
+    }
     base_schemas_ = std::move(*schemas);
     for (const auto& dir : config_.schema_dirs) {
         if (auto error = base_schemas_.load_directory(dir)) {

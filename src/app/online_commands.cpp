@@ -119,6 +119,7 @@ Result<ClientOptions, std::string> make_client_options(const GlobalOptions& g, b
     o.retry.max_delay = std::chrono::milliseconds(static_cast<long long>(g.retry_max_delay * 1000));
     o.request_timeout = std::chrono::milliseconds(static_cast<long long>(g.request_timeout * 1000));
     for (const auto& d : g.schema_dirs) o.schema_dirs.emplace_back(d);
+    for (const auto& d : g.profile_dirs) o.profile_dirs.emplace_back(d);
     o.controls = g.controls;
     if (need_device && g.sn.empty()) return fail(std::string("--sn is required (the device's serial number)"));
 

@@ -32,6 +32,7 @@ struct GlobalOptions {
     double request_timeout = 5.0;
     bool json = false;
     std::vector<std::string> schema_dirs;
+    std::vector<std::string> profile_dirs;
     std::optional<std::vector<std::string>> controls;  // writable control keys; unset = the profile's
 };
 

@@ -84,9 +84,8 @@ LengthRule length_rule(std::uint8_t function, Direction direction, std::size_t s
     }
 }
 
-}  // namespace
-
-Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
+// The frame's CRC, then its length from the function-code table, before any field is read.
+Result<Ok, Error> check_frame(ByteSpan rtu, Direction direction) {
     if (rtu.size() < 4) return frame_error(Errc::truncated, "frame of " + std::to_string(rtu.size()) + " bytes is too short", rtu);
     if (!crc_matches(rtu)) {
         char text[64];
@@ -116,7 +115,48 @@ Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
         return frame_error(rule.count_at ? Errc::byte_count_mismatch : Errc::too_long,
                            "frame has " + std::to_string(rtu.size()) + " bytes, its header says " + std::to_string(expected), rtu);
     }
+    return Ok{};
+}
 
+// FC 03: a request's address and quantity, or a reply's data.
+Result<Frame, Error> read_fields(Frame frame, ByteSpan rtu, Direction direction) {
+    if (direction == Direction::request) {
+        frame.kind = FrameKind::read_request;
+        frame.address = be16(rtu, 2);
+        frame.quantity = be16(rtu, 4);
+        return frame;
+    }
+    const std::size_t n = rtu[2];
+    if (n % 2 != 0) return frame_error(Errc::odd_length, "byte count " + std::to_string(n) + " is odd", rtu);
+    frame.kind = FrameKind::read_reply;
+    frame.data = rtu.subspan(3, n);
+    frame.quantity = static_cast<std::uint16_t>(n / 2);
+    return frame;
+}
+
+// FC 16: data in request format (also a device's pushes), or the 8-byte acknowledgement.
+Result<Frame, Error> write_multiple_fields(Frame frame, ByteSpan rtu, Direction direction) {
+    frame.address = be16(rtu, 2);
+    frame.quantity = be16(rtu, 4);
+    if (rtu.size() == 8 && direction == Direction::response) {
+        frame.kind = FrameKind::write_ack;
+        return frame;
+    }
+    const std::size_t n = rtu[6];
+    if (n != 2u * frame.quantity) {
+        return frame_error(Errc::byte_count_mismatch,
+                           "byte count " + std::to_string(n) + " does not match quantity " + std::to_string(frame.quantity), rtu);
+    }
+    frame.kind = FrameKind::write_multiple;
+    frame.data = rtu.subspan(7, n);
+    return frame;
+}
+
+}  // namespace
+
+Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
+    if (auto checked = check_frame(rtu, direction); !checked) return fail(checked.error());
+    const std::uint8_t function = rtu[1];
     Frame frame{};
     frame.slave = rtu[0];
     frame.function = function & 0x7F;
@@ -127,41 +167,15 @@ Result<Frame, Error> parse_frame(ByteSpan rtu, Direction direction) {
     }
     switch (function) {
         case kReadHolding:
-            if (direction == Direction::request) {
-                frame.kind = FrameKind::read_request;
-                frame.address = be16(rtu, 2);
-                frame.quantity = be16(rtu, 4);
-            } else {
-                const std::size_t n = rtu[2];
-                if (n % 2 != 0) return frame_error(Errc::odd_length, "byte count " + std::to_string(n) + " is odd", rtu);
-                frame.kind = FrameKind::read_reply;
-                frame.data = rtu.subspan(3, n);
-                frame.quantity = static_cast<std::uint16_t>(n / 2);
-            }
-            break;
+            return read_fields(frame, rtu, direction);
         case kWriteSingle:
             frame.kind = FrameKind::write_single;
             frame.address = be16(rtu, 2);
             frame.value = be16(rtu, 4);
-            break;
-        default:  // kWriteMultiple
-            frame.address = be16(rtu, 2);
-            frame.quantity = be16(rtu, 4);
-            if (rtu.size() == 8 && direction == Direction::response) {
-                frame.kind = FrameKind::write_ack;
-            } else {
-                const std::size_t n = rtu[6];
-                if (n != 2u * frame.quantity) {
-                    return frame_error(Errc::byte_count_mismatch,
-                                       "byte count " + std::to_string(n) + " does not match quantity " + std::to_string(frame.quantity),
-                                       rtu);
-                }
-                frame.kind = FrameKind::write_multiple;
-                frame.data = rtu.subspan(7, n);
-            }
-            break;
+            return frame;
+        default:  // kWriteMultiple: check_frame knows no other function
+            return write_multiple_fields(frame, rtu, direction);
     }
-    return frame;
 }
 
 Result<Bytes, Error> build_read_request(std::uint8_t slave, std::uint16_t start, std::uint16_t count) {

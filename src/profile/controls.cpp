@@ -52,7 +52,33 @@ const schema::FieldSpec* find_row(const schema::BlockSchema& block, std::string_
 std::string range_text(const codec::WritableRegister& w) {
     return std::to_string(w.min) + ".." + std::to_string(w.max);
 }
+
+// Kind and limits of `c` from its whitelist entry and its row.
+void fill_limits(Control& c) {
+    const bool boolean = c.field->type == schema::BaseType::boolean || c.field->bit >= 0;
+    c.kind = boolean ? Control::Kind::switch_ : c.field->is_enum() ? Control::Kind::select : Control::Kind::number;
+    c.min = c.limits->min;
+    c.max = c.limits->max;
+    c.step = 1;  // registers hold whole numbers
+    c.options.clear();
+    for (const auto& o : c.field->options) {
+        if (o.code < c.min || o.code > c.max) continue;
+        if (std::find(c.options.begin(), c.options.end(), o.label) == c.options.end()) c.options.push_back(o.label);
+    }
+}
 }  // namespace
+
+std::optional<Control> describe_control(std::string_view key, const schema::BlockSchema* block, const schema::FieldSpec& field) {
+    const auto* limits = codec::find_writable(key);
+    if (!limits) return std::nullopt;
+    Control c;
+    c.key = std::string(key);
+    c.limits = limits;
+    c.block = block;
+    c.field = &field;
+    fill_limits(c);
+    return c;
+}
 
 std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, const std::vector<std::string>& keys,
                                       std::vector<std::string>* rejected) {
@@ -89,8 +115,7 @@ std::vector<Control> resolve_controls(const schema::SchemaRegistry& schemas, con
             if (rejected) rejected->push_back(key + ": its row scales or transforms the value, so a read cannot confirm a write");
             continue;
         }
-        const bool boolean = c.field->type == schema::BaseType::boolean || c.field->bit >= 0;
-        c.kind = boolean ? Control::Kind::switch_ : c.field->is_enum() ? Control::Kind::select : Control::Kind::number;
+        fill_limits(c);
         if (std::none_of(out.begin(), out.end(), [&](const Control& o) { return o.key == key; })) out.push_back(std::move(c));
     }
     return out;

@@ -23,12 +23,17 @@ public:
                                 "overrides", "controls"});
         Profile p;
         p.source = yaml_.file();
-        p.model = yaml_.as_string(yaml_.required(root, "model"));
+        const YAML::Node model = yaml_.required(root, "model");
+        p.model = yaml_.as_string(model);
+        p.model_where = yaml_.where(model);
         p.display_name = yaml_.as_string(yaml_.required(root, "name"));
         p.cloud_model = yaml_.optional_string(root, "cloud_model").value_or("");
         if (const YAML::Node aliases = root["aliases"]) {
             yaml_.require_sequence(aliases, "aliases");
-            for (const auto& a : aliases) p.aliases.push_back(yaml_.as_string(a));
+            for (const auto& a : aliases) {
+                p.aliases.push_back(yaml_.as_string(a));
+                p.aliases_where.push_back(yaml_.where(a));
+            }
         }
         const YAML::Node envelope = yaml_.required(root, "envelope");
         const auto env = codec::envelope_from_string(yaml_.as_string(envelope));

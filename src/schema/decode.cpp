@@ -106,6 +106,41 @@ void drop_false_zeros(DecodedBlock& out) {
     }
 }
 
+// The value of a row of a text type (string, serial, version, bits, hhmm) into `value`, left
+// absent when the bytes hold none. False for the integer types.
+bool decode_text(const FieldSpec& f, ByteSpan bytes, Value& value) {
+    switch (f.type) {
+        case BaseType::string: {
+            std::string s = swapped_string(bytes);
+            if (!s.empty()) value = std::move(s);
+            return true;
+        }
+        case BaseType::serial: {
+            std::uint64_t v = 0;
+            for (int r = 3; r >= 0; --r) v = v << 16 | be16(bytes, static_cast<std::size_t>(r) * 2);
+            if (v != 0) value = std::to_string(v);
+            return true;
+        }
+        case BaseType::version: {
+            const std::uint32_t v = static_cast<std::uint32_t>(be16(bytes, 2)) << 16 | be16(bytes, 0);
+            if (v != 0) {
+                char text[24];
+                std::snprintf(text, sizeof text, "%u.%02u", v / 100, v % 100);
+                value = std::string(text);
+            }
+            return true;
+        }
+        case BaseType::bits:
+            value = to_hex(bytes);
+            return true;
+        case BaseType::hhmm:
+            if (auto text = clock_text(bytes[0], bytes[1])) value = std::move(*text);
+            return true;
+        default:
+            return false;
+    }
+}
+
 struct FieldDecoder {
     ByteSpan data;
     DecodedBlock& out;
@@ -124,39 +159,12 @@ struct FieldDecoder {
         const std::size_t at = base + f.offset;
         const std::size_t width = type_width(f.type, f.length);
         if (at + width > data.size()) return std::nullopt;
-        const ByteSpan bytes = data.subspan(at, width);
+        if (decode_text(f, data.subspan(at, width), field.value)) return std::nullopt;
+        return integer(f, at, field);
+    }
 
-        switch (f.type) {
-            case BaseType::string: {
-                std::string s = swapped_string(bytes);
-                if (!s.empty()) field.value = std::move(s);
-                return std::nullopt;
-            }
-            case BaseType::serial: {
-                std::uint64_t v = 0;
-                for (int r = 3; r >= 0; --r) v = v << 16 | be16(bytes, static_cast<std::size_t>(r) * 2);
-                if (v != 0) field.value = std::to_string(v);
-                return std::nullopt;
-            }
-            case BaseType::version: {
-                const std::uint32_t v = static_cast<std::uint32_t>(be16(bytes, 2)) << 16 | be16(bytes, 0);
-                if (v != 0) {
-                    char text[24];
-                    std::snprintf(text, sizeof text, "%u.%02u", v / 100, v % 100);
-                    field.value = std::string(text);
-                }
-                return std::nullopt;
-            }
-            case BaseType::bits:
-                field.value = to_hex(bytes);
-                return std::nullopt;
-            case BaseType::hhmm:
-                if (auto text = clock_text(bytes[0], bytes[1])) field.value = std::move(*text);
-                return std::nullopt;
-            default:
-                break;
-        }
-
+    // An integer row at `at`: its sentinels (absent), then a switch, an option or a number.
+    std::optional<std::int64_t> integer(const FieldSpec& f, std::size_t at, DecodedField& field) {
         const std::int64_t raw = *read_integer(f.type, data, at);
         if (f.not_supported && reads_not_supported(f, data, at)) {
             out.not_supported.push_back(field.key);
@@ -192,30 +200,27 @@ struct FieldDecoder {
     }
 };
 
-}  // namespace
-
-Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan data, DecodeOptions options) {
-    if (data.size() % 2 != 0) {
-        return fail(DecodeError{"block " + std::to_string(schema.block) + ": odd data length " + std::to_string(data.size())});
+// The name of a key_from record at `record` (its code's label, else the fallback with the code);
+// nullopt when the code lies past the reply.
+std::optional<std::string> record_name(const GroupSpec& group, ByteSpan data, std::size_t record) {
+    const auto code = read_integer(group.key_from->type, data, record + group.key_from->offset);
+    if (!code) return std::nullopt;
+    std::string name;
+    for (const EnumOption& o : group.key_from->names)
+        if (o.code == *code) name = o.label;
+    if (name.empty()) {
+        Bindings value_binding;
+        const std::string code_text = std::to_string(*code);
+        value_binding.bind("value", code_text);
+        name = expand(group.key_from->fallback, value_binding);
     }
-    if (data.size() < schema.min_len) {
-        return fail(DecodeError{"block " + std::to_string(schema.block) + " needs at least " + std::to_string(schema.min_len) +
-                                " bytes, got " + std::to_string(data.size())});
-    }
-    DecodedBlock out;
-    out.schema = &schema;
-    out.data_length = data.size();
-    out.fields.reserve(schema.fields.size() + 16);
-    FieldDecoder decoder{data, out};
+    return name;
+}
 
-    char pack_text[12];
-    const auto pack_end = std::to_chars(pack_text, pack_text + sizeof pack_text, options.pack).ptr;
-    Bindings top;
-    top.bind("n", std::string_view(pack_text, static_cast<std::size_t>(pack_end - pack_text)));
-
-    std::vector<std::optional<std::int64_t>> top_values(schema.fields.size());
-    for (std::size_t i = 0; i < schema.fields.size(); ++i) top_values[i] = decoder.run(schema.fields[i], 0, top);
-
+// Every group's records: how many from its count fields (`top_values`), where from its start or
+// the end of the group before it.
+void decode_groups(const BlockSchema& schema, ByteSpan data, FieldDecoder& decoder, const Bindings& top,
+                   const std::vector<std::optional<std::int64_t>>& top_values) {
     std::vector<std::size_t> counts(schema.groups.size(), 0), starts(schema.groups.size(), 0);
     for (std::size_t g = 0; g < schema.groups.size(); ++g) {
         const GroupSpec& group = schema.groups[g];
@@ -237,22 +242,18 @@ Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan dat
             bindings.bind(group.index, std::string_view(index_text, static_cast<std::size_t>(index_end - index_text)));
             std::string module_name;
             if (group.key_from) {
-                const auto code = read_integer(group.key_from->type, data, record + group.key_from->offset);
-                if (!code) break;  // the record's name lies past the reply
-                for (const EnumOption& o : group.key_from->names)
-                    if (o.code == *code) module_name = o.label;
-                if (module_name.empty()) {
-                    Bindings value_binding;
-                    const std::string code_text = std::to_string(*code);
-                    value_binding.bind("value", code_text);
-                    module_name = expand(group.key_from->fallback, value_binding);
-                }
+                auto name = record_name(group, data, record);
+                if (!name) break;  // the record's name lies past the reply
+                module_name = std::move(*name);
                 bindings.bind(group.key_from->placeholder, module_name);
             }
             for (const FieldSpec& f : group.fields) decoder.run(f, record, bindings);
         }
     }
+}
 
+// Derived rows: the minimum, maximum or spread of a group field over the records present.
+void decode_derived(const BlockSchema& schema, const Bindings& top, DecodedBlock& out) {
     for (const DerivedSpec& d : schema.derived) {
         const FieldSpec* source = &schema.groups[d.group].fields[d.of];
         double lo = 0, hi = 0;
@@ -277,6 +278,34 @@ Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan dat
         const double result = d.op == DerivedSpec::Op::min ? lo : d.op == DerivedSpec::Op::max ? hi : hi - lo;
         field.value = number(result, d.field.precision);
     }
+}
+
+}  // namespace
+
+Result<DecodedBlock, DecodeError> decode(const BlockSchema& schema, ByteSpan data, DecodeOptions options) {
+    if (data.size() % 2 != 0) {
+        return fail(DecodeError{"block " + std::to_string(schema.block) + ": odd data length " + std::to_string(data.size())});
+    }
+    if (data.size() < schema.min_len) {
+        return fail(DecodeError{"block " + std::to_string(schema.block) + " needs at least " + std::to_string(schema.min_len) +
+                                " bytes, got " + std::to_string(data.size())});
+    }
+    DecodedBlock out;
+    out.schema = &schema;
+    out.data_length = data.size();
+    out.fields.reserve(schema.fields.size() + 16);
+    FieldDecoder decoder{data, out};
+
+    char pack_text[12];
+    const auto pack_end = std::to_chars(pack_text, pack_text + sizeof pack_text, options.pack).ptr;
+    Bindings top;
+    top.bind("n", std::string_view(pack_text, static_cast<std::size_t>(pack_end - pack_text)));
+
+    std::vector<std::optional<std::int64_t>> top_values(schema.fields.size());
+    for (std::size_t i = 0; i < schema.fields.size(); ++i) top_values[i] = decoder.run(schema.fields[i], 0, top);
+
+    decode_groups(schema, data, decoder, top, top_values);
+    decode_derived(schema, top, out);
     drop_false_zeros(out);
     return out;
 }

@@ -36,6 +36,52 @@ Failure<DecodeError> bad(const std::string& key, const std::string& why) {
     return fail(DecodeError{"cannot encode '" + key + "': " + why});
 }
 
+bool is_text_type(BaseType type) {
+    return type == BaseType::string || type == BaseType::serial || type == BaseType::version || type == BaseType::hhmm ||
+           type == BaseType::bits;
+}
+
+// A value undone through the row's scale and transforms, in reverse order, to its raw number.
+double undo_transforms(const FieldSpec& f, double v) {
+    if (!f.is_enum()) v /= f.scale;
+    for (auto t = f.transforms.rbegin(); t != f.transforms.rend(); ++t) {
+        switch (t->op) {
+            case Transform::Op::scale:
+                v /= t->a;
+                break;
+            case Transform::Op::minus:
+                v += t->a;
+                break;
+            case Transform::Op::shift:
+                v = static_cast<double>(std::llround(v) << static_cast<int>(t->a));
+                break;
+            default:
+                break;  // abs, clamp, bitmask: nothing to undo; the mask is applied by the caller
+        }
+    }
+    if (f.type == BaseType::temp40 || f.type == BaseType::temp40u8) v += 40;
+    return v;
+}
+
+// The raw integer an integer row stores for `value`: an option's code, a switch's bit, a number.
+Result<std::int64_t, DecodeError> raw_integer(const FieldSpec& f, const std::string& key, const Value& value) {
+    double v;
+    if (f.is_enum()) {
+        const auto* label = std::get_if<std::string>(&value);
+        const EnumOption* match = nullptr;
+        for (const EnumOption& o : f.options)
+            if (label && o.label == *label && !match) match = &o;
+        if (!match) return bad(key, "is not one of its options");
+        v = static_cast<double>(match->code);
+    } else if (auto n = as_number(value)) {
+        v = *n;
+    } else {
+        return bad(key, "needs a number");
+    }
+    if (f.bit >= 0 || f.type == BaseType::boolean) return v != 0 ? (f.bit >= 0 ? std::int64_t{1} << f.bit : 1) : 0;
+    return std::llround(undo_transforms(f, v));
+}
+
 struct FieldEncoder {
     Bytes& data;
 
@@ -43,15 +89,22 @@ struct FieldEncoder {
         const std::size_t at = base + f.offset;
         const std::size_t width = type_width(f.type, f.length);
         if (at + width > data.size()) return std::nullopt;  // outside the requested registers
+        if (is_text_type(f.type)) return text(f, key, value, at);
+        auto raw = raw_integer(f, key, value);
+        if (!raw) return raw.error();
+        write_integer(f.type, data, at, static_cast<std::uint64_t>(*raw), storage_mask(f));
+        return std::nullopt;
+    }
+
+    // A row of a text type (is_text_type) at `at`.
+    std::optional<DecodeError> text(const FieldSpec& f, const std::string& key, const Value& value, std::size_t at) {
+        const auto* s = std::get_if<std::string>(&value);
         switch (f.type) {
-            case BaseType::string: {
-                const auto* s = std::get_if<std::string>(&value);
+            case BaseType::string:
                 if (!s || s->size() > f.length) return bad(key, "needs text of at most " + std::to_string(f.length) + " characters").error;
                 for (std::size_t i = 0; i < f.length; ++i) data[at + (i ^ 1)] = i < s->size() ? static_cast<std::uint8_t>((*s)[i]) : 0;
                 return std::nullopt;
-            }
             case BaseType::serial: {
-                const auto* s = std::get_if<std::string>(&value);
                 std::uint64_t v = 0;
                 if (!s || std::from_chars(s->data(), s->data() + s->size(), v).ec != std::errc{})
                     return bad(key, "needs a decimal serial").error;
@@ -62,14 +115,12 @@ struct FieldEncoder {
                 return std::nullopt;
             }
             case BaseType::version: {
-                const auto* s = std::get_if<std::string>(&value);
                 if (!s) return bad(key, "needs a version text like 2204.15").error;
                 const double v = std::strtod(s->c_str(), nullptr);
                 write_integer(BaseType::u32ws, data, at, static_cast<std::uint64_t>(std::llround(v * 100)), ~std::uint64_t{0});
                 return std::nullopt;
             }
             case BaseType::hhmm: {
-                const auto* s = std::get_if<std::string>(&value);
                 unsigned hour = 0, minute = 0;
                 if (!s || s->size() != 5 || (*s)[2] != ':' || std::from_chars(s->data(), s->data() + 2, hour).ec != std::errc{} ||
                     std::from_chars(s->data() + 3, s->data() + 5, minute).ec != std::errc{} || hour > 24 || minute > 59)
@@ -78,55 +129,13 @@ struct FieldEncoder {
                 data[at + 1] = static_cast<std::uint8_t>(minute);
                 return std::nullopt;
             }
-            case BaseType::bits: {
-                const auto* s = std::get_if<std::string>(&value);
+            default: {  // bits
                 auto bytes = s ? parse_hex(*s) : parse_hex("");
                 if (!bytes || bytes->size() != f.length) return bad(key, "needs " + std::to_string(f.length) + " bytes of hex").error;
                 std::copy(bytes->begin(), bytes->end(), data.begin() + static_cast<std::ptrdiff_t>(at));
                 return std::nullopt;
             }
-            default:
-                break;
         }
-
-        double v;
-        if (f.is_enum()) {
-            const auto* label = std::get_if<std::string>(&value);
-            const EnumOption* match = nullptr;
-            for (const EnumOption& o : f.options)
-                if (label && o.label == *label && !match) match = &o;
-            if (!match) return bad(key, "is not one of its options").error;
-            v = static_cast<double>(match->code);
-        } else if (auto n = as_number(value)) {
-            v = *n;
-        } else {
-            return bad(key, "needs a number").error;
-        }
-        std::int64_t raw;
-        if (f.bit >= 0 || f.type == BaseType::boolean) {
-            raw = v != 0 ? (f.bit >= 0 ? std::int64_t{1} << f.bit : 1) : 0;
-        } else {
-            if (!f.is_enum()) v /= f.scale;
-            for (auto t = f.transforms.rbegin(); t != f.transforms.rend(); ++t) {
-                switch (t->op) {
-                    case Transform::Op::scale:
-                        v /= t->a;
-                        break;
-                    case Transform::Op::minus:
-                        v += t->a;
-                        break;
-                    case Transform::Op::shift:
-                        v = static_cast<double>(std::llround(v) << static_cast<int>(t->a));
-                        break;
-                    default:
-                        break;  // abs, clamp, bitmask: nothing to undo; the mask is applied below
-                }
-            }
-            if (f.type == BaseType::temp40 || f.type == BaseType::temp40u8) v += 40;
-            raw = std::llround(v);
-        }
-        write_integer(f.type, data, at, static_cast<std::uint64_t>(raw), storage_mask(f));
-        return std::nullopt;
     }
 };
 
@@ -134,6 +143,59 @@ const Value* lookup(const ValueMap& values, const std::string& key) {
     auto it = values.find(key);
     return it == values.end() || is_absent(it->second) ? nullptr : &it->second;
 }
+
+// The records of one group, starting at byte `start`, as many as `count` allows.
+struct GroupEncoder {
+    const GroupSpec& group;
+    const ValueMap& values;
+    FieldEncoder& encoder;
+    std::size_t start;
+    std::size_t count;
+
+    std::optional<DecodeError> write_record(std::size_t j, const Bindings& bindings) {
+        const std::size_t step = j * group.stride;
+        const std::size_t record = start + (group.byte_swapped ? (step ^ 1u) : step);
+        for (const FieldSpec& f : group.fields) {
+            const std::string key = expand(f.key, bindings);
+            if (const Value* v = lookup(values, key))
+                if (auto error = encoder.run(f, key, *v, record)) return error;
+        }
+        return std::nullopt;
+    }
+
+    std::optional<DecodeError> numbered(const Bindings& top) {
+        for (std::size_t j = 0; j < count; ++j) {
+            const std::string index = std::to_string(j + 1);
+            Bindings bindings = top;
+            bindings.bind(group.index, index);
+            if (auto error = write_record(j, bindings)) return error;
+        }
+        return std::nullopt;
+    }
+
+    // Records named by a value inside them (firmware lists): the named ones present in `values`,
+    // in table order.
+    std::optional<DecodeError> named(const Bindings& top) {
+        std::size_t written = 0;
+        Bytes& data = encoder.data;
+        for (const EnumOption& name : group.key_from->names) {
+            if (written >= count) break;
+            Bindings bindings = top;
+            bindings.bind(group.key_from->placeholder, name.label);
+            bool any = false;
+            for (const FieldSpec& f : group.fields) any = any || lookup(values, expand(f.key, bindings));
+            if (!any) continue;
+            const std::size_t record = start + written * group.stride;
+            if (record + group.key_from->offset + type_width(group.key_from->type, 0) <= data.size()) {
+                write_integer(group.key_from->type, data, record + group.key_from->offset, static_cast<std::uint64_t>(name.code),
+                              ~std::uint64_t{0});
+            }
+            if (auto error = write_record(written, bindings)) return error;
+            ++written;
+        }
+        return std::nullopt;
+    }
+};
 
 }  // namespace
 
@@ -164,43 +226,8 @@ Result<Bytes, DecodeError> encode(const BlockSchema& schema, const ValueMap& val
                                                  counts[static_cast<std::size_t>(group.start_after)] *
                                                      schema.groups[static_cast<std::size_t>(group.start_after)].stride
                                            : group.start;
-        // Records named by a value inside them (firmware lists): write the named ones present in
-        // `values`, in table order, as many as the count allows.
-        std::size_t written = 0;
-        auto write_record = [&](std::size_t j, const Bindings& bindings) -> std::optional<DecodeError> {
-            const std::size_t step = j * group.stride;
-            const std::size_t record = starts[g] + (group.byte_swapped ? (step ^ 1u) : step);
-            for (const FieldSpec& f : group.fields) {
-                const std::string key = expand(f.key, bindings);
-                if (const Value* v = lookup(values, key))
-                    if (auto error = encoder.run(f, key, *v, record)) return error;
-            }
-            return std::nullopt;
-        };
-        if (group.key_from) {
-            for (const EnumOption& name : group.key_from->names) {
-                if (written >= counts[g]) break;
-                Bindings bindings = top;
-                bindings.bind(group.key_from->placeholder, name.label);
-                bool any = false;
-                for (const FieldSpec& f : group.fields) any = any || lookup(values, expand(f.key, bindings));
-                if (!any) continue;
-                const std::size_t record = starts[g] + written * group.stride;
-                if (record + group.key_from->offset + type_width(group.key_from->type, 0) <= data.size()) {
-                    write_integer(group.key_from->type, data, record + group.key_from->offset, static_cast<std::uint64_t>(name.code),
-                                  ~std::uint64_t{0});
-                }
-                if (auto error = write_record(written, bindings)) return fail(*error);
-                ++written;
-            }
-            continue;
-        }
-        for (std::size_t j = 0; j < counts[g]; ++j) {
-            const std::string index = std::to_string(j + 1);
-            Bindings bindings = top;
-            bindings.bind(group.index, index);
-            if (auto error = write_record(j, bindings)) return fail(*error);
-        }
+        GroupEncoder records{group, values, encoder, starts[g], counts[g]};
+        if (auto error = group.key_from ? records.named(top) : records.numbered(top)) return fail(*error);
     }
     return data;
 }

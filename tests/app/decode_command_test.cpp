@@ -145,3 +145,49 @@ TEST_CASE("decode warns on stderr about an implausible value and prints the same
     r.hex = "000A0000" + std::string(48, '0');  // 10 W: plausible, nothing on stderr
     CHECK(decode(r).err.empty());
 }
+
+TEST_CASE("decode_hex: each refusal is typed, so a caller can tell them apart") {
+    struct Row {
+        const char* name;
+        const char* model;
+        std::optional<int> block;
+        bool data_only;
+        const char* hex;
+        app::DecodeErrc code;
+    };
+    const std::string reply = "01F80F00000000C0000001032001F400000000000000000000000000000000000000000000000104AC090000345174";
+    const std::string push =
+        "01F80F00000000B9000000100514001F3E01F3000000000021000000000000000000000000000000000001035209080025035E0000000000000000000000000000"
+        "0"
+        "0000000000000000000000000002B07";
+    const Row rows[] = {
+        {"unknown model", "EL999", 1300, false, "00", app::DecodeErrc::unknown_model},
+        {"not hex", "EL100V2", 1300, false, "01 0G", app::DecodeErrc::bad_hex},
+        {"bad CRC", "EL100V2", 1300, false, "01 03 05 14 00 10 05 1F", app::DecodeErrc::bad_payload},
+        {"read request", "EL100V2", 1300, false, "01 03 00 00 00 01 84 0A", app::DecodeErrc::bad_frame},
+        {"push of another block", "AP300", 100, false, push.c_str(), app::DecodeErrc::block_mismatch},
+        {"reply without --block", "AP300", std::nullopt, false, reply.c_str(), app::DecodeErrc::block_required},
+        {"unknown block", "AP300", 4242, false, reply.c_str(), app::DecodeErrc::unknown_block},
+        {"odd data", "AP300", 1400, true, "000", app::DecodeErrc::bad_hex},
+        {"short data", "AP300", 1400, true, "0000", app::DecodeErrc::bad_block_data},
+    };
+    for (const Row& row : rows) {
+        CAPTURE(row.name);
+        app::DecodeRequest r;
+        r.model = row.model;
+        r.block = row.block;
+        r.data_only = row.data_only;
+        r.hex = row.hex;
+        const auto decoded = app::decode_hex(r);
+        REQUIRE_FALSE(decoded.ok());
+        CHECK_MESSAGE(decoded.error().code == row.code, app::to_string(decoded.error().code), ": ", decoded.error().message);
+    }
+    app::DecodeRequest good;
+    good.model = "EL100V2";
+    good.block = 1300;
+    good.hex = reply;
+    const auto decoded = app::decode_hex(good);
+    REQUIRE(decoded.ok());
+    CHECK(decoded->warning.empty());
+    CHECK(nlohmann::json::parse(decoded->text)["fields"]["grid_frequency"] == 50.0);
+}

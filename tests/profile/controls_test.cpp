@@ -40,6 +40,30 @@ TEST_CASE("controls: resolved from keys on the whitelist with a schema row, the 
     CHECK(profile::control_registers(c) == std::set<std::uint16_t>{2011, 2020, 2023, 2213});
 }
 
+TEST_CASE("controls: limits for Home Assistant come from the whitelist, select options inside its range") {
+    const auto mode = control("charging_mode");
+    CHECK(mode.min == 0);
+    CHECK(mode.max == 2);
+    CHECK(mode.options == std::vector<std::string>{"standard", "silent", "turbo"});  // custom (4) is read, never written
+    const auto limit = control("grid_charge_power_limit");
+    CHECK(limit.min == 300);
+    CHECK(limit.max == 6000);
+    CHECK(limit.step == 1);
+    CHECK(limit.options.empty());
+
+    // describe_control takes the caller's row as it is; a key off the whitelist is no control.
+    const schema::BlockSchema& settings = *registry().find(2000);
+    const schema::FieldSpec* row = nullptr;
+    for (const auto& f : settings.fields)
+        if (f.key.text == "charging_mode") row = &f;
+    REQUIRE(row != nullptr);
+    const auto described = profile::describe_control("charging_mode", &settings, *row);
+    REQUIRE(described.has_value());
+    CHECK(described->kind == profile::Control::Kind::select);
+    CHECK(described->options == mode.options);
+    CHECK_FALSE(profile::describe_control("time_control_switch", &settings, *row).has_value());
+}
+
 TEST_CASE("controls: every built-in profile's controls resolve, and none is a never-write register") {
     const auto profiles = *profile::ProfileSet::builtin();
     for (const auto* p : profiles.all()) {

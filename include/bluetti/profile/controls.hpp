@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,7 +24,19 @@ struct Control {
     const schema::BlockSchema* block = nullptr;       // the settings block that reads it back
     const schema::FieldSpec* field = nullptr;
     enum class Kind { switch_, select, number } kind = Kind::number;
+    // What an entity may offer, from the whitelist: the raw range in whole steps and, for a select,
+    // the distinct labels of the row's options inside that range, in code order. Home Assistant
+    // discovery builds numbers and selects from these, so it never needs to know the register.
+    std::uint16_t min = 0;
+    std::uint16_t max = 0;
+    std::uint16_t step = 1;
+    std::vector<std::string> options;
 };
+
+// The control `key` as `field` (of `block`) reads it back, with its kind and limits, when the key is
+// on the codec whitelist; nullopt otherwise. Unlike resolve_controls, the row is the caller's and
+// is taken as it is (no readback checks): discovery shows what a station says it may write.
+std::optional<Control> describe_control(std::string_view key, const schema::BlockSchema* block, const schema::FieldSpec& field);
 
 // The controls named by `keys` that are on the codec whitelist and read back by a plain row of
 // `schemas` (no scale or transforms, so the value read is the value written). Others are skipped;

@@ -1,7 +1,7 @@
 // Device profiles (docs/protocol.md §7): per model, how to reach it on the cloud (model code, slave,
 // envelope), what to poll and how often, per-field overrides and which controls it exposes.
-// Profiles are data (config/profiles/*.yaml, embedded at build time); this layer does no I/O
-// beyond reading those files.
+// Profiles are data (config/profiles/*.yaml, embedded at build time, more from the directories of
+// `profile_dirs`); this layer does no I/O beyond reading those files.
 #pragma once
 
 #include <chrono>
@@ -48,6 +48,9 @@ struct Profile {
     // an energy counter can grow.
     double max_power = 0;
     std::string source;
+    // "file:line:column" of `model` and of each alias, for the errors of ProfileSet::add.
+    std::string model_where;
+    std::vector<std::string> aliases_where;
 
     const PollGroup* group(std::string_view name) const;
     bool has_block(std::uint16_t block) const;
@@ -70,7 +73,14 @@ Result<Profile, ProfileError> parse_profile(std::string_view yaml_text, const st
 class ProfileSet {
 public:
     static Result<ProfileSet, ProfileError> builtin();
+    // Refused when its model or one of its aliases is already another profile's.
     std::optional<ProfileError> add(Profile profile);
+
+    // Loads every *.yaml and *.yml file of `dir` (sorted by name), in the format of the built-in
+    // profiles, after them. A profile with the model of a built-in one replaces it, and its model is
+    // appended to `replaced` (when given) for the caller to log; any other clash of a model or an
+    // alias is an error, as in add(). Errors name file:line:column.
+    std::optional<ProfileError> load_directory(const std::filesystem::path& dir, std::vector<std::string>* replaced = nullptr);
 
     // By the config's model name (exact) or a device record's model code (aliases, case-insensitive).
     const Profile* find(std::string_view model) const;
@@ -80,6 +90,11 @@ public:
 
 private:
     std::vector<Profile> profiles_;
+    std::vector<std::string> from_directories_;  // models loaded by load_directory
+
+    // Why `profile` cannot join the set, ignoring profiles_[except] (the one it replaces).
+    std::optional<ProfileError> clash(const Profile& profile, std::size_t except) const;
+    bool from_directory(const Profile& profile) const;
 };
 
 inline constexpr std::string_view kGenericProfile = "GENERIC_V2";

@@ -1,0 +1,73 @@
+// Helpers of the load_config() tests (config_test.cpp, config_errors_test.cpp,
+// config_credentials_test.cpp): a temporary directory, a hermetic environment, and loading a text.
+#pragma once
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include "config.hpp"
+
+namespace bluetti::config_test {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under $TMPDIR, removed with everything in it at the end of the test.
+class TempDir {
+public:
+    TempDir() {
+        std::string pattern = (fs::temp_directory_path() / "bluetti-config-test-XXXXXX").string();
+        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string write(const std::string& name, const std::string& text) const {
+        const fs::path p = path_ / name;
+        fs::create_directories(p.parent_path());
+        std::ofstream(p, std::ios::binary) << text;
+        return p.string();
+    }
+    std::string path(const std::string& name = "") const { return (path_ / name).string(); }
+
+private:
+    fs::path path_;
+};
+
+// Always a non-empty map, so the process environment is never consulted by accident.
+inline app::ConfigEnvironment env(std::map<std::string, std::string> variables = {}) {
+    variables.emplace("BLUETTI_TEST_HERMETIC", "1");
+    return app::ConfigEnvironment{std::move(variables)};
+}
+
+inline Result<app::Config, std::string> load(const TempDir& dir, const std::string& yaml, const app::ConfigEnvironment& e) {
+    return app::load_config(dir.write("config.yaml", yaml), e);
+}
+
+inline app::Config load_ok(const TempDir& dir, const std::string& yaml, const app::ConfigEnvironment& e) {
+    auto c = load(dir, yaml, e);
+    REQUIRE_MESSAGE(c.ok(), c.error());
+    return *c;
+}
+
+inline std::string load_error(const TempDir& dir, const std::string& yaml, const app::ConfigEnvironment& e) {
+    auto c = load(dir, yaml, e);
+    REQUIRE_MESSAGE(!c.ok(), "expected an error for:\n" << yaml);
+    return c.error();
+}
+
+inline std::size_t lines(const std::string& text) {
+    return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
+
+}  // namespace bluetti::config_test
