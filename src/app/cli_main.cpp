@@ -79,6 +79,7 @@ struct Commands {
     CLI::App* listen = nullptr;
     double listen_interval = 10;
     int listen_count = 0;
+    std::string listen_group = "core";
     CLI::App* write = nullptr;
     bluetti::app::WriteRequest write_request;
     int write_register = -1;
@@ -111,9 +112,11 @@ void add_device_commands(CLI::App& app, Commands& c) {
     c.raw->add_option("--block", c.raw_block, "block id")->required();
     c.raw->add_option("--registers", c.raw_registers, "registers to read (default: the schema's read size)")->check(CLI::Range(1, 125));
     c.raw->add_option("--pack", c.raw_pack, "pack number for per-pack blocks")->check(CLI::Range(1, 99));
-    c.listen = app.add_subcommand("listen", "poll the core blocks repeatedly and print pushes as they arrive");
+    c.listen = app.add_subcommand("listen", "poll a group's blocks (core by default) repeatedly and print pushes as they arrive");
     c.listen->add_option("--interval", c.listen_interval, "seconds between polls")->capture_default_str();
     c.listen->add_option("--count", c.listen_count, "polls before exiting (0 = until interrupted)")->capture_default_str();
+    c.listen->add_option("--group", c.listen_group, "the profile's poll group to read; a per-pack group is read for every pack")
+        ->capture_default_str();
 
     c.write = app.add_subcommand("write", "write one control (only the device's enabled controls; docs/protocol.md §8)");
     auto* write_key = c.write->add_option("--key", c.write_request.key, "control key, e.g. ac_output_switch");
@@ -178,7 +181,7 @@ int run_command(Commands& c, const bluetti::app::GlobalOptions& g) {
         if (c.write_register >= 0) c.write_request.reg = static_cast<std::uint16_t>(c.write_register);
         return bluetti::app::run_write(g, c.write_request, std::cout, std::cerr);
     }
-    if (c.listen->parsed()) return bluetti::app::run_listen(g, c.listen_interval, c.listen_count, std::cout, std::cerr);
+    if (c.listen->parsed()) return bluetti::app::run_listen(g, c.listen_group, c.listen_interval, c.listen_count, std::cout, std::cerr);
     return 2;
 }
 

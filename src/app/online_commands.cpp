@@ -292,9 +292,16 @@ int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ost
     return 0;
 }
 
-int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostream& out, std::ostream& err) {
+int run_listen(const GlobalOptions& g, const std::string& group, double interval_s, int count, std::ostream& out, std::ostream& err) {
     auto c = connect(g, true);
     if (!c.client) return fail_with(err, "listen", c.error, c.exit_code);
+    if (!c.client->profile().group(group)) {
+        std::string known;
+        for (const auto& g2 : c.client->profile().groups) known.append(known.empty() ? "" : ", ").append(g2.name);
+        std::string message = "no poll group '";
+        message.append(group).append("' in profile ").append(c.client->profile().model).append(" (groups: ").append(known).append(")");
+        return fail_with(err, "listen", message, 2);
+    }
     c.client->on_push([&](const cloud::BlockData& d) {
         if (g.json) {
             ordered_json j = block_json(d);
@@ -310,7 +317,7 @@ int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostrea
     bool busy = false;
     std::function<void()> tick = [&] {
         busy = true;
-        c.client->read_group("core", [&](auto r) {
+        c.client->read_group(group, [&](auto r) {
             busy = false;
             if (r) {
                 for (const auto& d : *r) print_block(d, g.json, out);

@@ -53,6 +53,6 @@ int run_raw(const GlobalOptions& g, int block, int registers, int pack, std::ost
 // Writes one control (docs/protocol.md §8): validated like a Home Assistant command, confirmed by the
 // echo and by a re-read. Exit 0 confirmed, 1 not confirmed, 2 refused before sending.
 int run_write(const GlobalOptions& g, const WriteRequest& w, std::ostream& out, std::ostream& err);
-int run_listen(const GlobalOptions& g, double interval_s, int count, std::ostream& out, std::ostream& err);
+int run_listen(const GlobalOptions& g, const std::string& group, double interval_s, int count, std::ostream& out, std::ostream& err);
 
 }  // namespace bluetti::app

@@ -159,6 +159,12 @@ void Client::connect(Callback<Ok> done) {
     auto profiles = profile::ProfileSet::builtin();
     if (!profiles) return s.finish_connect(fail(profiles.error().message));
     s.profiles = std::move(*profiles);
+    for (const auto& dir : s.options.profile_dirs) {
+        std::vector<std::string> replaced;
+        if (auto e = s.profiles.load_directory(dir, &replaced)) return s.finish_connect(fail(e->message));
+        for (const auto& m : replaced)
+            log::get("cloud")->info("profile {} from {} replaces the built-in one", m, s.profiles.find(m)->source);
+    }
     auto schemas = schema::SchemaRegistry::builtin();
     if (!schemas) return s.finish_connect(fail(schemas.error().message));
     s.base_schemas = std::move(*schemas);

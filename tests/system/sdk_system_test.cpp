@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
 #include <map>
 
 #include "bluetti/client.hpp"
@@ -165,6 +166,25 @@ TEST_CASE("bluetti-cli scan reads the per-pack blocks of every pack at its own s
     CHECK(pack_items[1]["fields"]["battery_pack1_serial"] != pack_items[2]["fields"]["battery_pack2_serial"]);
 }
 
+TEST_CASE("bluetti-cli --profile-dir: a profile from a directory replaces the built-in one for the online commands") {
+    Cloud cloud({kEl100});
+    // The built-in EL100V2 with grid_frequency left out: seen only if the directory's profile is used.
+    std::filesystem::create_directories(cloud.dir.file("profiles"));
+    write_text_file(cloud.dir.file("profiles/el100v2.yaml"),
+                    "model: EL100V2\nname: Elite 100 V2 (local)\ncloud_model: EL100V2\nenvelope: v2\nslave: 0\nmax_power: 1800\n"
+                    "groups:\n  - {name: core, interval: 10s, blocks: [{block: 100, read: 62}, {block: 1300, read: 31}]}\n"
+                    "overrides:\n  grid_frequency: {omit: true}\n");
+    const auto flags = with(cloud.account_flags(), {"--sn", kEl100.sn, "--json"});
+    auto plain = cli(with(flags, {"raw", "--block", "1300"}));
+    REQUIRE_MESSAGE(plain.status == 0, plain.output);
+    CHECK(json_lines(plain.output).at(0)["fields"].contains("grid_frequency"));
+    auto local = cli(with(flags, {"--profile-dir", cloud.dir.file("profiles"), "raw", "--block", "1300"}));
+    REQUIRE_MESSAGE(local.status == 0, local.output);
+    const json fields = json_lines(local.output).at(0)["fields"];
+    CHECK_FALSE(fields.contains("grid_frequency"));
+    CHECK(fields.contains("grid_phase1_voltage"));
+}
+
 TEST_CASE("bluetti-cli raw --pack 2 on a model without expansion packs is an error, not the station's own pack") {
     Cloud cloud({kEl100});
     auto r = cli(with(cloud.account_flags(), {"--sn", kEl100.sn, "--json", "raw", "--block", "6100", "--pack", "2"}));
@@ -269,6 +289,32 @@ TEST_CASE("bluetti-cli listen prints the polled core blocks and the device's pus
     REQUIRE_MESSAGE(text.status == 0, text.output);
     CHECK_MESSAGE(text.output.find("push block ") != std::string::npos, text.output);
     CHECK(text.output.find("device_serial") != std::string::npos);
+}
+
+TEST_CASE("bluetti-cli listen --group cells prints every pack's own cells, an unknown group is an error") {
+    Cloud cloud({kAp300});
+    auto r = cli(
+        with(cloud.account_flags(), {"--sn", kAp300.sub_sn, "--json", "listen", "--group", "cells", "--interval", "0.2", "--count", "2"}));
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    std::map<int, int> cell_blocks;  // pack -> 6300 lines
+    std::map<int, std::string> serials;
+    for (const auto& j : json_lines(r.output)) {
+        if (!j.contains("block") || j.value("pushed", false)) continue;
+        const int pack = j.value("pack", 0);
+        if (j["block"] == 6300) {
+            ++cell_blocks[pack];
+            CHECK(j["fields"].contains("battery_pack" + std::to_string(pack) + "_cell1_voltage"));
+        }
+        if (j["block"] == 6100) serials[pack] = j["fields"]["battery_pack" + std::to_string(pack) + "_serial"];
+    }
+    CHECK_MESSAGE(cell_blocks[1] == 2, r.output);
+    CHECK_MESSAGE(cell_blocks[2] == 2, r.output);
+    REQUIRE(serials.size() == 2);
+    CHECK(serials[1] != serials[2]);
+
+    auto unknown = cli(with(cloud.account_flags(), {"--sn", kAp300.sub_sn, "listen", "--group", "nope", "--count", "1"}));
+    CHECK(unknown.status == 2);
+    CHECK_MESSAGE(unknown.output.find("no poll group 'nope' in profile AP300") != std::string::npos, unknown.output);
 }
 
 TEST_CASE("bluetti-cli password: --password before $BLUETTI_PASSWORD, no password and no terminal is a clear error") {
