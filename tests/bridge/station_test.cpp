@@ -32,6 +32,9 @@ struct FakeDevice {
     std::map<std::uint16_t, std::uint16_t> registers;
     std::optional<std::uint8_t> exception;
     bool silent = false;
+    // Where it answers: requests to another slave or in another envelope go unanswered.
+    std::uint8_t slave = 0;
+    codec::Envelope envelope = codec::Envelope::v2;
 
     // The block's registers as `values` encode them (schema read size; keys as decode() names them).
     void set_block(std::uint16_t block, const schema::ValueMap& values) {
@@ -49,7 +52,8 @@ struct FakeDevice {
         REQUIRE(unwrapped.ok());
         auto frame = codec::parse_frame(unwrapped->rtu, codec::Direction::request);
         REQUIRE(frame.ok());
-        const auto reply = [](const Bytes& rtu) { return codec::wrap(codec::Envelope::v2, 0, rtu); };
+        if (frame->slave != slave || unwrapped->envelope != envelope) return std::nullopt;
+        const auto reply = [this](const Bytes& rtu) { return codec::wrap(envelope, 0, rtu); };
         if (exception) return reply(codec::build_exception(frame->slave, frame->function, *exception));
         if (frame->kind == codec::FrameKind::write_single) {
             registers[frame->address] = frame->value;
@@ -334,4 +338,70 @@ TEST_CASE("station: destroyed with a read in flight, nothing of it stays on the 
         if (!r) write_error = r.error().code;
     });
     CHECK(write_error == cloud::ChannelErrc::bad_request);
+}
+
+// Probing (docs/protocol.md §7.3): a device that does not answer at the profile's slave is looked
+// for at the probe list's slaves, then with the V1 envelope; where it answers is kept.
+namespace {
+// Polls `core` until the station is online or `polls` polls ran, letting every request time out.
+bool poll_until_online(StationFixture& f, int polls) {
+    for (int i = 0; i < polls && !f.station->online(); ++i) {
+        bool done = false;
+        f.station->poll("core", [&done] { done = true; });
+        for (int guard = 0; !done && guard < 100; ++guard) {
+            f.answer();
+            if (!done) f.clock.advance(1s);
+        }
+        REQUIRE(done);
+    }
+    return f.station->online();
+}
+std::uint8_t last_request_slave(const StationFixture& f) {
+    auto unwrapped = codec::unwrap(f.sent.back());
+    REQUIRE(unwrapped.ok());
+    auto frame = codec::parse_frame(unwrapped->rtu, codec::Direction::request);
+    REQUIRE(frame.ok());
+    return frame->slave;
+}
+}  // namespace
+
+TEST_CASE("station: a device silent at the profile's slave is found at the next probe slave, and read there") {
+    StationFixture f;
+    f.device.slave = 1;  // EL100V2: slave 0, probes [0, 1]
+    REQUIRE(poll_until_online(f, 3));
+    CHECK(last_request_slave(f) == 1);
+    CHECK(f.publisher.state("home_data")["pack_soc"] == 76);
+    // Found once: later polls go to slave 1 straight away.
+    const auto before = f.sent.size();
+    REQUIRE(f.poll("core"));
+    CHECK(f.sent.size() == before + 2);  // 100 and 1300, no probe and no retry
+}
+
+TEST_CASE("station: a device that answers only in the V1 envelope is found after the V2 probes") {
+    StationFixture f;
+    f.device.slave = 1;
+    f.device.envelope = codec::Envelope::v1;
+    REQUIRE(poll_until_online(f, 4));
+    auto unwrapped = codec::unwrap(f.sent.back());
+    REQUIRE(unwrapped.ok());
+    CHECK(unwrapped->envelope == codec::Envelope::v1);
+    CHECK(f.publisher.state("home_data")["pack_soc"] == 76);
+}
+
+TEST_CASE("station: a configured slave is the only one asked") {
+    StationFixture f;
+    bridge::StationSetup setup = f.station->setup();
+    setup.slave = 1;
+    f.station.reset();
+    f.sent.clear();
+    f.answered = 0;
+    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.channel, f.publisher, f.counters, f.discovery);
+    f.device.slave = 0;  // the device is elsewhere: never found
+    CHECK_FALSE(poll_until_online(f, 5));
+    for (std::size_t i = 0; i < f.sent.size(); ++i) {
+        auto unwrapped = codec::unwrap(f.sent[i]);
+        REQUIRE(unwrapped.ok());
+        CHECK(unwrapped->envelope == codec::Envelope::v2);
+        CHECK(unwrapped->rtu[0] == 1);
+    }
 }
