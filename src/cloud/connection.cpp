@@ -72,6 +72,7 @@ void Connection::status_text(const std::string& text) {
 void Connection::open_certificate() {
     const auto made = make_tls(options_.pkcs12, options_.pkcs12_password);
     secure_clear(options_.pkcs12);  // the key lives on in the TLS context only
+    secure_clear(options_.pkcs12_password);
     finish_open(made);
 }
 
