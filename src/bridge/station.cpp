@@ -162,34 +162,13 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
         for (const auto& b : group->blocks) jobs->push_back({b.block, b.registers, pack_slaves_[p], static_cast<int>(p) + 1});
     polling_ = true;
     ++polls_;
-    struct Tally {
-        int ok = 0, failed = 0;
-        bool timed_out = false;
-    };
-    auto tally = std::make_shared<Tally>();
+    auto tally = std::make_shared<PollTally>();
     // The step function reaches itself only weakly: the request in flight owns it (through
     // `next`), so a poll cut short by shutdown frees its chain instead of leaking a cycle.
     auto step = std::make_shared<std::function<void(std::size_t)>>();
     *step = [this, jobs, tally, weak_step = std::weak_ptr(step), group_name, done](std::size_t i) {
         if (i == jobs->size()) {
-            polling_ = false;
-            if (tally->ok > 0) {
-                consecutive_failures_ = 0;
-            } else if (tally->failed > 0) {
-                ++consecutive_failures_;
-                if (consecutive_failures_ >= kFailuresForOffline)
-                    set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
-                if (!ever_answered_ && tally->timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) {
-                    ++probe_index_;
-                    slave_ = probes_[probe_index_].second;
-                    channel_.set_envelope(probes_[probe_index_].first);
-                    pack_slaves_[0] = slave_;
-                    channel_.set_pack_slaves(pack_slaves_);
-                    log::get("bridge")->info("{}: no answer yet; trying slave {} with the {} envelope", setup_.serial, int(slave_),
-                                             codec::to_string(probes_[probe_index_].first));
-                }
-            }
-            publish_diagnostics();
+            finish_poll(*tally, group_name);
             const auto finished = done;  // a copy: `done` may end this closure's owner
             finished();
             return;
@@ -219,6 +198,31 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             channel_.read_block(job.block, job.registers, job.slave, job.pack, next);
     };
     (*step)(0);
+}
+
+// A poll's outcome: failures in a row take the station offline; a core poll that timed out on a
+// station that never answered moves on to the next place to look for it (probing).
+void Station::finish_poll(const PollTally& tally, const std::string& group_name) {
+    polling_ = false;
+    if (tally.ok > 0) {
+        consecutive_failures_ = 0;
+    } else if (tally.failed > 0) {
+        ++consecutive_failures_;
+        if (consecutive_failures_ >= kFailuresForOffline)
+            set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
+        if (!ever_answered_ && tally.timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) probe_next();
+    }
+    publish_diagnostics();
+}
+
+void Station::probe_next() {
+    ++probe_index_;
+    slave_ = probes_[probe_index_].second;
+    channel_.set_envelope(probes_[probe_index_].first);
+    pack_slaves_[0] = slave_;
+    channel_.set_pack_slaves(pack_slaves_);
+    log::get("bridge")->info("{}: no answer yet; trying slave {} with the {} envelope", setup_.serial, int(slave_),
+                             codec::to_string(probes_[probe_index_].first));
 }
 
 // Once per new size: a shrunk read explains why a block carries fewer fields than the profile reads.
@@ -304,18 +308,7 @@ void Station::handle_block(cloud::BlockData data) {
         if (unknown_codes_logged_.insert(key + "=" + std::to_string(code)).second)
             log::get("decode")->info("{}: {} has unknown code {} (logged once; the value stays absent)", setup_.serial, key, code);
 
-    if (data.block == kInvBaseInfo) {
-        std::string sw;
-        for (const char* module : {"arm", "dsp", "iot", "bms"}) {
-            const auto* f = data.decoded.find(std::string("firmware_") + module + "_version");
-            if (f && std::holds_alternative<std::string>(f->value)) {
-                std::string name = module;
-                std::transform(name.begin(), name.end(), name.begin(), ::toupper);
-                sw += (sw.empty() ? "" : ", ") + name + " " + std::get<std::string>(f->value);
-            }
-        }
-        if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
-    }
+    if (data.block == kInvBaseInfo) note_firmware(data.decoded);
     // No counter may rise faster than the model's rated power allows (0 = the guard's default).
     const auto verdict = counters_.filter(setup_.serial, data.decoded, setup_.profile->max_power, std::chrono::system_clock::now());
     // The guard logs each counter it holds or accepts, with its values.
@@ -325,8 +318,32 @@ void Station::handle_block(cloud::BlockData data) {
 
     for (const auto& f : data.decoded.fields)
         if (!schema::is_absent(f.value) && !setup_.exclude.count(f.key) && present_keys_.insert(f.key).second) ++present_keys_version_;
-    // A control whose register reads "not supported" is not offered: no writes, no entity.
-    if (const auto unsupported = profile::unsupported_controls(writer_->controls(), data.decoded); !unsupported.empty()) {
+    note_controls(data.decoded);
+    // Discovery depends only on the keys seen and the firmware version (and on the setup, which
+    // reconfigure() announces itself): rebuilding it for every block cost most of a poll's CPU.
+    if (present_keys_.size() != announced_key_count_ || sw_version_ != announced_sw_version_) announce(false);
+
+    publish_state(data.decoded);
+}
+
+// The firmware versions of block 1100, as Home Assistant's sw_version ("ARM 4011.05, DSP …").
+void Station::note_firmware(const schema::DecodedBlock& decoded) {
+    std::string sw;
+    for (const char* module : {"arm", "dsp", "iot", "bms"}) {
+        const auto* f = decoded.find(std::string("firmware_") + module + "_version");
+        if (f && std::holds_alternative<std::string>(f->value)) {
+            std::string name = module;
+            std::transform(name.begin(), name.end(), name.begin(), ::toupper);
+            sw += (sw.empty() ? "" : ", ") + name + " " + std::get<std::string>(f->value);
+        }
+    }
+    if (!sw.empty() && sw != sw_version_) sw_version_ = sw;
+}
+
+// The controls' current values as the device reports them; a control whose register reads "not
+// supported" is not offered: no writes, no entity.
+void Station::note_controls(const schema::DecodedBlock& decoded) {
+    if (const auto unsupported = profile::unsupported_controls(writer_->controls(), decoded); !unsupported.empty()) {
         for (const auto& key : unsupported) {
             log::get("bridge")->info("{}: the device does not support {}: control withdrawn", setup_.serial, key);
             unsupported_controls_.insert(key);
@@ -336,7 +353,7 @@ void Station::handle_block(cloud::BlockData data) {
         apply_controls();
     }
     for (const auto& c : writer_->controls()) {
-        const auto* f = data.decoded.find(c.key);
+        const auto* f = decoded.find(c.key);
         if (!f) continue;
         if (const auto* b = std::get_if<bool>(&f->value))
             control_values_[c.key] = *b ? 1 : 0;
@@ -350,14 +367,14 @@ void Station::handle_block(cloud::BlockData data) {
                 }
         }
     }
-    // Discovery depends only on the keys seen and the firmware version (and on the setup, which
-    // reconfigure() announces itself): rebuilding it for every block cost most of a poll's CPU.
-    if (present_keys_.size() != announced_key_count_ || sw_version_ != announced_sw_version_) announce(false);
+}
 
-    const std::string topic = ha::state_topic(discovery_, setup_.serial, data.decoded.schema->state_topic);
-    std::string payload = ha::block_state(data.decoded, setup_.exclude);
-    if (data.decoded.schema->per_pack()) {
-        // One topic per block: merge the packs' keys so each pack's entities find theirs.
+// The block's retained state. A per-pack block has one topic for all packs: their keys are merged
+// so each pack's entities find theirs.
+void Station::publish_state(const schema::DecodedBlock& decoded) {
+    const std::string topic = ha::state_topic(discovery_, setup_.serial, decoded.schema->state_topic);
+    std::string payload = ha::block_state(decoded, setup_.exclude);
+    if (decoded.schema->per_pack()) {
         auto& m = merged_states_[topic];
         if (!m.is_object()) m = nlohmann::ordered_json::object();
         const auto fresh = nlohmann::ordered_json::parse(payload);

@@ -137,7 +137,17 @@ private:
     bool scale_hint_logged_ = false;
     std::map<std::string, nlohmann::ordered_json> merged_states_;  // per-pack blocks: all packs' keys
 
+    // What one poll's reads came to.
+    struct PollTally {
+        int ok = 0, failed = 0;
+        bool timed_out = false;
+    };
+    void finish_poll(const PollTally& tally, const std::string& group_name);
+    void probe_next();
     void handle_block(cloud::BlockData data);
+    void note_firmware(const schema::DecodedBlock& decoded);
+    void note_controls(const schema::DecodedBlock& decoded);
+    void publish_state(const schema::DecodedBlock& decoded);
     void apply_controls();
     void reread(const profile::Control& control, std::uint16_t written, std::function<void()> done);
     void handle_nodes(const cloud::BlockData& data);

@@ -89,6 +89,60 @@ struct Client::State {
         });
     }
 
+    // The built-in profiles and schemas, then the directories' and register_schema()'s.
+    Result<Ok, std::string> load_data() {
+        auto builtin_profiles = profile::ProfileSet::builtin();
+        if (!builtin_profiles) return fail(builtin_profiles.error().message);
+        profiles = std::move(*builtin_profiles);
+        for (const auto& dir : options.profile_dirs) {
+            std::vector<std::string> replaced;
+            if (auto e = profiles.load_directory(dir, &replaced)) return fail(e->message);
+            for (const auto& m : replaced)
+                log::get("cloud")->info("profile {} from {} replaces the built-in one", m, profiles.find(m)->source);
+        }
+        auto builtin_schemas = schema::SchemaRegistry::builtin();
+        if (!builtin_schemas) return fail(builtin_schemas.error().message);
+        base_schemas = std::move(*builtin_schemas);
+        for (const auto& dir : options.schema_dirs)
+            if (auto error = base_schemas.load_directory(dir)) return fail(error->message);
+        for (const auto& extra : user_schemas)
+            if (auto error = base_schemas.add(extra)) return fail(error->message);
+        return Ok{};
+    }
+
+    // The options as the Connection takes them; certificate mode also names the device here.
+    Result<cloud::ConnectionOptions, std::string> connection_options() {
+        cloud::ConnectionOptions c;
+        c.broker = options.broker;
+        c.ca_file = options.ca_file;
+        c.tls_insecure = options.tls_insecure;
+        c.tls_security_level = options.tls_security_level;
+        c.client_id = options.client_id;
+        c.reconnect_initial = options.reconnect_initial;
+        c.request_topic = options.request_topic;
+        c.response_topic = options.response_topic;
+        c.retry_login = false;          // the caller hears of every failure and decides
+        if (!options.pkcs12.empty()) {  // certificate mode: everything comes from the options
+            if (options.model.empty() || options.sub_sn.empty() || options.serial.empty())
+                return fail(std::string("certificate mode needs the device's serial, model and sub_sn"));
+            device.sn = options.serial;
+            device.sub_sn = options.sub_sn;
+            device.model = options.cloud_model;
+            c.pkcs12 = options.pkcs12;
+            c.pkcs12_password = options.pkcs12_password;
+            c.mqtt_username = options.mqtt_username;
+            c.mqtt_password = options.mqtt_password;
+            return c;
+        }
+        if (options.email.empty() || options.password.empty())
+            return fail(std::string("either an e-mail and password, or a PKCS#12 certificate is needed"));
+        c.account.api = options.api;
+        c.account.email = options.email;
+        c.account.password = options.password;
+        c.account.state_dir = options.state_dir;
+        return c;
+    }
+
     // Profile and schemas for the device, then its channel on the connection, then the link.
     void start_link() {
         const std::string model_name = !options.model.empty() ? options.model : device.model;
@@ -156,53 +210,10 @@ Client::~Client() {
 void Client::connect(Callback<Ok> done) {
     State& s = *state_;
     s.connect_done = std::move(done);
-    auto profiles = profile::ProfileSet::builtin();
-    if (!profiles) return s.finish_connect(fail(profiles.error().message));
-    s.profiles = std::move(*profiles);
-    for (const auto& dir : s.options.profile_dirs) {
-        std::vector<std::string> replaced;
-        if (auto e = s.profiles.load_directory(dir, &replaced)) return s.finish_connect(fail(e->message));
-        for (const auto& m : replaced)
-            log::get("cloud")->info("profile {} from {} replaces the built-in one", m, s.profiles.find(m)->source);
-    }
-    auto schemas = schema::SchemaRegistry::builtin();
-    if (!schemas) return s.finish_connect(fail(schemas.error().message));
-    s.base_schemas = std::move(*schemas);
-    for (const auto& dir : s.options.schema_dirs)
-        if (auto error = s.base_schemas.load_directory(dir)) return s.finish_connect(fail(error->message));
-    for (const auto& extra : s.user_schemas)
-        if (auto error = s.base_schemas.add(extra)) return s.finish_connect(fail(error->message));
-
-    cloud::ConnectionOptions c;
-    c.broker = s.options.broker;
-    c.ca_file = s.options.ca_file;
-    c.tls_insecure = s.options.tls_insecure;
-    c.tls_security_level = s.options.tls_security_level;
-    c.client_id = s.options.client_id;
-    c.reconnect_initial = s.options.reconnect_initial;
-    c.request_topic = s.options.request_topic;
-    c.response_topic = s.options.response_topic;
-    c.retry_login = false;            // the caller hears of every failure and decides
-    if (!s.options.pkcs12.empty()) {  // certificate mode: everything comes from the options
-        if (s.options.model.empty() || s.options.sub_sn.empty() || s.options.serial.empty()) {
-            return s.finish_connect(fail(std::string("certificate mode needs the device's serial, model and sub_sn")));
-        }
-        s.device.sn = s.options.serial;
-        s.device.sub_sn = s.options.sub_sn;
-        s.device.model = s.options.cloud_model;
-        c.pkcs12 = s.options.pkcs12;
-        c.pkcs12_password = s.options.pkcs12_password;
-        c.mqtt_username = s.options.mqtt_username;
-        c.mqtt_password = s.options.mqtt_password;
-    } else if (s.options.email.empty() || s.options.password.empty()) {
-        return s.finish_connect(fail(std::string("either an e-mail and password, or a PKCS#12 certificate is needed")));
-    } else {
-        c.account.api = s.options.api;
-        c.account.email = s.options.email;
-        c.account.password = s.options.password;
-        c.account.state_dir = s.options.state_dir;
-    }
-    s.connection = std::make_unique<cloud::Connection>(*s.loop, std::move(c));
+    if (auto loaded = s.load_data(); !loaded) return s.finish_connect(fail(loaded.error()));
+    auto options = s.connection_options();
+    if (!options) return s.finish_connect(fail(options.error()));
+    s.connection = std::make_unique<cloud::Connection>(*s.loop, std::move(*options));
     s.connection->open([this](Result<Ok, cloud::ConnectionError> opened) {
         State& st = *state_;
         if (!opened) {
