@@ -234,6 +234,8 @@ private:
     void put_on_wire(Request& r, std::uint16_t count);
     void set_read_size(Request& r, std::uint16_t count);
     std::uint16_t size_to_try(const Request& r) const;
+    // The fewest registers a read of the block may ask for: its schema's shortest reply.
+    static std::uint16_t minimum_registers(const schema::BlockSchema& schema);
     bool refusal_shrinks(const Request& r, std::uint16_t refused);
     void restart_in_flight();
     const BlockData* confirmed_candidate(const BlockData& confirmation) const;
