@@ -48,7 +48,7 @@ private:
     // station uses its channel until it is destroyed.
     std::unique_ptr<cloud::Connection> connection_;
     std::map<std::string, std::unique_ptr<bridge::Station>> stations_;
-    std::map<std::string, std::uint64_t> saved_key_versions_;  // serial -> present_keys_version() in stations.json
+    bool station_set_changed_ = false;  // a station came or went since stations.json was written
     bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, watchdog_timer_ = 0;
     std::chrono::milliseconds watchdog_period_{0};  // half of systemd's WATCHDOG_USEC; 0 = no watchdog

@@ -74,8 +74,12 @@ public:
     std::vector<ha::Message> discovery_messages() const;
     // Keys seen present, restored from the state directory across restarts.
     const std::set<std::string>& present_keys() const { return present_keys_; }
-    // Counts the changes of present_keys(): the daemon saves them only when this moved.
+    // Counts the changes of present_keys().
     std::uint64_t present_keys_version() const { return present_keys_version_; }
+    // Whether the state file holds present_keys() as they are now: the daemon rewrites it only
+    // when a station's keys changed since it was last written.
+    bool present_keys_saved() const { return saved_keys_version_ == present_keys_version_; }
+    void mark_present_keys_saved() { saved_keys_version_ = present_keys_version_; }
     void restore_present_keys(std::set<std::string> keys) {
         present_keys_ = std::move(keys);
         ++present_keys_version_;
@@ -112,8 +116,9 @@ private:
     std::optional<Scheduler::Clock::time_point> last_data_;
     std::set<std::string> present_keys_;
     std::uint64_t present_keys_version_ = 0;
-    std::size_t announced_key_count_ = 0;  // present_keys_.size() at the last announce()
-    std::string announced_sw_version_;     // sw_version_ at the last announce()
+    std::optional<std::uint64_t> saved_keys_version_;  // none: never written
+    std::size_t announced_key_count_ = 0;              // present_keys_.size() at the last announce()
+    std::string announced_sw_version_;                 // sw_version_ at the last announce()
     std::string sw_version_;
     std::vector<std::uint8_t> pack_slaves_;  // pack 1 = own slave, then expansions (NODE_INFO)
     std::uint8_t slave_ = 0;

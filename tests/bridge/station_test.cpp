@@ -405,3 +405,15 @@ TEST_CASE("station: a configured slave is the only one asked") {
         CHECK(unwrapped->rtu[0] == 1);
     }
 }
+
+TEST_CASE("station: its keys count as saved until a new key appears, so the daemon rewrites stations.json only then") {
+    StationFixture f;
+    CHECK_FALSE(f.station->present_keys_saved());  // never written
+    f.station->mark_present_keys_saved();
+    CHECK(f.station->present_keys_saved());
+    REQUIRE(f.poll("core"));  // the first reply brings keys
+    CHECK_FALSE(f.station->present_keys_saved());
+    f.station->mark_present_keys_saved();
+    REQUIRE(f.poll("core"));  // the same keys again
+    CHECK(f.station->present_keys_saved());
+}
