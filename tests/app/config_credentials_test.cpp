@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 TEST_CASE("config: secret sources and their priority") {
     TempDir dir;
-    const std::string creds = dir.path("credentials");
+    const std::string creds = dir.file("credentials");
     fs::create_directories(creds);
     dir.write("credentials/bluetti-password", "pw-cred\n");
     dir.write("pw.txt", "pw-file\n\n");
@@ -34,29 +34,29 @@ TEST_CASE("config: secret sources and their priority") {
     CHECK(password("  password_file: missing.txt\n", {{"BLUETTI_PASSWORD", "pw-env"}}) == "pw-env");
     CHECK(password("  password_file: missing.txt\n", {{"CREDENTIALS_DIRECTORY", creds}}) == "pw-cred");
     // Absolute paths are taken as they are.
-    CHECK(password("  password_file: " + dir.path("pw.txt") + "\n", {}) == "pw-file\n");
+    CHECK(password("  password_file: " + dir.file("pw.txt") + "\n", {}) == "pw-file\n");
 
-    const std::string f = dir.path("config.yaml");
+    const std::string f = dir.file("config.yaml");
     SUBCASE("missing everywhere: the error says where it can be given") {
-        CHECK(load_error(dir, head, env({{"CREDENTIALS_DIRECTORY", dir.path("nothing")}})) ==
+        CHECK(load_error(dir, head, env({{"CREDENTIALS_DIRECTORY", dir.file("nothing")}})) ==
               f + ":2:10: cloud.password is missing (e-mail login): give cloud.password or cloud.password_file, set $BLUETTI_PASSWORD, "
                   "or provide the systemd credential 'bluetti-password'");
     }
     SUBCASE("a missing password_file with no other source: error at the key with the OS reason") {
         CHECK(load_error(dir, head + "  password_file: missing.txt\n", env()) ==
-              f + ":3:18: cloud.password_file '" + dir.path("missing.txt") + "' cannot be read: No such file or directory");
+              f + ":3:18: cloud.password_file '" + dir.file("missing.txt") + "' cannot be read: No such file or directory");
     }
     SUBCASE("an unreadable password_file falls through too, and is named when nothing else gives the password") {
         // As under the packaged unit: a DynamicUser cannot read the file and gets the credential instead.
-        fs::create_directories(dir.path("adir"));
+        fs::create_directories(dir.file("adir"));
         CHECK(password("  password_file: adir\n", {{"CREDENTIALS_DIRECTORY", creds}}) == "pw-cred");
         CHECK(load_error(dir, head + "  password_file: adir\n", env()) ==
-              f + ":3:18: cloud.password_file '" + dir.path("adir") + "' cannot be read: Is a directory");
+              f + ":3:18: cloud.password_file '" + dir.file("adir") + "' cannot be read: Is a directory");
     }
     SUBCASE("a credential that exists but cannot be read") {
-        fs::create_directories(dir.path("bad-credentials/bluetti-password"));
-        CHECK(load_error(dir, head, env({{"CREDENTIALS_DIRECTORY", dir.path("bad-credentials")}})) ==
-              f + ":1:1: systemd credential '" + dir.path("bad-credentials/bluetti-password") + "' cannot be read: Is a directory");
+        fs::create_directories(dir.file("bad-credentials/bluetti-password"));
+        CHECK(load_error(dir, head, env({{"CREDENTIALS_DIRECTORY", dir.file("bad-credentials")}})) ==
+              f + ":1:1: systemd credential '" + dir.file("bad-credentials/bluetti-password") + "' cannot be read: Is a directory");
     }
     SUBCASE("both the value and the file") {
         const std::string error = load_error(dir, head + "  password: hunter2\n  password_file: pw.txt\n", env());
@@ -67,7 +67,7 @@ TEST_CASE("config: secret sources and their priority") {
         dir.write("empty.txt", "\n");
         CHECK(load_error(dir, head + "  password: \"\"\n", env({{"BLUETTI_PASSWORD", "pw-env"}})) == f + ":3:13: cloud.password is empty");
         CHECK(load_error(dir, head + "  password_file: empty.txt\n", env({{"BLUETTI_PASSWORD", "pw-env"}})) ==
-              f + ":3:18: cloud.password_file '" + dir.path("empty.txt") + "' is empty");
+              f + ":3:18: cloud.password_file '" + dir.file("empty.txt") + "' is empty");
     }
     SUBCASE("Home Assistant password: value, file, environment, credential") {
         dir.write("credentials/ha-password", "ha-cred");
@@ -103,14 +103,14 @@ TEST_CASE("config: certificate mode") {
     TempDir dir;
     dir.write("cert.pfx", "PKCS12");
     dir.write("credentials/bluetti-mqtt-password", "mqtt-cred\n");
-    const std::string creds = dir.path("credentials");
+    const std::string creds = dir.file("credentials");
     const std::string cloud = "cloud:\n  certificate: cert.pfx\n  certificate_password: cert-pw\n  mqtt_username: \"tid:42\"\n";
     const std::string devices = "devices:\n  - serial: A1\n    model: EL100V2\n    sub_sn: S1\n    slave: 1\n";
-    const std::string f = dir.path("config.yaml");
+    const std::string f = dir.file("config.yaml");
 
     const auto c = load_ok(dir, cloud + "  mqtt_password: mqtt-pw\n" + devices, env());
     CHECK(c.cloud.certificate_mode());
-    CHECK(c.cloud.certificate == dir.path("cert.pfx"));
+    CHECK(c.cloud.certificate == dir.file("cert.pfx"));
     CHECK(c.cloud.certificate_password == "cert-pw");
     CHECK(c.cloud.mqtt_username == "tid:42");
     CHECK(c.cloud.mqtt_password == "mqtt-pw");
@@ -154,7 +154,7 @@ TEST_CASE("config: certificate mode") {
     SUBCASE("an unreadable certificate") {
         CHECK(load_error(dir,
                          "cloud:\n  certificate: none.pfx\n  certificate_password: p\n  mqtt_username: u\n  mqtt_password: p\n" + devices,
-                         env()) == f + ":2:16: cloud.certificate '" + dir.path("none.pfx") + "' cannot be read: No such file or directory");
+                         env()) == f + ":2:16: cloud.certificate '" + dir.file("none.pfx") + "' cannot be read: No such file or directory");
     }
     SUBCASE("keys of the other mode are errors") {
         const std::string error = load_error(dir, cloud + "  mqtt_password: x\n  password: secret-pw\n" + devices, env());

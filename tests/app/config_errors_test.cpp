@@ -80,7 +80,7 @@ TEST_CASE("config: each error names file:line:column") {
         {"topic wildcard", head + "  topics: {response: \"PUB/#\"}\n",
          "config.yaml:3:22: cloud.topics.response: topic 'PUB/#' must not contain + or #"},
         {"ca_file missing", head + "  ca_file: nope.crt\n",
-         "config.yaml:3:12: cloud.ca_file '" + dir.path("nope.crt") + "' cannot be read: No such file or directory"},
+         "config.yaml:3:12: cloud.ca_file '" + dir.file("nope.crt") + "' cannot be read: No such file or directory"},
         {"log level", head + "log: {level: verbose}\n",
          "config.yaml:3:14: log.level must be one of: trace, debug, info, warn, error, critical, off, got 'verbose'"},
         {"discovery mode", head + "homeassistant:\n  discovery: all\n",
@@ -130,9 +130,9 @@ TEST_CASE("config: each error names file:line:column") {
         {"sub_sn with a wildcard", head + "devices:\n  - serial: A1\n    sub_sn: \"#\"\n",
          "config.yaml:5:13: devices[0].sub_sn must be non-empty without +, #, / or spaces"},
         {"schema dir missing", head + "schema_dirs: [nope]\n",
-         "config.yaml:3:15: schema_dirs entry '" + dir.path("nope") + "' cannot be read: No such file or directory"},
+         "config.yaml:3:15: schema_dirs entry '" + dir.file("nope") + "' cannot be read: No such file or directory"},
         {"schema dir is a file", head + "schema_dirs:\n  - not-a-dir\n",
-         "config.yaml:4:5: schema_dirs entry '" + dir.path("not-a-dir") + "' is not a directory"},
+         "config.yaml:4:5: schema_dirs entry '" + dir.file("not-a-dir") + "' is not a directory"},
         {"YAML syntax error", "cloud:\n  email: [me@example.com\n", "config.yaml:3:1: end of sequence flow not found"},
         {"empty file", "", "config.yaml:1:1: the config is empty"},
         {"neither login", "cloud:\n  api: https://x\n",
@@ -143,7 +143,7 @@ TEST_CASE("config: each error names file:line:column") {
     for (const Row& row : rows) {
         CAPTURE(row.name);
         const std::string error = load_error(dir, row.yaml, env({{"BLUETTI_PASSWORD", "pw"}}));
-        CHECK_MESSAGE(error.find(dir.path(row.expected)) != std::string::npos,
+        CHECK_MESSAGE(error.find(dir.file(row.expected)) != std::string::npos,
                       row.name << "\n  got:      " << error << "\n  expected: " << row.expected);
         if (std::string(row.name) == "YAML syntax error") CHECK(lines(error) == 1);
     }
@@ -151,13 +151,13 @@ TEST_CASE("config: each error names file:line:column") {
 
 TEST_CASE("config: an unreadable config file") {
     TempDir dir;
-    const std::string missing = dir.path("missing.yaml");
+    const std::string missing = dir.file("missing.yaml");
     auto c = app::load_config(missing, env());
     REQUIRE_FALSE(c.ok());
     CHECK(c.error() == missing + ": cannot read: No such file or directory");
-    auto d = app::load_config(dir.path(), env());
+    auto d = app::load_config(dir.file(""), env());
     REQUIRE_FALSE(d.ok());
-    CHECK(d.error() == dir.path() + ": cannot read: Is a directory");
+    CHECK(d.error() == dir.file("") + ": cannot read: Is a directory");
 }
 
 TEST_CASE("config: several errors are reported together, in file order") {
@@ -172,7 +172,7 @@ cloud:
 log: {level: loud}
 )";
     const std::string error = load_error(dir, yaml, env({{"BLUETTI_PASSWORD", "pw"}}));
-    const std::string f = dir.path("config.yaml");
+    const std::string f = dir.file("config.yaml");
     CHECK(error == f + ":3:12: devices[0].slave must be an integer from 0 to 247, got '300'\n" + f +
                        ":6:20: cloud.request_timeout must be a duration like 500ms, 10s, 2m or 1h, got '10'\n" + f +
                        ":7:3: unknown key 'colour' (expected one of: email, password, password_file, certificate, certificate_password, "

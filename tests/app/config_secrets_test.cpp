@@ -9,29 +9,14 @@
 #include <fstream>
 
 #include "config.hpp"
+#include "temp_dir.hpp"
 
 using namespace bluetti;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "bluetti-config-secrets-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string write(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-        return (path / name).string();
-    }
-};
-
+using test::TempDir;
 app::ConfigEnvironment hermetic(std::map<std::string, std::string> variables = {}) {
     variables.emplace("BLUETTI_TEST_HERMETIC", "1");
     return app::ConfigEnvironment{std::move(variables)};

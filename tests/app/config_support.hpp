@@ -12,37 +12,12 @@
 #include <string>
 
 #include "config.hpp"
+#include "temp_dir.hpp"
 
 namespace bluetti::config_test {
 
 namespace fs = std::filesystem;
-
-// A fresh directory under $TMPDIR, removed with everything in it at the end of the test.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "bluetti-config-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string write(const std::string& name, const std::string& text) const {
-        const fs::path p = path_ / name;
-        fs::create_directories(p.parent_path());
-        std::ofstream(p, std::ios::binary) << text;
-        return p.string();
-    }
-    std::string path(const std::string& name = "") const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
-};
+using test::TempDir;
 
 // Always a non-empty map, so the process environment is never consulted by accident.
 inline app::ConfigEnvironment env(std::map<std::string, std::string> variables = {}) {

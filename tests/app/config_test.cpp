@@ -30,7 +30,7 @@ devices:                                 # optional with e-mail login: default i
     name: Garage Elite 100
 )";
     const auto c = load_ok(dir, yaml, env({{"BLUETTI_PASSWORD", "pw-env"}}));
-    CHECK(c.file == dir.path("config.yaml"));
+    CHECK(c.file == dir.file("config.yaml"));
     CHECK(c.cloud.email == "me@example.com");
     CHECK(c.cloud.password == "pw-env");
     CHECK_FALSE(c.cloud.certificate_mode());
@@ -44,7 +44,7 @@ devices:                                 # optional with e-mail login: default i
     CHECK(c.devices[0].name == "Garage Elite 100");
     CHECK(c.devices[0].controls);
     CHECK_FALSE(c.devices[0].slave.has_value());
-    CHECK(c.devices[0].where == dir.path("config.yaml") + ":7:5");
+    CHECK(c.devices[0].where == dir.file("config.yaml") + ":7:5");
 }
 
 TEST_CASE("config: every key of docs/configuration.md, uncommented") {
@@ -54,7 +54,7 @@ TEST_CASE("config: every key of docs/configuration.md, uncommented") {
     dir.write("ha.password", "ha-pw\n");
     dir.write("client.crt", "C");
     dir.write("client.key", "K");
-    fs::create_directories(dir.path("schemas.d"));
+    fs::create_directories(dir.file("schemas.d"));
     const std::string yaml = R"(cloud:
   email: me@example.com
   password_file: account.password
@@ -119,8 +119,8 @@ state_save_interval: 1h
     CHECK(h.username == "bridge");
     CHECK(h.password == "ha-pw");
     CHECK(h.ca_file == ca);
-    CHECK(h.cert_file == dir.path("client.crt"));
-    CHECK(h.key_file == dir.path("client.key"));
+    CHECK(h.cert_file == dir.file("client.crt"));
+    CHECK(h.key_file == dir.file("client.key"));
     CHECK(h.client_id == "bluetti-garage");
     CHECK(h.base_topic == "home/bluetti");
     CHECK(h.discovery_prefix == "ha");
@@ -142,10 +142,10 @@ state_save_interval: 1h
     CHECK_FALSE(d.controls);
     CHECK(c.devices[1].serial == "AP300X");
     CHECK(c.devices[1].model.empty());
-    CHECK(c.schema_dirs == std::vector<std::string>{dir.path("schemas.d")});
+    CHECK(c.schema_dirs == std::vector<std::string>{dir.file("schemas.d")});
     CHECK(c.log.level == "debug");
     CHECK(c.state_dir == "/tmp/state");
-    CHECK(c.state_dir_where == dir.path("config.yaml") + ":39:12");
+    CHECK(c.state_dir_where == dir.file("config.yaml") + ":39:12");
     CHECK(c.state_save_interval == 1h);
 }
 
@@ -199,7 +199,7 @@ TEST_CASE("config: defaults") {
 
 TEST_CASE("config: profile_dirs, whose profiles a device's model may name") {
     TempDir dir;
-    const std::string f = dir.path("config.yaml");
+    const std::string f = dir.file("config.yaml");
     const std::string head = "cloud:\n  email: me@example.com\n  password: pw\n";
     const std::string profiles = std::string(BLUETTI_TEST_DATA) + "/profiles.d";
     const auto c = load_ok(dir, head + "profile_dirs: [" + profiles + "]\ndevices:\n  - serial: A1\n    model: test station v2\n", env());
@@ -208,14 +208,14 @@ TEST_CASE("config: profile_dirs, whose profiles a device's model may name") {
     CHECK(c.devices[0].model == "TESTV2");  // stored as the profile's model, as for a built-in one
     CHECK(load_error(dir, head + "devices:\n  - serial: A1\n    model: TESTV2\n", env()).find(f + ":6:12: unknown model 'TESTV2'") == 0);
 
-    fs::create_directories(dir.path("profiles.d"));  // relative to the config file's directory
-    CHECK(load_ok(dir, head + "profile_dirs: [profiles.d]\n", env()).profile_dirs == std::vector<std::string>{dir.path("profiles.d")});
+    fs::create_directories(dir.file("profiles.d"));  // relative to the config file's directory
+    CHECK(load_ok(dir, head + "profile_dirs: [profiles.d]\n", env()).profile_dirs == std::vector<std::string>{dir.file("profiles.d")});
     CHECK(load_error(dir, head + "profile_dirs: [nope]\n", env()) ==
-          f + ":4:16: profile_dirs entry '" + dir.path("nope") + "' cannot be read: No such file or directory");
+          f + ":4:16: profile_dirs entry '" + dir.file("nope") + "' cannot be read: No such file or directory");
     // A broken profile file: the directory's entry in the config, then the file's own position.
     dir.write("bad.d/mine.yaml", "model: MINE\ncolour: red\n");
     CHECK(load_error(dir, head + "profile_dirs:\n  - bad.d\n", env())
-              .find(f + ":5:5: profile_dirs entry '" + dir.path("bad.d") + "': " + dir.path("bad.d/mine.yaml") +
+              .find(f + ":5:5: profile_dirs entry '" + dir.file("bad.d") + "': " + dir.file("bad.d/mine.yaml") +
                     ":2:1: unknown key 'colour'") == 0);
 }
 

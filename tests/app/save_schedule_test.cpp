@@ -12,6 +12,7 @@
 
 #include "bluetti/ha/counter_guard.hpp"
 #include "manual_scheduler.hpp"
+#include "temp_dir.hpp"
 
 using namespace bluetti;
 using namespace std::chrono_literals;
@@ -19,19 +20,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "bluetti-save-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
+using test::TempDir;
 // Every save replaces the file by a rename: a new inode is a new write.
 struct WriteCounter {
     fs::path file;

@@ -15,12 +15,15 @@
 #include "bluetti/schema/codec.hpp"
 #include "manual_scheduler.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace bluetti;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
+
+using test::TempDir;
 
 const std::string kSerial = "2237000000001";
 const std::string kAvailability = "bluetti/" + kSerial + "/availability";
@@ -114,23 +117,6 @@ struct RecordingPublisher : ha::StatePublisher {
         return all;
     }
 };
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        std::string name = "bluetti-station-test-";
-        name.append(std::to_string(::getpid())).append("-").append(std::to_string(counter++));
-        path = fs::temp_directory_path() / name;
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
 struct StationFixture {
     test::ManualScheduler clock;
     profile::ProfileSet profiles = *profile::ProfileSet::builtin();

@@ -17,12 +17,15 @@
 #include "bluetti/log.hpp"
 #include "log_capture.hpp"
 #include "support.hpp"
+#include "temp_dir.hpp"
 
 using namespace bluetti;
 namespace fs = std::filesystem;
 using Clock = ha::CounterGuard::Clock;
 
 namespace {
+
+using test::TempDir;
 
 // 2024-06-01: a fixed wall time, so the tests never depend on the machine's clock.
 const Clock::time_point kT0{std::chrono::seconds(1'717'200'000)};
@@ -100,21 +103,6 @@ void set_modified(const fs::path& file, Clock::time_point t) {
     const timespec times[2] = {{Clock::to_time_t(t), 0}, {Clock::to_time_t(t), 0}};
     REQUIRE(::utimensat(AT_FDCWD, file.c_str(), times, 0) == 0);
 }
-
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path = fs::temp_directory_path() / ("bluetti-counter-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // The "ha" logger's messages while it lives.
 struct LogCapture : test::LogCapture {

@@ -10,31 +10,14 @@
 #include "app/profile_dirs.hpp"
 #include "bluetti/profile/profile.hpp"
 #include "log_capture.hpp"
+#include "temp_dir.hpp"
 
 using namespace bluetti;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "bluetti-profile-dirs-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string write(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-        return (path / name).string();
-    }
-};
-
+using test::TempDir;
 profile::ProfileSet builtin() {
     auto set = profile::ProfileSet::builtin();
     REQUIRE_MESSAGE(set.ok(), set.error().message);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "temp_dir.hpp"
 #include "util/state_file.hpp"
 
 using namespace bluetti;
@@ -17,26 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern = (fs::temp_directory_path() / "bluetti-state-test-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path_, fs::perms::owner_all, ec);
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    fs::path path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
+using test::TempDir;
 unsigned mode_of(const fs::path& p) {
     struct stat st {};
     REQUIRE(::stat(p.c_str(), &st) == 0);
@@ -60,7 +42,7 @@ void with_umask(mode_t mask, F body) {
 
 TEST_CASE("state file: created 0600 whatever the umask, replaced whole, no temp file left") {
     TempDir dir;
-    const fs::path file = dir.path() / "counters.json";
+    const fs::path file = dir.path / "counters.json";
     with_umask(0, [&] {
         auto r = util::write_state_file(file, "{\"a\": 1}\n");
         REQUIRE_MESSAGE(r.ok(), r.error());
@@ -81,7 +63,7 @@ TEST_CASE("state file: created 0600 whatever the umask, replaced whole, no temp 
 TEST_CASE("state file: a file nobody may create is an error result naming it, not an exception") {
     TempDir dir;
     // root may write into a 0500 directory; a path below a regular file fails for everyone.
-    const fs::path blocker = dir.path() / "not-a-directory";
+    const fs::path blocker = dir.path / "not-a-directory";
     std::ofstream(blocker) << "x";
     Result<Ok, std::string> r = Ok{};
     CHECK_NOTHROW(r = util::write_state_file(blocker / "counters.json", "{}"));
@@ -89,7 +71,7 @@ TEST_CASE("state file: a file nobody may create is an error result naming it, no
     CHECK(r.error().find((blocker / "counters.json.tmp").string() + ": cannot create: Not a directory") == 0);
 
     if (::geteuid() != 0) {
-        const fs::path locked = dir.path() / "locked";
+        const fs::path locked = dir.path / "locked";
         fs::create_directory(locked);
         fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
         CHECK_NOTHROW(r = util::write_state_file(locked / "stations.json", "{}"));
@@ -99,7 +81,7 @@ TEST_CASE("state file: a file nobody may create is an error result naming it, no
 
     // The rename fails (the target is a non-empty directory): error, the temp file is gone, the
     // directory untouched.
-    const fs::path occupied = dir.path() / "occupied";
+    const fs::path occupied = dir.path / "occupied";
     fs::create_directories(occupied / "inside");
     CHECK_NOTHROW(r = util::write_state_file(occupied, "{}"));
     REQUIRE_FALSE(r.ok());
@@ -110,14 +92,14 @@ TEST_CASE("state file: a file nobody may create is an error result naming it, no
 
 TEST_CASE("state directory: created 0700 with its parents, an existing one accepted, a file refused") {
     TempDir dir;
-    const fs::path state = dir.path() / "var" / "lib" / "bluetti-bridge";
+    const fs::path state = dir.path / "var" / "lib" / "bluetti-bridge";
     with_umask(0, [&] {
         auto r = util::make_state_dir(state);
         REQUIRE_MESSAGE(r.ok(), r.error());
     });
     CHECK(mode_of(state) == 0700);
     CHECK(util::make_state_dir(state).ok());
-    const fs::path file = dir.path() / "file";
+    const fs::path file = dir.path / "file";
     std::ofstream(file) << "x";
     auto r = util::make_state_dir(file);
     REQUIRE_FALSE(r.ok());
