@@ -61,6 +61,8 @@ public:
     void run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(1000));
     // Passes until stop() or until `done()` returns true (checked after every pass), or until a
     // callback threw. run() returns false when a callback threw (failure() says what and where).
+    // run() has no tick: an idle loop sleeps until one of its fds or timers is due, so whatever
+    // must happen periodically arms a timer (mqtt::Session does for its keep-alive).
     bool run();
     void run_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
     void stop() { stopped_ = true; }

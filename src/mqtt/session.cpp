@@ -2,6 +2,7 @@
 
 #include <mosquitto.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -42,6 +43,7 @@ Session::Session(EventLoop& loop, std::string log_area) : loop_(loop), log_area_
 
 Session::~Session() {
     loop_.remove_hook(hook_);
+    if (keepalive_timer_) loop_.cancel(keepalive_timer_);
     drop_socket();
     if (mosq_) mosquitto_destroy(mosq_);
 }
@@ -96,8 +98,26 @@ bool Session::connect(const Options& o, std::string& error) {
                 std::to_string(o.port) + ")";
         return false;
     }
+    arm_keepalive(o.keepalive_s);
     pump();
     return true;
+}
+
+// The loop sleeps until I/O or a timer is due (no tick), so nothing else would run
+// mosquitto_loop_misc on a quiet link: it sends PINGREQ once keepalive seconds passed without a
+// message out, and drops the link when the PINGRESP does not come. Running it every quarter of the
+// keep-alive sends the ping at most 1.25 × keepalive after the last message, inside the 1.5 ×
+// keepalive a broker waits before it gives up on a client.
+void Session::arm_keepalive(int keepalive_s) {
+    if (keepalive_timer_) loop_.cancel(keepalive_timer_);
+    keepalive_timer_ = 0;
+    if (keepalive_s <= 0) return;
+    const auto period = std::max(std::chrono::milliseconds(250), std::chrono::milliseconds(keepalive_s * 1000 / 4));
+    keepalive_timer_ = loop_.after(period, [this, keepalive_s] {
+        keepalive_timer_ = 0;
+        pump();
+        arm_keepalive(keepalive_s);
+    });
 }
 
 void Session::disconnect() {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "bluetti/client.hpp"
+#include "bluetti/mqtt/session.hpp"
 #include "fixture.hpp"
 
 using namespace bluetti;
@@ -230,6 +231,32 @@ TEST_CASE("cloud broker restart: the client reconnects by itself") {
         if (!ok) client.loop().run_until([] { return false; }, std::chrono::milliseconds(500));
     }
     CHECK(ok);
+}
+
+TEST_CASE("a quiet MQTT session stays up on an idle loop: the keep-alive runs on a timer, not a tick") {
+    TempDir dir("keepalive");
+    Mosquitto broker;
+    std::string error;
+    REQUIRE_MESSAGE(broker.start(dir.path(), error), error);
+    EventLoop loop;
+    mqtt::Session session(loop, "test");
+    int connects = 0, disconnects = 0;
+    mqtt::Session::Handlers handlers;
+    handlers.on_connect = [&](int rc, const std::string&) { connects += rc == 0; };
+    handlers.on_disconnect = [&](int, const std::string&) { ++disconnects; };
+    session.set_handlers(handlers);
+    mqtt::Options o;
+    o.port = broker.port();
+    o.client_id = "keepalive-test";
+    o.keepalive_s = 5;  // libmosquitto's least; the broker drops a client silent for 7.5 s
+    REQUIRE_MESSAGE(session.connect(o, error), error);
+    loop.run_until([&] { return connects > 0; }, std::chrono::seconds(10));
+    REQUIRE(connects == 1);
+    // run() sleeps until an fd or a timer is due; nothing is published for more than two keep-alive periods.
+    loop.after(std::chrono::seconds(12), [&] { loop.stop(); });
+    CHECK(loop.run());
+    CHECK(disconnects == 0);
+    CHECK(session.connected());
 }
 
 int main(int argc, char** argv) {

@@ -81,6 +81,7 @@ public:
 private:
     EventLoop& loop_;
     EventLoop::HookId hook_ = 0;
+    EventLoop::TimerId keepalive_timer_ = 0;
     std::string log_area_;
     mosquitto* mosq_ = nullptr;
     Handlers handlers_;
@@ -93,6 +94,7 @@ private:
     std::exception_ptr handler_failure_;  // thrown by a handler inside libmosquitto, thrown again outside it
 
     void pump();  // before every poll: watch the current socket, run misc (keep-alive)
+    void arm_keepalive(int keepalive_s);
     void on_readable(short revents);
     void drop_socket();
     template <class Handler, class Where>
