@@ -138,7 +138,7 @@ void LocalSession::on_message(const std::string& topic, ByteSpan payload, bool r
     for (const auto& status : options_.status_topics) {
         if (topic != status) continue;
         if (text != "online") return;  // on `offline` do nothing (docs/home-assistant.md §8.2)
-        // Debounce: several births within 5 s count as one.
+        // Debounce: several births within 1 s count as one.
         if (birth_timer_) return;
         birth_timer_ = loop_.after(seconds(1), [this] {
             birth_timer_ = 0;
