@@ -23,6 +23,7 @@
 // docs/performance.md, "End to end (bench_e2e)", has the figures and the command.
 //
 //   bench_e2e [--devices 1,100,1000] [--seconds 60] [--warmup-seconds 20] [--interval 10]
+//             [--json FILE [--label NAME]]
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <CLI/CLI.hpp>
@@ -85,7 +86,9 @@ struct Options {
     std::vector<std::size_t> devices{1, 100, 1000};
     int seconds = 60;
     int warmup_seconds = 20;
-    int interval = 10;  // core poll interval, s; the other groups keep the profile's
+    int interval = 10;      // core poll interval, s; the other groups keep the profile's
+    std::string json_file;  // also write the figures there (scripts/plot-bench draws them)
+    std::string label;      // names the run in that file ("before", a commit, …)
 };
 
 Options parse_options(int argc, char** argv) {
@@ -100,6 +103,8 @@ Options parse_options(int argc, char** argv) {
         ->check(CLI::Range(0, 86400))
         ->capture_default_str();
     app.add_option("--interval", o.interval, "core poll interval in seconds")->check(CLI::Range(1, 3600))->capture_default_str();
+    app.add_option("--json", o.json_file, "also write every step's figures to this file, as JSON (scripts/plot-bench)");
+    app.add_option("--label", o.label, "the run's name in the JSON file (e.g. a commit)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -592,6 +597,44 @@ void print_details(const std::vector<StepResult>& rows, const Plan& plan) {
     }
 }
 
+// The figures of print_row and print_details, one object per step, for scripts/plot-bench.
+void write_json(const std::string& file, const Options& options, const std::vector<StepResult>& rows) {
+    nlohmann::ordered_json steps = nlohmann::ordered_json::array();
+    for (const auto& r : rows) {
+        const auto& u = r.used;
+        const double hop50 = percentile(r.hop_ms, 50);
+        steps.push_back({{"devices", r.devices},
+                         {"window_s", r.window_s},
+                         {"cpu_ms", u.at("bridge") / 1e3},
+                         {"cpu_per_poll_us", per(u.at("bridge"), static_cast<double>(r.all.done))},
+                         {"cpu_per_block_us", per(u.at("bridge"), blocks(u))},
+                         {"polls_expected", r.all.expected},
+                         {"polls_done", r.all.done},
+                         {"polls_missed", r.all.missed},
+                         {"rss_mb", r.rss_mb},
+                         {"hwm_mb", r.hwm_mb},
+                         {"anon_mb", r.anon_mb},
+                         {"file_mb", r.file_mb},
+                         {"latency_p50_ms", percentile(r.latencies_ms, 50)},
+                         {"latency_p99_ms", percentile(r.latencies_ms, 99)},
+                         {"hop_p50_ms", hop50},
+                         {"added_latency_p50_ms", percentile(r.latencies_ms, 50) - hop50},
+                         {"added_latency_p99_ms", percentile(r.latencies_ms, 99) - hop50},
+                         {"machine_busy", per(u.at("busy"), u.at("jiffies"))}});
+    }
+    const nlohmann::ordered_json doc = {{"label", options.label},
+                                        {"date", utc_now()},
+                                        {"build", BLUETTI_BUILD_TYPE},
+                                        {"cpu", cpu_model()},
+                                        {"cpus", std::thread::hardware_concurrency()},
+                                        {"seconds", options.seconds},
+                                        {"warmup_seconds", options.warmup_seconds},
+                                        {"steps", steps}};
+    std::ofstream out(file);
+    out << doc.dump(2) << '\n';
+    if (!out) die("cannot write " + file);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -615,5 +658,6 @@ int main(int argc, char** argv) {
         print_row(rows.back());
     }
     print_details(rows, plan);
+    if (!options.json_file.empty()) write_json(options.json_file, options, rows);
     return 0;
 }
