@@ -88,21 +88,21 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
         for (const auto& b : g.blocks)
             if (b.block == block) registers = b.registers;
     const std::string key = control.key;
-    channel_.read_block(block, registers, locator_.slave(), 1,
-                        [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
-                            if (!r) {
-                                log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key,
-                                                         r.error().message);
-                            } else {
-                                handle_block(std::move(*r));
-                                auto it = control_values_.find(key);
-                                if (it != control_values_.end() && it->second != written)
-                                    log::get("bridge")->warn("{}: the device reports {} = {} after {} was written", setup_.serial, key,
-                                                             it->second, written);
-                            }
-                            publish_diagnostics();
-                            done();
-                        });
+    const std::uint8_t slave = locator_.slave();
+    channel_.read_block(
+        block, registers, slave, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
+            if (!r) {
+                log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
+            } else {
+                handle_block(std::move(*r));
+                auto it = control_values_.find(key);
+                if (it != control_values_.end() && it->second != written)
+                    log::get("bridge")->warn("{}: the device reports {} = {} after {} was written", setup_.serial, key, it->second,
+                                             written);
+            }
+            publish_diagnostics();
+            done();
+        });
 }
 
 // The channel outlives the station: nothing it holds may reach this one any more. Its requests
