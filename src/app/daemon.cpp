@@ -346,7 +346,6 @@ void Daemon::add_station(const cloud::DeviceRecord& record, const std::string& m
     s.control_keys = device && device->control_keys ? *device->control_keys : p->controls;
     if (device) {
         s.name = device->name;
-        if (device->slave) s.slave = static_cast<std::uint8_t>(*device->slave);
         s.poll = device->poll;
         s.exclude.insert(device->exclude.begin(), device->exclude.end());
         s.controls = device->controls;
@@ -355,12 +354,20 @@ void Daemon::add_station(const cloud::DeviceRecord& record, const std::string& m
     c.request_timeout = config_.cloud.request_timeout;
     c.retry = cloud::RetryPolicy{config_.cloud.retry.attempts, config_.cloud.retry.initial_delay, config_.cloud.retry.factor,
                                  config_.cloud.retry.max_delay};
-    auto channel = connection_->add_device(record, topic_model, *shared, c);
-    if (!channel) {
-        log::get("config")->error("{}: {}", serial, channel.error());
+    // Where to look for it (docs/protocol.md §7.3); its log lines stay the bridge's.
+    cloud::LocatorOptions where;
+    where.envelope = p->envelope;
+    where.slave = p->slave;
+    where.probe_slaves = p->probe_slaves;
+    if (device && device->slave) where.configured_slave = static_cast<std::uint8_t>(*device->slave);
+    where.has_packs = p->has_block(cloud::kNodeInfoBlock);
+    where.log_area = "bridge";
+    auto added = connection_->add_device(record, topic_model, *shared, c, std::move(where));
+    if (!added) {
+        log::get("config")->error("{}: {}", serial, added.error());
         return;
     }
-    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), **channel, *local_, *counters_, discovery_);
+    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), *added->locator, *local_, *counters_, discovery_);
     station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
     station->on_online_changed([this] { set_status(cloud_status_); });
     station->on_packs_added([this, serial, p] {

@@ -4,7 +4,6 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/log.hpp"
 #include "bluetti/schema/plausibility.hpp"
 
@@ -33,31 +32,15 @@ std::string iso_now() {
 }
 }  // namespace
 
-Station::Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceChannel& channel, ha::StatePublisher& publisher,
+Station::Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceLocator& locator, ha::StatePublisher& publisher,
                  ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
     : scheduler_(scheduler),
       setup_(std::move(setup)),
-      channel_(channel),
+      locator_(locator),
+      channel_(locator.channel()),
       publisher_(publisher),
       counters_(counters),
       discovery_(discovery) {
-    // Where to look for the device (docs/protocol.md §7.3): the configured slave only, else the profile's
-    // slave, then its probe list, then the V1 envelope.
-    if (setup_.slave) {
-        probes_.push_back({setup_.profile->envelope, *setup_.slave});
-    } else {
-        auto add = [this](codec::Envelope e, std::uint8_t s) {
-            if (std::find(probes_.begin(), probes_.end(), std::make_pair(e, s)) == probes_.end()) probes_.push_back({e, s});
-        };
-        add(setup_.profile->envelope, setup_.profile->slave);
-        for (std::uint8_t s : setup_.profile->probe_slaves) add(setup_.profile->envelope, s);
-        add(codec::Envelope::v1, 1);
-        add(codec::Envelope::v1, 0);
-    }
-    slave_ = probes_.front().second;
-    channel_.set_envelope(probes_.front().first);
-    pack_slaves_ = {slave_};
-    channel_.set_pack_slaves(pack_slaves_);
     channel_.set_push_handler([this](const cloud::BlockData& d) {
         handle_block(d);
         if (push_handler_) push_handler_(d.block);
@@ -66,7 +49,7 @@ Station::Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceChannel&
 
     ControlWriterHooks hooks;
     hooks.write = [this](const profile::Control& c, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
-        channel_.write_register(slave_, c.limits->reg, value,
+        channel_.write_register(locator_.slave(), c.limits->reg, value,
                                 [this, done = std::move(done)](Result<cloud::WriteConfirmation, cloud::ChannelError> r) {
                                     done(std::move(r));
                                     publish_diagnostics();
@@ -105,8 +88,9 @@ void Station::reread(const profile::Control& control, std::uint16_t written, std
         for (const auto& b : g.blocks)
             if (b.block == block) registers = b.registers;
     const std::string key = control.key;
+    const std::uint8_t slave = locator_.slave();
     channel_.read_block(
-        block, registers, slave_, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
+        block, registers, slave, 1, [this, key, written, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
             if (!r) {
                 log::get("bridge")->warn("{}: re-reading block after writing {} failed: {}", setup_.serial, key, r.error().message);
             } else {
@@ -129,6 +113,7 @@ Station::~Station() {
     channel_.set_push_handler(nullptr);
     channel_.set_anomaly_handler(nullptr);
     channel_.set_writable({});
+    locator_.on_packs_added(nullptr);
     publisher_.forget_source(setup_.serial);
     if (silence_timer_) scheduler_.cancel(silence_timer_);
 }
@@ -157,9 +142,10 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
         int pack;
     };
     auto jobs = std::make_shared<std::vector<Job>>();
-    const std::size_t packs = group->per_pack ? pack_slaves_.size() : 1;
+    const auto& pack_slaves = locator_.pack_slaves();
+    const std::size_t packs = group->per_pack ? pack_slaves.size() : 1;
     for (std::size_t p = 0; p < packs; ++p)
-        for (const auto& b : group->blocks) jobs->push_back({b.block, b.registers, pack_slaves_[p], static_cast<int>(p) + 1});
+        for (const auto& b : group->blocks) jobs->push_back({b.block, b.registers, pack_slaves[p], static_cast<int>(p) + 1});
     polling_ = true;
     ++polls_;
     auto tally = std::make_shared<PollTally>();
@@ -178,7 +164,6 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
             if (r) {
                 ++tally->ok;
                 if (job.block != kNodeInfo) log_reduced_read_size(job.block, job.slave, job.registers);
-                if (r->block == kNodeInfo) handle_nodes(*r);
                 handle_block(std::move(*r));
             } else if (r.error().code != cloud::ChannelErrc::unsupported) {
                 ++tally->failed;
@@ -187,13 +172,13 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
                 // worth a line: it says why a value was not refreshed.
                 const auto level = r.error().code == cloud::ChannelErrc::unconfirmed ? spdlog::level::info : spdlog::level::debug;
                 log::get("bridge")->log(level, "{}: {}", setup_.serial, r.error().message);
-            } else if (!ever_answered_) {
+            } else if (!locator_.answered()) {
                 ++tally->ok;  // an "unsupported" answer is still an answer
             }
             if (*step) (*step)(i + 1);
         };
         if (job.block == kNodeInfo)
-            channel_.query_nodes(slave_, next);
+            locator_.read_nodes(next);  // the locator learns the packs from its reply
         else
             channel_.read_block(job.block, job.registers, job.slave, job.pack, next);
     };
@@ -201,7 +186,7 @@ void Station::poll(const std::string& group_name, std::function<void()> done) {
 }
 
 // A poll's outcome: failures in a row take the station offline; a core poll that timed out on a
-// station that never answered moves on to the next place to look for it (probing).
+// station that never answered moves the locator on to the next place to look for it (probing).
 void Station::finish_poll(const PollTally& tally, const std::string& group_name) {
     polling_ = false;
     if (tally.ok > 0) {
@@ -210,19 +195,9 @@ void Station::finish_poll(const PollTally& tally, const std::string& group_name)
         ++consecutive_failures_;
         if (consecutive_failures_ >= kFailuresForOffline)
             set_online(false, std::to_string(consecutive_failures_) + " polls failed in a row");
-        if (!ever_answered_ && tally.timed_out && group_name == "core" && probe_index_ + 1 < probes_.size()) probe_next();
+        if (tally.timed_out && group_name == "core") locator_.core_poll_timed_out();
     }
     publish_diagnostics();
-}
-
-void Station::probe_next() {
-    ++probe_index_;
-    slave_ = probes_[probe_index_].second;
-    channel_.set_envelope(probes_[probe_index_].first);
-    pack_slaves_[0] = slave_;
-    channel_.set_pack_slaves(pack_slaves_);
-    log::get("bridge")->info("{}: no answer yet; trying slave {} with the {} envelope", setup_.serial, int(slave_),
-                             codec::to_string(probes_[probe_index_].first));
 }
 
 // Once per new size: a shrunk read explains why a block carries fewer fields than the profile reads.
@@ -234,16 +209,6 @@ void Station::log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std
     logged = *size;
     log::get("bridge")->info("{}: block {} at slave {} is read as {} registers: the device refused {} (exception 02)", setup_.serial, block,
                              slave, *size, asked ? std::to_string(asked) : "the schema's size");
-}
-
-void Station::handle_nodes(const cloud::BlockData& data) {
-    const auto slaves = cloud::pack_slaves_from_nodes(data.decoded, slave_);
-    if (slaves == pack_slaves_) return;
-    const bool added = slaves.size() > pack_slaves_.size();
-    pack_slaves_ = slaves;
-    channel_.set_pack_slaves(pack_slaves_);
-    log::get("bridge")->info("{}: {} battery pack(s) found", setup_.serial, pack_slaves_.size());
-    if (added && packs_added_handler_) packs_added_handler_();
 }
 
 std::string Station::state_name(std::uint16_t block) const {
@@ -297,11 +262,7 @@ void Station::handle_block(cloud::BlockData data) {
     log::get("bridge")->debug("{}: block {} ({})", setup_.serial, data.block, data.pushed ? "pushed" : "read");
     last_data_ = scheduler_.now();
     last_seen_iso_ = iso_now();
-    if (!ever_answered_) {
-        ever_answered_ = true;
-        log::get("bridge")->info("{}: answering at slave {} ({} envelope)", setup_.serial, int(slave_),
-                                 codec::to_string(channel_.options().envelope));
-    }
+    locator_.note_answer();
     set_online(true, "");
     arm_silence_timer();
     for (const auto& [key, code] : data.decoded.unknown_codes)

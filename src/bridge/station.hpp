@@ -1,5 +1,6 @@
 // Station: one power station from poll to publish. It drives the device's DeviceChannel (the layer
-// below decodes; its owner keeps it alive longer than the station), runs poll groups block by
+// below decodes; its owner keeps it alive longer than the station) at the slave and envelope its
+// DeviceLocator says (which probes and learns the battery packs), runs poll groups block by
 // block, keeps availability (online after the first good reply; offline after 3 failed polls in a
 // row, 2 core intervals and 2 request timeouts without data, or while the cloud session is down),
 // diagnostics, the set of keys seen (which decides its entities), and publishes retained block
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "bluetti/cloud/device_channel.hpp"
+#include "bluetti/cloud/device_locator.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/ha/counter_guard.hpp"
 #include "bluetti/ha/discovery.hpp"
@@ -36,7 +38,6 @@ struct StationSetup {
     // With the profile's overrides; one registry shared by every station of the profile (a copy is
     // ~24 kB, a thousand of them most of the daemon's heap).
     std::shared_ptr<const schema::SchemaRegistry> schemas;
-    std::optional<std::uint8_t> slave;                      // configured: no probing
     std::map<std::string, std::chrono::milliseconds> poll;  // interval overrides
     std::set<std::string> exclude;
     bool controls = true;                   // false: no control entities and nothing writable
@@ -45,8 +46,9 @@ struct StationSetup {
 
 class Station {
 public:
-    // Configures `channel` for this device (handlers, envelope, pack slaves, writable registers).
-    Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceChannel& channel, ha::StatePublisher& publisher,
+    // Configures the locator's channel for this device (handlers, writable registers); where the
+    // device answers and its packs are the locator's, which its owner keeps as long as the channel.
+    Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceLocator& locator, ha::StatePublisher& publisher,
             ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery);
     // Detaches from the channel: its handlers are removed and its requests dropped uncalled.
     ~Station();
@@ -89,15 +91,16 @@ public:
     void on_online_changed(std::function<void()> handler) { online_handler_ = std::move(handler); }
     // Called when NODE_INFO lists a battery pack the station did not have: its per-pack groups
     // are worth reading now, not at their next interval (which may be minutes away).
-    void on_packs_added(std::function<void()> handler) { packs_added_handler_ = std::move(handler); }
+    void on_packs_added(std::function<void()> handler) { locator_.on_packs_added(std::move(handler)); }
     // Apply changed names, intervals, exclusions or controls (SIGHUP) without touching the session.
     void reconfigure(const StationSetup& setup);
 
 private:
     Scheduler& scheduler_;
     StationSetup setup_;
-    // Not owned: every callback the station gives it captures `this`, so ~Station() drops them
+    // Not owned: every callback the station gives them captures `this`, so ~Station() drops them
     // (DeviceChannel::cancel_all) before any member is destroyed.
+    cloud::DeviceLocator& locator_;
     cloud::DeviceChannel& channel_;
     ha::StatePublisher& publisher_;
     ha::CounterGuard& counters_;
@@ -107,7 +110,6 @@ private:
     std::set<std::string> unsupported_controls_;          // read "not supported": never offered
     bool polling_ = false;
     bool online_ = false;
-    bool ever_answered_ = false;
     // Read sizes the device channel shrank after a refusal, as last logged (per block and slave).
     std::map<std::pair<std::uint16_t, std::uint8_t>, std::uint16_t> reduced_sizes_logged_;
     void log_reduced_read_size(std::uint16_t block, std::uint8_t slave, std::uint16_t asked);
@@ -120,17 +122,12 @@ private:
     std::size_t announced_key_count_ = 0;              // present_keys_.size() at the last announce()
     std::string announced_sw_version_;                 // sw_version_ at the last announce()
     std::string sw_version_;
-    std::vector<std::uint8_t> pack_slaves_;  // pack 1 = own slave, then expansions (NODE_INFO)
-    std::uint8_t slave_ = 0;
-    std::size_t probe_index_ = 0;
-    std::vector<std::pair<codec::Envelope, std::uint8_t>> probes_;
     std::uint64_t polls_ = 0;
     std::string last_seen_iso_;
     // "key=code" of every unknown enum code already logged: once per session, not once per poll.
     std::set<std::string> unknown_codes_logged_;
     std::function<void(std::uint16_t)> push_handler_;
     std::function<void()> online_handler_;
-    std::function<void()> packs_added_handler_;
     Scheduler::TimerId silence_timer_ = 0;
     std::optional<Scheduler::Clock::time_point> last_anomaly_warning_;
     std::uint64_t anomalies_suppressed_ = 0;
@@ -148,14 +145,12 @@ private:
         bool timed_out = false;
     };
     void finish_poll(const PollTally& tally, const std::string& group_name);
-    void probe_next();
     void handle_block(cloud::BlockData data);
     void note_firmware(const schema::DecodedBlock& decoded);
     void note_controls(const schema::DecodedBlock& decoded);
     void publish_state(const schema::DecodedBlock& decoded);
     void apply_controls();
     void reread(const profile::Control& control, std::uint16_t written, std::function<void()> done);
-    void handle_nodes(const cloud::BlockData& data);
     void set_online(bool online, const std::string& why);
     void publish_diagnostics();
     void log_anomaly(const std::string& text);

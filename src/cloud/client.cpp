@@ -1,17 +1,12 @@
 #include "bluetti/client.hpp"
 
 #include "bluetti/cloud/connection.hpp"
-#include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti {
 
 using namespace std::chrono;
-
-namespace {
-constexpr std::uint16_t kNodeInfoBlock = 21000;
-
-}  // namespace
+using cloud::kNodeInfoBlock;
 
 struct Client::State {
     std::unique_ptr<EventLoop> own_loop;
@@ -25,18 +20,16 @@ struct Client::State {
     // The account session, TLS, link and this device's channel (shared with the daemon's code).
     std::unique_ptr<cloud::Connection> connection;
     cloud::DeviceChannel* channel = nullptr;  // owned by `connection`
+    // Where the device answers and its battery packs, numbered as the daemon numbers them (owned
+    // by `connection`; the packs are asked for once, on the first read that needs them).
+    cloud::DeviceLocator* locator = nullptr;
     std::optional<cloud::AccountSession> no_account;
     std::function<void(const cloud::BlockData&)> push_handler;
-    // Pack 1 is the station's own slave, then its expansion packs as NODE_INFO lists them
-    // (cloud/pack_nodes.hpp, as the daemon numbers them); unset until a read needs it.
-    std::optional<std::vector<std::uint8_t>> pack_slaves;
     std::vector<profile::Control> controls;         // point into `schemas`: recomputed whenever it changes
     std::vector<schema::BlockSchema> user_schemas;  // register_schema() before connect()
     Callback<Ok> connect_done;
     cloud::ChannelStats empty_stats;
     cloud::CloudLink::Status empty_status;
-
-    std::uint8_t slave() const { return options.slave.value_or(profile->slave); }
 
     void finish_connect(Result<Ok, std::string> result) {
         if (auto done = std::move(connect_done)) {
@@ -51,42 +44,6 @@ struct Client::State {
         controls = profile::resolve_controls(schemas, options.controls ? *options.controls : profile->controls, &rejected);
         for (const auto& r : rejected) log::get("cloud")->warn("control {} is not available", r);
         if (channel) channel->set_writable(profile::control_registers(controls));
-    }
-
-    // Only a profile that polls NODE_INFO (block 21000) has expansion packs to ask about.
-    bool polls_nodes() const {
-        for (const auto& g : profile->groups)
-            for (const auto& b : g.blocks)
-                if (b.block == kNodeInfoBlock) return true;
-        return false;
-    }
-
-    void learn_packs(const cloud::BlockData& node_info) {
-        pack_slaves = cloud::pack_slaves_from_nodes(node_info.decoded, slave());
-        channel->set_pack_slaves(*pack_slaves);
-    }
-
-    // Runs `then` once the pack list is known: asked once with a NODE_INFO query, like the
-    // daemon's topology poll. A device that does not answer NODE_INFO as unsupported has only its
-    // own pack; any other failure is reported and asked again by the next read that needs packs.
-    void with_packs(std::function<void(Result<Ok, cloud::ChannelError>)> then) {
-        if (pack_slaves) return then(Ok{});
-        if (!polls_nodes()) {
-            pack_slaves = std::vector<std::uint8_t>{slave()};
-            return then(Ok{});
-        }
-        channel->query_nodes(slave(), [this, then = std::move(then)](Result<cloud::BlockData, cloud::ChannelError> r) {
-            if (r) {
-                learn_packs(*r);
-            } else if (r.error().code == cloud::ChannelErrc::unsupported) {
-                pack_slaves = std::vector<std::uint8_t>{slave()};
-            } else {
-                auto e = r.error();
-                e.message = "the list of battery packs (NODE_INFO) could not be read: " + e.message;
-                return then(fail(std::move(e)));
-            }
-            then(Ok{});
-        });
     }
 
     // The built-in profiles and schemas, then the directories' and register_schema()'s.
@@ -154,7 +111,6 @@ struct Client::State {
         auto applied = profile::apply_profile(base_schemas, *profile);
         if (!applied) return finish_connect(fail(applied.error().message));
         schemas = std::move(*applied);
-        pack_slaves.reset();
 
         std::string topic_model = options.cloud_model;
         if (topic_model.empty()) topic_model = device.model;
@@ -162,10 +118,17 @@ struct Client::State {
         cloud::ChannelOptions channel_options;
         channel_options.retry = options.retry;
         channel_options.request_timeout = options.request_timeout;
-        channel_options.envelope = profile->envelope;
-        auto added = connection->add_device(device, topic_model, schemas, channel_options);
+        // The configured slave, else the profile's (the SDK's calls never probe).
+        cloud::LocatorOptions where;
+        where.envelope = profile->envelope;
+        where.slave = profile->slave;
+        where.probe_slaves = profile->probe_slaves;
+        where.configured_slave = options.slave;
+        where.has_packs = profile->has_block(kNodeInfoBlock);
+        auto added = connection->add_device(device, topic_model, schemas, channel_options, std::move(where));
         if (!added) return finish_connect(fail(added.error()));
-        channel = *added;
+        channel = added->channel;
+        locator = added->locator;
         resolve_controls();
         channel->set_push_handler([this](const cloud::BlockData& d) {
             if (push_handler) push_handler(d);
@@ -231,24 +194,10 @@ void Client::connect(Callback<Ok> done) {
 void Client::read_block(std::uint16_t block, BlockCallback done, std::uint16_t registers, int pack) {
     State& s = *state_;
     if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
-    if (block == kNodeInfoBlock) {
-        return s.channel->query_nodes(s.slave(), [&s, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) {
-            if (r) s.learn_packs(*r);
-            done(std::move(r));
-        });
-    }
-    if (pack == 1) return s.channel->read_block(block, registers, s.slave(), pack, std::move(done));
-    // Another pack is read at its own slave; one the station does not have is an error, never a
-    // read of the station's own pack under another pack's name.
-    s.with_packs([&s, block, registers, pack, done = std::move(done)](Result<Ok, cloud::ChannelError> known) mutable {
-        if (!known) return done(fail(known.error()));
-        const auto& slaves = *s.pack_slaves;
-        if (pack < 1 || static_cast<std::size_t>(pack) > slaves.size()) {
-            return done(fail(cloud::ChannelError{
-                cloud::ChannelErrc::bad_request, 0,
-                "no battery pack " + std::to_string(pack) + ": the device reports " + std::to_string(slaves.size()) + " pack(s)"}));
-        }
-        s.channel->read_block(block, registers, slaves[static_cast<std::size_t>(pack) - 1], pack, std::move(done));
+    if (block == kNodeInfoBlock) return s.locator->read_nodes(std::move(done));
+    s.locator->pack_slave(pack, [&s, block, registers, pack, done = std::move(done)](Result<std::uint8_t, cloud::ChannelError> slave) {
+        if (!slave) return done(fail(slave.error()));
+        s.channel->read_block(block, registers, *slave, pack, std::move(done));
     });
 }
 
@@ -262,15 +211,15 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
         std::uint16_t block, registers;
         int pack;
     };
-    if (g->per_pack && !s.pack_slaves) {
+    if (g->per_pack && !(s.locator && s.locator->packs_known())) {
         if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
-        return s.with_packs([this, group, done](Result<Ok, cloud::ChannelError> known) {
+        return s.locator->when_packs_known([this, group, done](Result<Ok, cloud::ChannelError> known) {
             if (!known) return done(fail(known.error()));
             read_group(group, done);
         });
     }
     auto jobs = std::make_shared<std::vector<Job>>();
-    const int packs = g->per_pack ? static_cast<int>(s.pack_slaves->size()) : 1;
+    const int packs = g->per_pack ? static_cast<int>(s.locator->pack_slaves().size()) : 1;
     for (int pack = 1; pack <= packs; ++pack)
         for (const auto& b : g->blocks) jobs->push_back({b.block, b.registers, pack});
     auto results = std::make_shared<std::vector<cloud::BlockData>>();
@@ -305,7 +254,7 @@ void Client::read_group(const std::string& group, std::function<void(Result<std:
 void Client::write_register(std::uint16_t reg, std::uint16_t value, cloud::DeviceChannel::Callback<cloud::WriteConfirmation> done) {
     State& s = *state_;
     if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
-    s.channel->write_register(s.slave(), reg, value, std::move(done));
+    s.channel->write_register(s.locator->slave(), reg, value, std::move(done));
 }
 
 namespace {

@@ -231,8 +231,9 @@ Result<LinkCredentials, std::string> Connection::credentials() const {
     return c;
 }
 
-Result<DeviceChannel*, std::string> Connection::add_device(const DeviceRecord& record, const std::string& topic_model,
-                                                           const schema::SchemaRegistry& schemas, ChannelOptions channel_options) {
+Result<DeviceHandle, std::string> Connection::add_device(const DeviceRecord& record, const std::string& topic_model,
+                                                         const schema::SchemaRegistry& schemas, ChannelOptions channel_options,
+                                                         LocatorOptions where) {
     auto request = expand_topic(options_.request_topic, topic_model, record.sub_sn, record.sn);
     if (!request) return fail(request.error());
     auto response = expand_topic(options_.response_topic, topic_model, record.sub_sn, record.sn);
@@ -245,8 +246,9 @@ Result<DeviceChannel*, std::string> Connection::add_device(const DeviceRecord& r
     const std::string serial = record.sn;
     d.channel = std::make_unique<DeviceChannel>(loop_, schemas, std::move(channel_options),
                                                 [this, serial](const Bytes& payload) { return link_ && link_->send(serial, payload); });
+    d.locator = std::make_unique<DeviceLocator>(*d.channel, serial, std::move(where));
     if (link_) attach(serial, d);
-    return d.channel.get();
+    return DeviceHandle{d.channel.get(), d.locator.get()};
 }
 
 void Connection::attach(const std::string& serial, Device& d) {

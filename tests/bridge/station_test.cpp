@@ -1,6 +1,7 @@
-// Station on a manual clock: a real DeviceChannel whose requests a scripted device answers with
-// frames built by the codec, a recording StatePublisher, a real CounterGuard and the built-in
-// EL100V2 profile. What Home Assistant would see: states, availability, writes and discovery.
+// Station on a manual clock: a real DeviceChannel and DeviceLocator whose requests a scripted
+// device answers with frames built by the codec, a recording StatePublisher, a real CounterGuard
+// and the built-in EL100V2 profile. What Home Assistant would see: states, availability, writes,
+// discovery, and where the station is found.
 #include "bridge/station.hpp"
 
 #include <doctest/doctest.h>
@@ -126,6 +127,7 @@ struct StationFixture {
     std::vector<Bytes> sent;
     std::size_t answered = 0;
     std::unique_ptr<cloud::DeviceChannel> channel;
+    std::unique_ptr<cloud::DeviceLocator> locator;
     RecordingPublisher publisher;
     TempDir dir;
     ha::CounterGuard counters{dir.path / "counters.json"};
@@ -152,7 +154,20 @@ struct StationFixture {
         setup.profile = profile;
         setup.schemas = schemas;
         setup.control_keys = profile->controls;
-        station = std::make_unique<bridge::Station>(clock, setup, *channel, publisher, counters, discovery);
+        locator = std::make_unique<cloud::DeviceLocator>(*channel, kSerial, where());
+        station = std::make_unique<bridge::Station>(clock, setup, *locator, publisher, counters, discovery);
+    }
+
+    // Where the daemon looks for a device of the profile (Daemon::add_station).
+    cloud::LocatorOptions where(std::optional<std::uint8_t> configured_slave = std::nullopt) const {
+        cloud::LocatorOptions o;
+        o.envelope = profile->envelope;
+        o.slave = profile->slave;
+        o.probe_slaves = profile->probe_slaves;
+        o.configured_slave = configured_slave;
+        o.has_packs = profile->has_block(cloud::kNodeInfoBlock);
+        o.log_area = "bridge";
+        return o;
     }
 
     // Answers every request sent and not yet answered, and those the answers lead to.
@@ -370,12 +385,12 @@ TEST_CASE("station: a device that answers only in the V1 envelope is found after
 
 TEST_CASE("station: a configured slave is the only one asked") {
     StationFixture f;
-    bridge::StationSetup setup = f.station->setup();
-    setup.slave = 1;
+    const bridge::StationSetup setup = f.station->setup();
     f.station.reset();
     f.sent.clear();
     f.answered = 0;
-    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.channel, f.publisher, f.counters, f.discovery);
+    f.locator = std::make_unique<cloud::DeviceLocator>(*f.channel, kSerial, f.where(1));
+    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.locator, f.publisher, f.counters, f.discovery);
     f.device.slave = 0;  // the device is elsewhere: never found
     CHECK_FALSE(poll_until_online(f, 5));
     for (std::size_t i = 0; i < f.sent.size(); ++i) {

@@ -50,11 +50,32 @@ TEST_CASE("connection: devices need open() first, and a topic pattern with an un
     DeviceRecord d;
     d.sn = "AP3002616113487436";
     d.sub_sn = "2616113487436";
-    auto added = connection.add_device(d, "AP300", schemas, ChannelOptions{});
+    auto added = connection.add_device(d, "AP300", schemas, ChannelOptions{}, LocatorOptions{});
     REQUIRE_FALSE(added.ok());
     CHECK(added.error().find("nope") != std::string::npos);
     CHECK(connection.response_topic(d.sn).empty());
     CHECK_FALSE(connection.up());
     connection.start();  // no TLS context yet: nothing starts
     CHECK(connection.link_status().state == CloudLink::State::stopped);
+}
+
+TEST_CASE("connection: each device gets a locator beside its channel, which puts the channel at the first place to look") {
+    EventLoop loop;
+    Connection connection(loop, ConnectionOptions{});
+    const auto schemas = *schema::SchemaRegistry::builtin();
+    DeviceRecord d;
+    d.sn = "AP3002616113487436";
+    d.sub_sn = "2616113487436";
+    LocatorOptions where;
+    where.envelope = codec::Envelope::v1;
+    where.slave = 1;
+    where.configured_slave = 3;
+    auto added = connection.add_device(d, "AP300", schemas, ChannelOptions{}, where);
+    REQUIRE(added.ok());
+    REQUIRE(added->channel != nullptr);
+    REQUIRE(added->locator != nullptr);
+    CHECK(&added->locator->channel() == added->channel);
+    CHECK(added->locator->slave() == 3);
+    CHECK(added->channel->options().envelope == codec::Envelope::v1);
+    CHECK(connection.response_topic(d.sn) == "PUB/AP300/2616113487436");
 }

@@ -24,6 +24,7 @@
 #include "bluetti/cloud/account.hpp"
 #include "bluetti/cloud/cloud_link.hpp"
 #include "bluetti/cloud/device_channel.hpp"
+#include "bluetti/cloud/device_locator.hpp"
 #include "bluetti/cloud/tls.hpp"
 #include "bluetti/event_loop.hpp"
 #include "bluetti/host_port.hpp"
@@ -71,6 +72,13 @@ struct ConnectionError {
     std::string message;
 };
 
+// A device added to the Connection: its channel, and the locator that says where on it the device
+// answers and where its battery packs are. Both live until remove_device() or the Connection's end.
+struct DeviceHandle {
+    DeviceChannel* channel = nullptr;
+    DeviceLocator* locator = nullptr;
+};
+
 class Connection {
 public:
     using ReadyCallback = std::function<void(Result<Ok, ConnectionError>)>;
@@ -88,10 +96,11 @@ public:
     const std::vector<DeviceRecord>& account_devices() const;
     const std::optional<AccountSession>& account() const { return session_; }
 
-    // One device on the link: topics from the patterns with `topic_model`, and its channel, which
-    // lives until remove_device() or the Connection's end. Its payloads reach the channel directly.
-    Result<DeviceChannel*, std::string> add_device(const DeviceRecord& device, const std::string& topic_model,
-                                                   const schema::SchemaRegistry& schemas, ChannelOptions channel_options);
+    // One device on the link: topics from the patterns with `topic_model`, its channel and its
+    // locator (put at the first place `where` names). Its payloads reach the channel directly.
+    Result<DeviceHandle, std::string> add_device(const DeviceRecord& device, const std::string& topic_model,
+                                                 const schema::SchemaRegistry& schemas, ChannelOptions channel_options,
+                                                 LocatorOptions where);
     void remove_device(const std::string& serial);
     // The device's response topic (for the log).
     std::string response_topic(const std::string& serial) const;
@@ -111,6 +120,9 @@ private:
         DeviceRecord record;
         std::string request_topic;
         std::string response_topic;
+        // Declared before the channel, so it outlives it: requests queued on the channel may hold
+        // the locator's callbacks.
+        std::unique_ptr<DeviceLocator> locator;
         std::unique_ptr<DeviceChannel> channel;
     };
 

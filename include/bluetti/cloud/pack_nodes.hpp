@@ -1,6 +1,6 @@
 // The battery packs of a station from its NODE_INFO reply (block 21000, docs/protocol.md §6.1): the
-// daemon's Station and the SDK's Client both number packs this way, so a pack number means the
-// same slave in Home Assistant and on the command line.
+// DeviceLocator numbers packs this way for the daemon's Station and the SDK's Client alike, so a
+// pack number means the same slave in Home Assistant and on the command line.
 #pragma once
 
 #include <cstdint>
