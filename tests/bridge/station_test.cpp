@@ -1,5 +1,5 @@
 // Station on a manual clock: a real DeviceChannel whose requests a scripted device answers with
-// frames built by the codec, a recording StatePublisher, a real CounterGuard and the built-in
+// frames built by the codec, a recording StatePublisher, a real CounterStore and PollScheduler and the built-in
 // EL100V2 profile. What Home Assistant would see: states, availability, writes and discovery.
 #include "bridge/station.hpp"
 
@@ -128,7 +128,8 @@ struct StationFixture {
     std::unique_ptr<cloud::DeviceChannel> channel;
     RecordingPublisher publisher;
     TempDir dir;
-    ha::CounterGuard counters{dir.path / "counters.json"};
+    ha::CounterStore counters{dir.path / "counters.json"};
+    bridge::PollScheduler polls;
     ha::DiscoveryOptions discovery;
     std::unique_ptr<bridge::Station> station;
 
@@ -152,7 +153,7 @@ struct StationFixture {
         setup.profile = profile;
         setup.schemas = schemas;
         setup.control_keys = profile->controls;
-        station = std::make_unique<bridge::Station>(clock, setup, *channel, publisher, counters, discovery);
+        station = std::make_unique<bridge::Station>(clock, setup, *channel, publisher, counters, polls, discovery);
     }
 
     // Answers every request sent and not yet answered, and those the answers lead to.
@@ -375,7 +376,7 @@ TEST_CASE("station: a configured slave is the only one asked") {
     f.station.reset();
     f.sent.clear();
     f.answered = 0;
-    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.channel, f.publisher, f.counters, f.discovery);
+    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.channel, f.publisher, f.counters, f.polls, f.discovery);
     f.device.slave = 0;  // the device is elsewhere: never found
     CHECK_FALSE(poll_until_online(f, 5));
     for (std::size_t i = 0; i < f.sent.size(); ++i) {
@@ -396,4 +397,39 @@ TEST_CASE("station: its keys count as saved until a new key appears, so the daem
     f.station->mark_present_keys_saved();
     REQUIRE(f.poll("core"));  // the same keys again
     CHECK(f.station->present_keys_saved());
+}
+
+TEST_CASE("station: its poll schedule is queued while it lives, and a poll it ran ends the poll handed out") {
+    StationFixture f;
+    const auto never_busy = [](const std::string&) { return false; };
+    const auto now = f.clock.now();
+    auto first = f.polls.next(now, never_busy);
+    REQUIRE(first.has_value());
+    CHECK(first->schedule == &f.station->schedule());
+    CHECK(first->schedule->device() == kSerial);
+    CHECK(first->group == "core");
+    CHECK_FALSE(f.polls.next(now, never_busy).has_value());  // running until the station polled it
+    REQUIRE(f.poll("core"));
+    auto second = f.polls.next(f.clock.now(), never_busy);
+    REQUIRE(second.has_value());
+    CHECK(second->group == "detail");
+    REQUIRE(f.poll("detail"));
+    CHECK(f.polls.next_due().has_value());
+    f.station.reset();
+    CHECK_FALSE(f.polls.next_due().has_value());
+}
+
+TEST_CASE("station: a reconfigured interval reaches its poll schedule") {
+    StationFixture f;
+    const auto never_busy = [](const std::string&) { return false; };
+    while (auto p = f.polls.next(f.clock.now(), never_busy)) REQUIRE(f.poll(p->group));
+    const auto t = f.clock.now();
+    bridge::StationSetup setup = f.station->setup();
+    for (const auto& g : f.profile->groups) setup.poll[g.name] = 1h;
+    setup.poll["core"] = 20s;
+    f.station->reconfigure(setup);
+    REQUIRE(f.polls.next_due().has_value());
+    // Polled at t, core fell due on its 10 s grid within 15 s; on its 20 s grid it is 15-45 s away.
+    CHECK(*f.polls.next_due() >= t + 15s);
+    CHECK(*f.polls.next_due() < t + 45s);
 }
