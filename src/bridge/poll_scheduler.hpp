@@ -73,7 +73,8 @@ private:
     std::uint64_t next_order_ = 0;
 };
 
-// One device's schedule, in its scheduler's queue from construction to destruction.
+// One device's schedule, in its scheduler's queue from construction to destruction (the scheduler
+// must outlive it).
 class PollSchedule {
 public:
     // Every group is due at once (`now`), most overdue = the order given. After its first poll a
