@@ -107,7 +107,7 @@ int Daemon::run() {
         log::get("cloud")->warn(
             "cloud.tls_insecure is set: neither the cloud broker's nor the REST gateway's certificate is verified, and plain "
             "http:// is allowed for cloud.api; anyone on the network path can read the login and the token");
-    counters_ = std::make_unique<ha::CounterGuard>(std::filesystem::path(config_.state_dir) / "counters.json");
+    counters_ = std::make_unique<ha::CounterStore>(std::filesystem::path(config_.state_dir) / "counters.json");
 
     // Signals become readable events on the loop (docs/style.md #8).
     sigset_t mask;
@@ -367,21 +367,13 @@ void Daemon::add_station(const cloud::DeviceRecord& record, const std::string& m
         log::get("config")->error("{}: {}", serial, added.error());
         return;
     }
-    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), *added->locator, *local_, *counters_, discovery_);
-    station->on_push([this, serial](std::uint16_t block) { scheduler_.pushed(serial, block, loop_.now()); });
-    station->on_online_changed([this] { set_status(cloud_status_); });
-    station->on_packs_added([this, serial, p] {
-        for (const auto& g : p->groups)
-            if (g.per_pack) scheduler_.request_now(serial, g.name, loop_.now());
-    });
-    std::vector<bridge::GroupSchedule> groups;
-    for (const auto& [g, interval] : station->groups()) {
-        bridge::GroupSchedule gs{g->name, interval, {}};
-        for (const auto& b : g->blocks) gs.blocks.push_back(b.block);
-        groups.push_back(gs);
-    }
-    scheduler_.add_device(serial, groups, loop_.now(), bridge::PollScheduler::phase_of(serial));
+    auto station = std::make_unique<bridge::Station>(loop_, std::move(s), *added->locator, *local_, *counters_, scheduler_, discovery_);
     bridge::Station* raw = station.get();
+    station->on_online_changed([this] { set_status(cloud_status_); });
+    station->on_packs_added([this, raw, p] {
+        for (const auto& g : p->groups)
+            if (g.per_pack) raw->schedule().request_now(g.name, loop_.now());
+    });
     stations_[serial] = std::move(station);
     station_set_changed_ = true;
     load_present_keys();
@@ -399,12 +391,7 @@ void Daemon::schedule_polls() {
         auto it = stations_.find(serial);
         return it == stations_.end() || it->second->busy() || !connection_->device_ready(serial);
     })) {
-        auto it = stations_.find(due->device);
-        const std::string serial = due->device, group = due->group;
-        it->second->poll(group, [this, serial, group] {
-            scheduler_.polled(serial, group, loop_.now());
-            schedule_polls();
-        });
+        stations_.at(due->schedule->device())->poll(due->group, [this] { schedule_polls(); });
     }
     if (auto next = scheduler_.next_due()) {
         const auto wait = std::max(milliseconds(50), ceil<milliseconds>(*next - now));
@@ -460,10 +447,7 @@ void Daemon::reload() {
         s.exclude = std::set<std::string>(d->exclude.begin(), d->exclude.end());
         s.controls = d->controls;
         s.control_keys = d->control_keys ? *d->control_keys : s.profile->controls;
-        station->reconfigure(s);
-        std::vector<bridge::GroupSchedule> groups;
-        for (const auto& [g, interval] : station->groups()) groups.push_back({g->name, interval, {}});
-        scheduler_.update_intervals(serial, groups);
+        station->reconfigure(s);  // its poll schedule's intervals too
     }
     const bool devices_changed = [&] {
         std::set<std::string> a, b;
@@ -495,7 +479,6 @@ void Daemon::stop_cloud() {
         bool keep = config_.devices.empty();
         for (const auto& d : config_.devices) keep = keep || d.serial == serial;
         if (!keep) local_->remove_owner(serial);
-        scheduler_.remove_device(serial);
     }
     stations_.clear();
     station_set_changed_ = true;

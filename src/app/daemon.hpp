@@ -42,14 +42,15 @@ private:
     // base_schemas_ with each profile's overrides, built once and shared by that profile's stations.
     std::map<const profile::Profile*, std::shared_ptr<const schema::SchemaRegistry>> profile_schemas_;
     ha::DiscoveryOptions discovery_;
-    std::unique_ptr<ha::CounterGuard> counters_;
+    // Shared by the stations, which keep their parts of them: declared before stations_.
+    std::unique_ptr<ha::CounterStore> counters_;
+    bridge::PollScheduler scheduler_;
     std::unique_ptr<ha::LocalSession> local_;
     // The account, TLS, the link and every device's channel. Declared before stations_: a
     // station uses its channel until it is destroyed.
     std::unique_ptr<cloud::Connection> connection_;
     std::map<std::string, std::unique_ptr<bridge::Station>> stations_;
     bool station_set_changed_ = false;  // a station came or went since stations.json was written
-    bridge::PollScheduler scheduler_;
     EventLoop::TimerId poll_timer_ = 0, watchdog_timer_ = 0;
     std::chrono::milliseconds watchdog_period_{0};  // half of systemd's WATCHDOG_USEC; 0 = no watchdog
     std::unique_ptr<SaveSchedule> save_schedule_;   // counters.json and stations.json (state_save_interval)

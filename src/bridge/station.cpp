@@ -33,17 +33,18 @@ std::string iso_now() {
 }  // namespace
 
 Station::Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceLocator& locator, ha::StatePublisher& publisher,
-                 ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery)
+                 ha::CounterStore& counters, PollScheduler& polls, const ha::DiscoveryOptions& discovery)
     : scheduler_(scheduler),
       setup_(std::move(setup)),
       locator_(locator),
       channel_(locator.channel()),
       publisher_(publisher),
-      counters_(counters),
+      counters_(counters, setup_.serial),
+      schedule_(polls, setup_.serial, poll_schedule(), scheduler.now(), PollScheduler::phase_of(setup_.serial)),
       discovery_(discovery) {
     channel_.set_push_handler([this](const cloud::BlockData& d) {
         handle_block(d);
-        if (push_handler_) push_handler_(d.block);
+        schedule_.pushed(d.block, scheduler_.now());
     });
     channel_.set_anomaly_handler([this](const std::string& text) { log_anomaly(text); });
 
@@ -133,7 +134,21 @@ std::vector<std::pair<const profile::PollGroup*, std::chrono::milliseconds>> Sta
     return out;
 }
 
-void Station::poll(const std::string& group_name, std::function<void()> done) {
+std::vector<GroupSchedule> Station::poll_schedule() const {
+    std::vector<GroupSchedule> out;
+    for (const auto& [g, interval] : groups()) {
+        GroupSchedule gs{g->name, interval, {}};
+        for (const auto& b : g->blocks) gs.blocks.push_back(b.block);
+        out.push_back(std::move(gs));
+    }
+    return out;
+}
+
+void Station::poll(const std::string& group_name, std::function<void()> polled) {
+    auto done = [this, group_name, polled = std::move(polled)] {
+        schedule_.polled(group_name, scheduler_.now());
+        polled();
+    };
     const profile::PollGroup* group = setup_.profile->group(group_name);
     if (!group) return done();
     struct Job {
@@ -271,7 +286,7 @@ void Station::handle_block(cloud::BlockData data) {
 
     if (data.block == kInvBaseInfo) note_firmware(data.decoded);
     // No counter may rise faster than the model's rated power allows (0 = the guard's default).
-    const auto verdict = counters_.filter(setup_.serial, data.decoded, setup_.profile->max_power, std::chrono::system_clock::now());
+    const auto verdict = counters_.filter(data.decoded, setup_.profile->max_power, std::chrono::system_clock::now());
     // The guard logs each counter it holds or accepts, with its values.
     if (verdict.held || verdict.accepted)
         log::get("bridge")->debug("{}: block {}: {} energy counter(s) held, {} accepted", setup_.serial, data.block, verdict.held,
@@ -454,6 +469,7 @@ void Station::reconfigure(const StationSetup& setup) {
     setup_.controls = setup.controls;
     setup_.control_keys = setup.control_keys;
     apply_controls();
+    schedule_.update_intervals(poll_schedule());
     for (const auto& key : setup_.exclude) present_keys_version_ += present_keys_.erase(key);
     announce(false);
 }

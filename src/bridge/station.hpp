@@ -5,7 +5,9 @@
 // row, 2 core intervals and 2 request timeouts without data, or while the cloud session is down),
 // diagnostics, the set of keys seen (which decides its entities), and publishes retained block
 // states through a StatePublisher (the LocalSession). It never parses bytes. Its clock is a
-// Scheduler, so tests run it on a manual one.
+// Scheduler, so tests run it on a manual one. It owns what is per device of the bridge's shared
+// parts: its energy counters' guard (taken from the CounterStore) and its poll schedule (in the
+// PollScheduler's queue while the station lives).
 #pragma once
 
 #include <chrono>
@@ -27,6 +29,7 @@
 #include "bluetti/profile/profile.hpp"
 #include "bluetti/schema/registry.hpp"
 #include "control_writer.hpp"
+#include "poll_scheduler.hpp"
 
 namespace bluetti::bridge {
 
@@ -48,8 +51,9 @@ class Station {
 public:
     // Configures the locator's channel for this device (handlers, writable registers); where the
     // device answers and its packs are the locator's, which its owner keeps as long as the channel.
+    // Its schedule joins `polls` and its counters come from `counters` until it is destroyed.
     Station(Scheduler& scheduler, StationSetup setup, cloud::DeviceLocator& locator, ha::StatePublisher& publisher,
-            ha::CounterGuard& counters, const ha::DiscoveryOptions& discovery);
+            ha::CounterStore& counters, PollScheduler& polls, const ha::DiscoveryOptions& discovery);
     // Detaches from the channel: its handlers are removed and its requests dropped uncalled.
     ~Station();
     Station(const Station&) = delete;
@@ -66,7 +70,10 @@ public:
 
     // The poll groups with their effective intervals.
     std::vector<std::pair<const profile::PollGroup*, std::chrono::milliseconds>> groups() const;
-    // Runs one group's reads; `done` runs when they finished (whatever the outcome).
+    // The device's place in the PollScheduler: pushes refresh it, poll() ends the poll it handed out.
+    PollSchedule& schedule() { return schedule_; }
+    // Runs one group's reads; `done` runs when they finished (whatever the outcome), after the
+    // schedule learnt that the group was polled.
     void poll(const std::string& group, std::function<void()> done);
     // The cloud session went down or came back.
     void link_changed(bool up);
@@ -86,7 +93,6 @@ public:
         present_keys_ = std::move(keys);
         ++present_keys_version_;
     }
-    void on_push(std::function<void(std::uint16_t block)> handler) { push_handler_ = std::move(handler); }
     // Called when the station goes online or offline (the daemon's STATUS= line counts them).
     void on_online_changed(std::function<void()> handler) { online_handler_ = std::move(handler); }
     // Called when NODE_INFO lists a battery pack the station did not have: its per-pack groups
@@ -103,7 +109,8 @@ private:
     cloud::DeviceLocator& locator_;
     cloud::DeviceChannel& channel_;
     ha::StatePublisher& publisher_;
-    ha::CounterGuard& counters_;
+    ha::CounterGuard counters_;
+    PollSchedule schedule_;
     ha::DiscoveryOptions discovery_;
     std::unique_ptr<ControlWriter> writer_;
     std::map<std::string, std::int64_t> control_values_;  // last read of each control
@@ -126,7 +133,6 @@ private:
     std::string last_seen_iso_;
     // "key=code" of every unknown enum code already logged: once per session, not once per poll.
     std::set<std::string> unknown_codes_logged_;
-    std::function<void(std::uint16_t)> push_handler_;
     std::function<void()> online_handler_;
     Scheduler::TimerId silence_timer_ = 0;
     std::optional<Scheduler::Clock::time_point> last_anomaly_warning_;
@@ -159,6 +165,7 @@ private:
     std::string state_name(std::uint16_t block) const;
     ha::StationInfo info() const;
     std::chrono::milliseconds core_interval() const;
+    std::vector<GroupSchedule> poll_schedule() const;  // groups() as the PollSchedule takes them
 };
 
 }  // namespace bluetti::bridge

@@ -3,26 +3,14 @@
 // published `dc_load_energy = 188685931.2 kWh` against 168.7 kWh on the device. So a reading is
 // published only when it is within what the device's power could have added since the last one,
 // and anything else needs 3 consistent reads. The published values and when they were last read
-// are kept in a small JSON file so a restart forgets neither:
-//   {"<serial>/<key>": {"value": 168.7, "at_unix_ms": 1718000000000}, …}
-// An older file holds plain numbers {"<serial>/<key>": 168.7}; it is still read.
+// are kept by the CounterStore (counter_store.cpp) so a restart forgets neither.
 #include "bluetti/ha/counter_guard.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <string_view>
 
-#include "../util/state_file.hpp"
 #include "bluetti/log.hpp"
 
 namespace bluetti::ha {
@@ -86,57 +74,16 @@ double seconds(Clock::duration d) {
     return std::chrono::duration<double>(d).count();
 }
 
-std::optional<std::string> read_text(const std::filesystem::path& file) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in) return std::nullopt;
-    return text.str();
-}
-
-// The file's modification time. An old-format file has no read times, but each value in it was
-// the latest reading when the file was written, so the time since the write is a lower bound of
-// the time since that reading: a safe bound (never looser than the truth), unlike allowing any
-// first rise. A real rise it is too tight for is accepted after 3 reads, with a warning.
-std::optional<Clock::time_point> modified_at(const std::filesystem::path& file) {
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) return std::nullopt;
-    return Clock::from_time_t(st.st_mtime);
-}
-
-struct Stored {
-    double value = 0;
-    std::optional<Clock::time_point> at;
-};
-
-// One entry of the file: a number (old format) or {"value": …, "at_unix_ms": …}.
-std::optional<Stored> parse_entry(const nlohmann::json& entry, std::optional<Clock::time_point> file_time) {
-    const nlohmann::json* value = &entry;
-    Stored s{0, file_time};
-    if (entry.is_object()) {
-        const auto v = entry.find("value");
-        if (v == entry.end()) return std::nullopt;
-        value = &*v;
-        const auto at = entry.find("at_unix_ms");
-        if (at != entry.end() && at->is_number_integer() && at->get<std::int64_t>() >= 0)
-            s.at = Clock::time_point(std::chrono::milliseconds(at->get<std::int64_t>()));
-    }
-    if (!value->is_number()) return std::nullopt;
-    s.value = value->get<double>();
-    if (!std::isfinite(s.value)) return std::nullopt;
-    return s;
-}
-
 // Once per run of held readings: a wrong frame is worth a line, not one per poll.
-void log_held(const std::string& id, double value, double published, double elapsed_s, double power_w) {
+void log_held(const std::string& serial, const std::string& key, double value, double published, double elapsed_s, double power_w) {
     if (value < published)
-        log::get("ha")->info("{}: read {} below the published {}; holding the last value until {} consistent reads confirm a reset", id,
-                             value, published, kConfirmReads);
+        log::get("ha")->info("{}/{}: read {} below the published {}; holding the last value until {} consistent reads confirm a reset",
+                             serial, key, value, published, kConfirmReads);
     else
         log::get("ha")->info(
-            "{}: read {} above the published {} read {:.0f} s before: more than {:.0f} W could add; holding the last "
+            "{}/{}: read {} above the published {} read {:.0f} s before: more than {:.0f} W could add; holding the last "
             "value until {} consistent reads confirm a jump",
-            id, value, published, elapsed_s, power_w, kConfirmReads);
+            serial, key, value, published, elapsed_s, power_w, kConfirmReads);
 }
 
 }  // namespace
@@ -165,45 +112,44 @@ struct CounterGuard::Bound {
     }
 };
 
-CounterGuard::CounterGuard(std::filesystem::path file) : file_(std::move(file)) {
-    if (!file_.empty()) load();
+CounterGuard::CounterGuard(std::string serial) : serial_(std::move(serial)) {}
+
+CounterGuard::CounterGuard(CounterStore& store, std::string serial) : store_(&store), serial_(std::move(serial)) {
+    CounterStore::Device& d = store.devices_[serial_];
+    // A second guard for the same device (a station replaced by a new one) starts where the first is.
+    values_ = d.guard ? d.guard->values_ : std::move(d.values);
+    d.values = {};
+    d.guard = this;
 }
 
-void CounterGuard::load() {
-    std::error_code ec;
-    if (!std::filesystem::exists(file_, ec)) return;
-    const auto text = read_text(file_);
-    if (!text) {
-        log::get("ha")->warn("counter file {}: cannot read it; starting without stored counters", file_.string());
-        return;
-    }
-    const auto doc = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object()) {
-        log::get("ha")->warn("counter file {}: not a JSON object; starting without stored counters", file_.string());
-        return;
-    }
-    const auto file_time = modified_at(file_);
-    for (const auto& [id, entry] : doc.items())
-        if (const auto s = parse_entry(entry, file_time)) counters_[id] = Counter{s->value, s->at, {}, true};
+CounterGuard::~CounterGuard() {
+    if (!store_) return;
+    CounterStore::Device& d = store_->devices_[serial_];
+    if (d.guard != this) return;
+    d.values = std::move(values_);
+    d.guard = nullptr;
 }
 
-CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w,
-                                           Clock::time_point now) {
+void CounterGuard::changed() {
+    if (store_) store_->dirty_ = true;
+}
+
+CounterGuard::Verdict CounterGuard::filter(schema::DecodedBlock& block, double max_power_w, Clock::time_point now) {
     Verdict verdict;
     for (schema::DecodedField& field : block.fields) {
         if (!field.spec || field.spec->state_class != "total_increasing") continue;
         const auto value = numeric(field.value);
         if (!value) continue;
-        const auto [it, first_sight] = counters_.try_emplace(serial + "/" + field.key);
+        const auto [it, first_sight] = values_.counters.try_emplace(field.key);
         if (first_sight) {
-            const auto retained = restored_.find(it->first);
-            if (retained == restored_.end()) {  // nothing to compare with: publish as is
+            const auto retained = values_.retained.find(it->first);
+            if (retained == values_.retained.end()) {  // nothing to compare with: publish as is
                 it->second = Counter{*value, now, {}, false};
-                dirty_ = true;
+                changed();
                 continue;
             }
             it->second = Counter{retained->second, std::nullopt, {}, true};
-            restored_.erase(retained);
+            values_.retained.erase(retained);
         }
         switch (judge(it->first, it->second, Bound(*field.spec, max_power_w), *value, now)) {
             case Outcome::published:
@@ -222,11 +168,11 @@ CounterGuard::Verdict CounterGuard::filter(const std::string& serial, schema::De
     return verdict;
 }
 
-CounterGuard::Outcome CounterGuard::judge(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now) {
+CounterGuard::Outcome CounterGuard::judge(const std::string& key, Counter& c, const Bound& bound, double value, Clock::time_point now) {
     // An unknown time (an old file whose modification time could not be read) allows only the
     // slack: a real rise is then accepted after 3 reads rather than a wrong one at once.
-    if (!bound.consistent(c.published, c.at.value_or(now), value, now)) return hold(id, c, bound, value, now);
-    if (value != c.published) dirty_ = true;
+    if (!bound.consistent(c.published, c.at.value_or(now), value, now)) return hold(key, c, bound, value, now);
+    if (value != c.published) changed();
     c.published = value;
     c.at = now;
     c.streak = {};
@@ -234,71 +180,44 @@ CounterGuard::Outcome CounterGuard::judge(const std::string& id, Counter& c, con
     return Outcome::published;
 }
 
-CounterGuard::Outcome CounterGuard::hold(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now) {
+CounterGuard::Outcome CounterGuard::hold(const std::string& key, Counter& c, const Bound& bound, double value, Clock::time_point now) {
     const bool above = value > c.published;
     Streak& s = c.streak;
     if (s.reads > 0 && s.above == above && bound.consistent(s.value, s.at, value, now)) {
         s = Streak{s.reads + 1, above, value, now};
     } else {
-        if (s.reads == 0) log_held(id, value, c.published, seconds(now - c.at.value_or(now)), bound.power_w);
+        if (s.reads == 0) log_held(serial_, key, value, c.published, seconds(now - c.at.value_or(now)), bound.power_w);
         s = Streak{1, above, value, now};  // a new level: the reads before it confirm nothing
     }
     if (s.reads < kConfirmReads) return Outcome::held;
-    log::get("ha")->warn("{}: counter {}: {} -> {} on {} consistent reads in a row; accepting it", id, above ? "jump" : "reset",
-                         c.published, value, kConfirmReads);
+    log::get("ha")->warn("{}/{}: counter {}: {} -> {} on {} consistent reads in a row; accepting it", serial_, key,
+                         above ? "jump" : "reset", c.published, value, kConfirmReads);
     c.published = value;
     c.at = now;
     c.streak = {};
     c.restored = false;
-    dirty_ = true;
+    changed();
     return Outcome::accepted;
 }
 
-void CounterGuard::restore_published(const std::string& serial, const std::string& key, double value) {
-    if (!std::isfinite(value)) return;
-    const std::string id = serial + "/" + key;
-    const auto it = counters_.find(id);
-    if (it == counters_.end()) {
-        const auto [known, fresh] = restored_.try_emplace(id, value);
+void CounterGuard::restore_published(const std::string& key, double value) {
+    if (values_.restore(key, value)) changed();
+}
+
+bool CounterGuard::Values::restore(const std::string& key, double value) {
+    if (!std::isfinite(value)) return false;
+    const auto it = counters.find(key);
+    if (it == counters.end()) {
+        const auto [known, fresh] = retained.try_emplace(key, value);
         if (!fresh) known->second = std::max(known->second, value);
-        return;
+        return false;
     }
     Counter& c = it->second;
-    if (value <= c.published) return;
+    if (value <= c.published) return false;
     // Read at an unknown time after the file's value: "just now" is the bound that is never looser
     // than the truth.
     c = Counter{value, std::nullopt, {}, true};
-    dirty_ = true;
-}
-
-void CounterGuard::save() const {
-    if (!dirty_) return;
-    if (file_.empty()) {
-        dirty_ = false;
-        return;
-    }
-    nlohmann::json doc = nlohmann::json::object();
-    for (const auto& [id, c] : counters_) {
-        nlohmann::json entry{{"value", c.published}};
-        if (c.at) entry["at_unix_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(c.at->time_since_epoch()).count();
-        doc[id] = std::move(entry);
-    }
-    const std::string text = doc.dump(1) + "\n";
-
-    if (file_.has_parent_path()) {
-        if (auto made = util::make_state_dir(file_.parent_path()); !made) {
-            if (write_failures_.failed())
-                log::get("ha")->warn("counter file: {} (tried again at every save, logged once an hour)", made.error());
-            return;
-        }
-    }
-    if (auto written = util::write_state_file(file_, text); !written) {
-        if (write_failures_.failed())
-            log::get("ha")->warn("counter file: {} (tried again at every save, logged once an hour)", written.error());
-        return;
-    }
-    if (write_failures_.succeeded()) log::get("ha")->info("counter file {}: written again", file_.string());
-    dirty_ = false;
+    return true;
 }
 
 }  // namespace bluetti::ha

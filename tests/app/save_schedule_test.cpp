@@ -1,4 +1,4 @@
-// The daemon's state saves (SaveSchedule driving CounterGuard::save, as in daemon.cpp): on a
+// The daemon's state saves (SaveSchedule driving CounterStore::save, as in daemon.cpp): on a
 // manual clock, counters.json is written at most once per state_save_interval and only when a
 // published counter changed; save_now() (SIGTERM, SIGHUP) writes at once.
 #include "app/save_schedule.hpp"
@@ -49,7 +49,7 @@ struct Counter {
         b.fields.push_back({"pv_energy", value, &spec});
         const auto wall = ha::CounterGuard::Clock::time_point(
             std::chrono::duration_cast<ha::CounterGuard::Clock::duration>(clock.now().time_since_epoch()));
-        guard.filter("SN", b, 2000, wall);
+        guard.filter(b, 2000, wall);
     }
 };
 
@@ -58,9 +58,10 @@ struct Counter {
 TEST_CASE("state saves: at most once per interval, only on change, at once when asked") {
     TempDir dir;
     test::ManualScheduler clock;
-    ha::CounterGuard guard(dir.path / "counters.json");
+    ha::CounterStore store(dir.path / "counters.json");
+    ha::CounterGuard guard(store, "SN");
     WriteCounter file{dir.path / "counters.json", std::nullopt, 0};
-    app::SaveSchedule saves(clock, 15min, [&] { guard.save(); });
+    app::SaveSchedule saves(clock, 15min, [&] { store.save(); });
     Counter counter;
 
     // Two hours of a counter that rises a step every 30 s: one write per 15 minutes, not per minute.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 
 using namespace bluetti::bridge;
 using namespace std::chrono_literals;
@@ -29,11 +30,11 @@ std::string device_name(std::size_t n) {
 TEST_CASE("every group is due at start, in profile order, then at its interval") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", groups(), t0);
+    PollSchedule a(s, "A", groups(), t0);
     std::vector<std::string> order;
     while (auto p = s.next(t0, never_busy)) {
         order.push_back(p->group);
-        s.polled(p->device, p->group, t0);
+        p->schedule->polled(p->group, t0);
     }
     CHECK(order == std::vector<std::string>{"core", "battery", "settings"});
     CHECK(s.next_due() == t0 + 10s);
@@ -46,16 +47,16 @@ TEST_CASE("every group is due at start, in profile order, then at its interval")
 TEST_CASE("most overdue first, and fair across devices") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", {{"core", 10s, {100}}}, t0);
-    s.add_device("B", {{"core", 10s, {100}}}, t0);
+    PollSchedule a(s, "A", {{"core", 10s, {100}}}, t0);
+    PollSchedule b(s, "B", {{"core", 10s, {100}}}, t0);
     // Both due at the same moment: A first (added first), then B, then A again...
     std::vector<std::string> served;
     Clock::time_point now = t0;
     for (int i = 0; i < 6; ++i) {
         auto p = s.next(now, never_busy);
         REQUIRE(p.has_value());
-        served.push_back(p->device);
-        s.polled(p->device, p->group, now);
+        served.push_back(p->schedule->device());
+        p->schedule->polled(p->group, now);
         if (i % 2 == 1) now += 10s;
     }
     CHECK(served == std::vector<std::string>{"A", "B", "A", "B", "A", "B"});
@@ -64,46 +65,46 @@ TEST_CASE("most overdue first, and fair across devices") {
 TEST_CASE("a busy device is skipped, the other one is served") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", {{"core", 10s, {100}}}, t0);
-    s.add_device("B", {{"core", 10s, {100}}}, t0);
+    PollSchedule a(s, "A", {{"core", 10s, {100}}}, t0);
+    PollSchedule b(s, "B", {{"core", 10s, {100}}}, t0);
     auto p = s.next(t0, [](const std::string& d) { return d == "A"; });
     REQUIRE(p.has_value());
-    CHECK(p->device == "B");
+    CHECK(p->schedule->device() == "B");
     CHECK_FALSE(s.next(t0, [](const std::string&) { return true; }).has_value());
 }
 
 TEST_CASE("a group refreshed by pushes is not polled again until its interval passes") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", {{"core", 10s, {100, 1300}}}, t0);
+    PollSchedule a(s, "A", {{"core", 10s, {100, 1300}}}, t0);
     auto p = s.next(t0, never_busy);
-    s.polled("A", "core", t0);
+    a.polled("core", t0);
     // Pushes of both blocks at 8 s: the poll due at 10 s moves past 18 s, to the grid's 20 s.
-    s.pushed("A", 100, t0 + 8s);
-    s.pushed("A", 1300, t0 + 8s);
+    a.pushed(100, t0 + 8s);
+    a.pushed(1300, t0 + 8s);
     CHECK_FALSE(s.next(t0 + 10s, never_busy).has_value());
     CHECK_FALSE(s.next(t0 + 18s, never_busy).has_value());
     CHECK(s.next_due() == t0 + 20s);
     // Only one block pushed: no effect.
     PollScheduler s2;
-    s2.add_device("A", {{"core", 10s, {100, 1300}}}, t0);
+    PollSchedule a2(s2, "A", {{"core", 10s, {100, 1300}}}, t0);
     (void)s2.next(t0, never_busy);
-    s2.polled("A", "core", t0);
-    s2.pushed("A", 100, t0 + 8s);
+    a2.polled("core", t0);
+    a2.pushed(100, t0 + 8s);
     CHECK(s2.next(t0 + 10s, never_busy).has_value());
 }
 
 TEST_CASE("request_now brings a group forward, update_intervals keeps the last run") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", groups(), t0);
-    while (auto p = s.next(t0, never_busy)) s.polled(p->device, p->group, t0);
-    s.request_now("A", "settings", t0 + 1s);
+    PollSchedule a(s, "A", groups(), t0);
+    while (auto p = s.next(t0, never_busy)) p->schedule->polled(p->group, t0);
+    a.request_now("settings", t0 + 1s);
     auto p = s.next(t0 + 1s, never_busy);
     REQUIRE(p.has_value());
     CHECK(p->group == "settings");
-    s.polled("A", "settings", t0 + 1s);
-    s.update_intervals("A", {{"core", 20s, {100, 1300}}});
+    a.polled("settings", t0 + 1s);
+    a.update_intervals({{"core", 20s, {100, 1300}}});
     CHECK_FALSE(s.next(t0 + 10s, never_busy).has_value());
     CHECK(s.next(t0 + 20s, never_busy).has_value());
 }
@@ -111,21 +112,21 @@ TEST_CASE("request_now brings a group forward, update_intervals keeps the last r
 TEST_CASE("a device whose poll runs is not handed out again until polled") {
     PollScheduler s;
     const Clock::time_point t0{};
-    s.add_device("A", groups(), t0);
-    s.add_device("B", {{"core", 10s, {100}}}, t0);
+    PollSchedule a(s, "A", groups(), t0);
+    PollSchedule b(s, "B", {{"core", 10s, {100}}}, t0);
     auto first = s.next(t0, never_busy);
     REQUIRE(first.has_value());
-    CHECK(first->device == "A");
+    CHECK(first->schedule == &a);
     auto second = s.next(t0, never_busy);
     REQUIRE(second.has_value());
-    CHECK(second->device == "B");  // A's battery and settings are due too, but A is running
+    CHECK(second->schedule == &b);  // A's battery and settings are due too, but A is running
     CHECK_FALSE(s.next(t0, never_busy).has_value());
     CHECK_FALSE(s.next_due().has_value());  // nothing can start before a poll ends
-    s.polled("A", "core", t0 + 1s);
+    a.polled("core", t0 + 1s);
     CHECK(s.next_due() < t0);  // A's battery, overdue
     auto third = s.next(t0 + 1s, never_busy);
     REQUIRE(third.has_value());
-    CHECK(third->device == "A");
+    CHECK(third->schedule == &a);
     CHECK(third->group == "battery");
 }
 
@@ -144,8 +145,9 @@ TEST_CASE("the queue hands out what a scan of every device would") {
     const Clock::time_point t0{};
     PollScheduler s;
     std::vector<ModelDevice> model(40);
+    std::vector<std::unique_ptr<PollSchedule>> schedules;
     for (std::size_t d = 0; d < model.size(); ++d) {
-        s.add_device(device_name(d), plan, t0);
+        schedules.push_back(std::make_unique<PollSchedule>(s, device_name(d), plan, t0));
         for (std::size_t g = 0; g < plan.size(); ++g) model[d].due.push_back(t0 - 3ms + std::chrono::milliseconds(g));
     }
     std::uint32_t random = 12345;
@@ -157,7 +159,7 @@ TEST_CASE("the queue hands out what a scan of every device would") {
         // Finish some running polls.
         for (std::size_t d = 0; d < model.size(); ++d) {
             if (!model[d].running || next_random() % 3 != 0) continue;
-            s.polled(device_name(d), plan[static_cast<std::size_t>(model[d].group)].name, now);
+            schedules[d]->polled(plan[static_cast<std::size_t>(model[d].group)].name, now);
             const auto interval = std::chrono::duration_cast<Clock::duration>(plan[static_cast<std::size_t>(model[d].group)].interval);
             const auto steps = (now + interval / 2 - t0 + interval - Clock::duration(1)) / interval;
             model[d].due[static_cast<std::size_t>(model[d].group)] = t0 + steps * interval;
@@ -184,7 +186,7 @@ TEST_CASE("the queue hands out what a scan of every device would") {
             const auto got = s.next(now, is_busy);
             REQUIRE(got.has_value() == best.has_value());
             if (!got) break;
-            CHECK(got->device == device_name(best->first));
+            CHECK(got->schedule->device() == device_name(best->first));
             CHECK(got->group == plan[best->second].name);
             model[best->first].running = true;
             model[best->first].served = now;
@@ -212,9 +214,10 @@ TEST_CASE("phases spread devices over the interval, a late poll, a retry or a pu
         serial += std::to_string(1000000 + d * 7919);
         names.push_back(std::move(serial));
     }
-    for (const auto& name : names) s.add_device(name, core, t0, PollScheduler::phase_of(name));
+    std::vector<std::unique_ptr<PollSchedule>> schedules;
+    for (const auto& name : names) schedules.push_back(std::make_unique<PollSchedule>(s, name, core, t0, PollScheduler::phase_of(name)));
     // The first polls run at once; the next ones fall due at each device's own place.
-    while (auto p = s.next(t0, never_busy)) s.polled(p->device, p->group, t0);
+    while (auto p = s.next(t0, never_busy)) p->schedule->polled(p->group, t0);
     // Each device's next two polls (the first falls due 5-15 s after start, on its grid).
     std::map<std::string, std::vector<Clock::time_point>> due;
     Clock::time_point now = t0;
@@ -224,10 +227,10 @@ TEST_CASE("phases spread devices over the interval, a late poll, a retry or a pu
     while (!all_seen_twice()) {
         now += 10ms;
         while (auto p = s.next(now, never_busy)) {
-            due[p->device].push_back(now);
+            due[p->schedule->device()].push_back(now);
             // Replies come late (up to 900 ms) and some polls fail and are retried later: neither moves
             // the device's next place.
-            s.polled(p->device, p->group, now + std::chrono::milliseconds(fnv_ms(p->device)));
+            p->schedule->polled(p->group, now + std::chrono::milliseconds(fnv_ms(p->schedule->device())));
         }
     }
     // Spread: no 1-second window of the 10-second interval holds more than a quarter of the devices.
@@ -245,14 +248,14 @@ TEST_CASE("phases spread devices over the interval, a late poll, a retry or a pu
         CHECK(second - first < 10010ms);
     }
     // Pushes of every device's block at the same moment do not bunch them: each keeps its place.
-    for (const auto& name : names) s.pushed(name, 100, now);
+    for (const auto& schedule : schedules) schedule->pushed(100, now);
     const Clock::time_point pushed_at = now;
     std::map<std::string, Clock::time_point> after;
     while (after.size() < names.size()) {
         now += 10ms;
         while (auto p = s.next(now, never_busy)) {
-            after.emplace(p->device, now);
-            s.polled(p->device, p->group, now);
+            after.emplace(p->schedule->device(), now);
+            p->schedule->polled(p->group, now);
         }
     }
     for (const auto& name : names) {
@@ -263,4 +266,24 @@ TEST_CASE("phases spread devices over the interval, a late poll, a retry or a pu
     }
     CHECK(PollScheduler::phase_of("2416113487436") == PollScheduler::phase_of("2416113487436"));
     CHECK(PollScheduler::phase_of("2416113487436") != PollScheduler::phase_of("2416113487437"));
+}
+
+TEST_CASE("a schedule leaves the queue when it is destroyed, running or not") {
+    PollScheduler s;
+    const Clock::time_point t0{};
+    auto a = std::make_unique<PollSchedule>(s, "A", std::vector<GroupSchedule>{{"core", 10s, {100}}}, t0);
+    auto b = std::make_unique<PollSchedule>(s, "B", std::vector<GroupSchedule>{{"core", 10s, {100}}}, t0 + 5s);
+    CHECK(s.next_due() == t0 - 1ms);
+    a.reset();
+    CHECK(s.next_due() == t0 + 5s - 1ms);
+    CHECK_FALSE(s.next(t0 + 1s, never_busy).has_value());
+    auto p = s.next(t0 + 5s, never_busy);
+    REQUIRE(p.has_value());
+    CHECK(p->schedule == b.get());
+    b.reset();  // while its poll runs
+    PollSchedule c(s, "C", {{"core", 10s, {100}}}, t0 + 6s);
+    auto q = s.next(t0 + 6s, never_busy);
+    REQUIRE(q.has_value());
+    CHECK(q->schedule == &c);
+    CHECK_FALSE(s.next(t0 + 60s, never_busy).has_value());
 }

@@ -1,7 +1,7 @@
 // Station on a manual clock: a real DeviceChannel and DeviceLocator whose requests a scripted
-// device answers with frames built by the codec, a recording StatePublisher, a real CounterGuard
-// and the built-in EL100V2 profile. What Home Assistant would see: states, availability, writes,
-// discovery, and where the station is found.
+// device answers with frames built by the codec, a recording StatePublisher, a real CounterStore
+// and PollScheduler and the built-in EL100V2 profile. What Home Assistant would see: states,
+// availability, writes, discovery, and where the station is found.
 #include "bridge/station.hpp"
 
 #include <doctest/doctest.h>
@@ -130,7 +130,8 @@ struct StationFixture {
     std::unique_ptr<cloud::DeviceLocator> locator;
     RecordingPublisher publisher;
     TempDir dir;
-    ha::CounterGuard counters{dir.path / "counters.json"};
+    ha::CounterStore counters{dir.path / "counters.json"};
+    bridge::PollScheduler polls;
     ha::DiscoveryOptions discovery;
     std::unique_ptr<bridge::Station> station;
 
@@ -155,7 +156,7 @@ struct StationFixture {
         setup.schemas = schemas;
         setup.control_keys = profile->controls;
         locator = std::make_unique<cloud::DeviceLocator>(*channel, kSerial, where());
-        station = std::make_unique<bridge::Station>(clock, setup, *locator, publisher, counters, discovery);
+        station = std::make_unique<bridge::Station>(clock, setup, *locator, publisher, counters, polls, discovery);
     }
 
     // Where the daemon looks for a device of the profile (Daemon::add_station).
@@ -390,7 +391,7 @@ TEST_CASE("station: a configured slave is the only one asked") {
     f.sent.clear();
     f.answered = 0;
     f.locator = std::make_unique<cloud::DeviceLocator>(*f.channel, kSerial, f.where(1));
-    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.locator, f.publisher, f.counters, f.discovery);
+    f.station = std::make_unique<bridge::Station>(f.clock, setup, *f.locator, f.publisher, f.counters, f.polls, f.discovery);
     f.device.slave = 0;  // the device is elsewhere: never found
     CHECK_FALSE(poll_until_online(f, 5));
     for (std::size_t i = 0; i < f.sent.size(); ++i) {
@@ -411,4 +412,39 @@ TEST_CASE("station: its keys count as saved until a new key appears, so the daem
     f.station->mark_present_keys_saved();
     REQUIRE(f.poll("core"));  // the same keys again
     CHECK(f.station->present_keys_saved());
+}
+
+TEST_CASE("station: its poll schedule is queued while it lives, and a poll it ran ends the poll handed out") {
+    StationFixture f;
+    const auto never_busy = [](const std::string&) { return false; };
+    const auto now = f.clock.now();
+    auto first = f.polls.next(now, never_busy);
+    REQUIRE(first.has_value());
+    CHECK(first->schedule == &f.station->schedule());
+    CHECK(first->schedule->device() == kSerial);
+    CHECK(first->group == "core");
+    CHECK_FALSE(f.polls.next(now, never_busy).has_value());  // running until the station polled it
+    REQUIRE(f.poll("core"));
+    auto second = f.polls.next(f.clock.now(), never_busy);
+    REQUIRE(second.has_value());
+    CHECK(second->group == "detail");
+    REQUIRE(f.poll("detail"));
+    CHECK(f.polls.next_due().has_value());
+    f.station.reset();
+    CHECK_FALSE(f.polls.next_due().has_value());
+}
+
+TEST_CASE("station: a reconfigured interval reaches its poll schedule") {
+    StationFixture f;
+    const auto never_busy = [](const std::string&) { return false; };
+    while (auto p = f.polls.next(f.clock.now(), never_busy)) REQUIRE(f.poll(p->group));
+    const auto t = f.clock.now();
+    bridge::StationSetup setup = f.station->setup();
+    for (const auto& g : f.profile->groups) setup.poll[g.name] = 1h;
+    setup.poll["core"] = 20s;
+    f.station->reconfigure(setup);
+    REQUIRE(f.polls.next_due().has_value());
+    // Polled at t, core fell due on its 10 s grid within 15 s; on its 20 s grid it is 15-45 s away.
+    CHECK(*f.polls.next_due() >= t + 15s);
+    CHECK(*f.polls.next_due() < t + 45s);
 }

@@ -78,14 +78,14 @@ double energy_of(const schema::DecodedBlock& b) {
 // One reading of pv_energy at `seconds` after kT0; returns what is published.
 double read(ha::CounterGuard& guard, const Specs& specs, double value, std::int64_t seconds, double max_power_w = kPower) {
     auto b = block_of(specs, value);
-    guard.filter("SN", b, max_power_w, at(seconds));
+    guard.filter(b, max_power_w, at(seconds));
     return energy_of(b);
 }
 
 // The same after a restart, where a held reading may be left out: nullopt when it was.
 std::optional<double> read_after_restart(ha::CounterGuard& guard, const Specs& specs, double value, std::int64_t seconds) {
     auto b = block_of(specs, value);
-    guard.filter("SN", b, kPower, at(seconds));
+    guard.filter(b, kPower, at(seconds));
     if (schema::is_absent(b.fields[0].value)) return std::nullopt;
     return energy_of(b);
 }
@@ -176,12 +176,12 @@ TEST_CASE("CounterGuard: sequences of reads and what gets published") {
     const Specs specs;
     for (const Case& c : cases) {
         CAPTURE(c.name);
-        ha::CounterGuard guard;
+        ha::CounterGuard guard("SN");
         int n = 0;
         for (const Step& s : c.steps) {
             CAPTURE(++n);
             auto block = block_of(specs, s.read, std::int64_t{50 - n});  // power falls every time: never held
-            const auto verdict = guard.filter("SN1", block, kPower, at(s.seconds));
+            const auto verdict = guard.filter(block, kPower, at(s.seconds));
             CHECK(energy_of(block) == doctest::Approx(s.published));
             CHECK(verdict.held == s.held);
             CHECK(verdict.accepted == s.accepted);
@@ -208,7 +208,7 @@ TEST_CASE("CounterGuard: the device's power sets the bound") {
     const Specs specs;
     for (const Case& c : cases) {
         CAPTURE(c.name);
-        ha::CounterGuard guard;
+        ha::CounterGuard guard("SN");
         read(guard, specs, 100.0, 0, c.max_power_w);
         CHECK(read(guard, specs, c.read, 60, c.max_power_w) == doctest::Approx(c.published));
     }
@@ -230,38 +230,39 @@ TEST_CASE("CounterGuard: the bound follows the counter's unit and resolution") {
     };
     for (const Case& c : cases) {
         CAPTURE(c.name);
-        ha::CounterGuard guard;
+        ha::CounterGuard guard("SN");
         schema::DecodedBlock b;
         b.fields.push_back({"counter", std::int64_t{1000}, c.spec});
-        guard.filter("SN", b, kPower, at(0));
+        guard.filter(b, kPower, at(0));
         b.fields[0].value = c.read;
-        guard.filter("SN", b, kPower, at(60));
+        guard.filter(b, kPower, at(60));
         CHECK(std::get<std::int64_t>(b.fields[0].value) == c.published);
     }
 }
 
 TEST_CASE("CounterGuard: integers stay integers, absent and text values are left alone, serials are separate") {
     const Specs specs;
-    ha::CounterGuard guard;
+    ha::CounterGuard guard("SN");
     schema::DecodedBlock b;
     b.fields.push_back({"cycles", std::int64_t{40}, &specs.count});
-    guard.filter("SN1", b, kPower, at(0));
+    guard.filter(b, kPower, at(0));
     b.fields[0].value = std::int64_t{3};
-    CHECK(guard.filter("SN1", b, kPower, at(60)).held == 1);
+    CHECK(guard.filter(b, kPower, at(60)).held == 1);
     CHECK(std::get<std::int64_t>(b.fields[0].value) == 40);
 
     b.fields[0].value = schema::Value{};  // absent: stays absent, nothing remembered
-    CHECK(guard.filter("SN1", b, kPower, at(120)).held == 0);
+    CHECK(guard.filter(b, kPower, at(120)).held == 0);
     CHECK(schema::is_absent(b.fields[0].value));
 
     b.fields[0].value = std::int64_t{5};  // another station's counter starts fresh
-    CHECK(guard.filter("SN2", b, kPower, at(180)).held == 0);
+    ha::CounterGuard other("SN2");
+    CHECK(other.filter(b, kPower, at(180)).held == 0);
     CHECK(std::get<std::int64_t>(b.fields[0].value) == 5);
 }
 
 TEST_CASE("CounterGuard: one info line per run of held reads, a warning when a level is accepted") {
     const Specs specs;
-    ha::CounterGuard guard;
+    ha::CounterGuard guard("SN");
     read(guard, specs, 168.7, 0);
     {
         LogCapture log;
@@ -291,18 +292,19 @@ TEST_CASE("CounterGuard: a held spike never reaches the file") {
     TempDir dir;
     const fs::path file = dir.path / "counters.json";
     const Specs specs;
-    ha::CounterGuard guard(file);
+    ha::CounterStore store(file);
+    ha::CounterGuard guard(store, "SN");
     read(guard, specs, 168.7, 0);
-    guard.save();
+    store.save();
     CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(168.7, at(0))}});
 
     CHECK(read(guard, specs, 188'685'931.2, 60) == doctest::Approx(168.7));
-    guard.save();
+    store.save();
     CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(168.7, at(0))}});
 
     CHECK(read(guard, specs, 188'685'931.2, 120) == doctest::Approx(168.7));  // twice is not enough either
     CHECK(read(guard, specs, 168.8, 180) == doctest::Approx(168.8));
-    guard.save();
+    store.save();
     CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(168.8, at(180))}});
 }
 
@@ -311,9 +313,10 @@ TEST_CASE("CounterGuard: published values persist across instances") {
     const fs::path file = dir.path / "state" / "counters.json";  // the directory is created on save
     const Specs specs;
     {
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         read(guard, specs, 1234.5, 0);
-        guard.save();
+        store.save();
     }
     REQUIRE(fs::exists(file));
     CHECK_FALSE(fs::exists(file.string() + ".tmp"));
@@ -324,16 +327,18 @@ TEST_CASE("CounterGuard: published values persist across instances") {
     {
         // After a restart a lower first read is a glitch, not a reset; it is left out rather than
         // answered with the stored value, which may lag behind the last one published.
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         CHECK_FALSE(read_after_restart(guard, specs, 0.0, 60));
         CHECK_FALSE(read_after_restart(guard, specs, 0.0, 120));
-        guard.save();
+        store.save();
         CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(1234.5, at(0))}});
         CHECK(read(guard, specs, 0.0, 180) == doctest::Approx(0.0));
-        guard.save();
+        store.save();
     }
     {
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         CHECK(read(guard, specs, 0.1, 240) == doctest::Approx(0.1));
     }
 }
@@ -343,13 +348,16 @@ TEST_CASE("CounterGuard: after a restart the time since the stored read counts")
     const fs::path file = dir.path / "counters.json";
     const Specs specs;
     {
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         read(guard, specs, 100.0, 0);
-        guard.save();
+        store.save();
     }
-    ha::CounterGuard two_hours_later(file);  // 6 kWh + slack allowed
+    ha::CounterStore two_hours_later_store(file);
+    ha::CounterGuard two_hours_later(two_hours_later_store, "SN");  // 6 kWh + slack allowed
     CHECK(read(two_hours_later, specs, 105.0, 2 * kHour) == doctest::Approx(105.0));
-    ha::CounterGuard a_minute_later(file);
+    ha::CounterStore a_minute_later_store(file);
+    ha::CounterGuard a_minute_later(a_minute_later_store, "SN");
     CHECK_FALSE(read_after_restart(a_minute_later, specs, 105.0, 60));  // held, and the stored value is not published
     CHECK(read_after_restart(a_minute_later, specs, 100.2, 60) == 100.2);
     CHECK(read(a_minute_later, specs, 105.0, 120) == doctest::Approx(100.2));  // once read in this run: held at the last value
@@ -362,18 +370,20 @@ TEST_CASE("CounterGuard: a file of the old format counts from its modification t
     std::ofstream(file) << R"({"SN/pv_energy": 100.0, "SN/ac_energy": {"value": 7000}})";  // the second: a value without a time
     set_modified(file, at(0));
 
-    ha::CounterGuard two_hours_later(file);
+    ha::CounterStore two_hours_later_store(file);
+    ha::CounterGuard two_hours_later(two_hours_later_store, "SN");
     CHECK(read(two_hours_later, specs, 105.0, 2 * kHour) == doctest::Approx(105.0));
-    ha::CounterGuard a_minute_later(file);
+    ha::CounterStore a_minute_later_store(file);
+    ha::CounterGuard a_minute_later(a_minute_later_store, "SN");
     CHECK_FALSE(read_after_restart(a_minute_later, specs, 105.0, 60));
     CHECK(read(a_minute_later, specs, 100.2, 60) == doctest::Approx(100.2));
 
     schema::DecodedBlock b;
     b.fields.push_back({"ac_energy", std::int64_t{7100}, &specs.energy_wh});  // 100 Wh a minute later: too much at 2 kW
-    a_minute_later.filter("SN", b, kPower, at(60));
+    a_minute_later.filter(b, kPower, at(60));
     CHECK(schema::is_absent(b.fields[0].value));
 
-    a_minute_later.save();  // rewritten in the new format
+    a_minute_later_store.save();  // rewritten in the new format
     CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(100.2, at(60))}, {"SN/ac_energy", entry(7000, at(0))}});
 }
 
@@ -381,19 +391,20 @@ TEST_CASE("CounterGuard: save() writes only when a published value changed") {
     TempDir dir;
     const fs::path file = dir.path / "counters.json";
     const Specs specs;
-    ha::CounterGuard guard(file);
-    guard.save();
+    ha::CounterStore store(file);
+    ha::CounterGuard guard(store, "SN");
+    store.save();
     CHECK_FALSE(fs::exists(file));  // nothing yet
     read(guard, specs, 10.0, 0);
-    guard.save();
+    store.save();
     REQUIRE(fs::exists(file));
     fs::remove(file);
     read(guard, specs, 10.0, 60);
-    guard.save();
+    store.save();
     CHECK_FALSE(fs::exists(file));  // unchanged: not rewritten
     read(guard, specs, 5.0, 120);
     read(guard, specs, 50.0, 180);
-    guard.save();
+    store.save();
     CHECK_FALSE(fs::exists(file));  // held reads change nothing published
 }
 
@@ -417,16 +428,18 @@ TEST_CASE("CounterGuard: a broken or foreign file is ignored without a crash") {
         TempDir dir;
         const fs::path file = dir.path / "counters.json";
         std::ofstream(file, std::ios::binary) << c.text;
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         auto b = block_of(specs, 7.5);
-        CHECK(guard.filter("SN", b, kPower, at(0)).held == 0);  // first value published as is
+        CHECK(guard.filter(b, kPower, at(0)).held == 0);  // first value published as is
         CHECK(energy_of(b) == doctest::Approx(7.5));
-        guard.save();  // and the file is replaced by a good one
+        store.save();  // and the file is replaced by a good one
         CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(7.5, at(0))}});
     }
-    ha::CounterGuard missing(fs::path("/nonexistent-dir-for-bluetti-test/counters.json"));
+    ha::CounterStore missing_store(fs::path("/nonexistent-dir-for-bluetti-test/counters.json"));
+    ha::CounterGuard missing(missing_store, "SN");
     auto b = block_of(specs, 1.0);
-    CHECK(missing.filter("SN", b, kPower, at(0)).held == 0);
+    CHECK(missing.filter(b, kPower, at(0)).held == 0);
 }
 
 TEST_CASE("CounterGuard: a restart with an older file never publishes below the last published value") {
@@ -436,38 +449,93 @@ TEST_CASE("CounterGuard: a restart with an older file never publishes below the 
     const fs::path file = dir.path / "counters.json";
     const Specs specs;
     {
-        ha::CounterGuard guard(file);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
         read(guard, specs, 100.0, 0);
-        guard.save();
+        store.save();
         CHECK(read(guard, specs, 100.5, 600) == doctest::Approx(100.5));  // published, not saved
     }
     SUBCASE("with the retained state: the higher value is the starting point") {
-        ha::CounterGuard guard(file);
-        guard.restore_published("SN", "pv_energy", 100.5);
-        guard.restore_published("SN", "pv_power", 350);  // not a counter: never used
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
+        store.restore_published("SN", "pv_energy", 100.5);
+        store.restore_published("SN", "pv_power", 350);  // not a counter: never used
         // A wrong frame between the file's and the broker's value fits the file's bound, not the broker's.
         CHECK_FALSE(read_after_restart(guard, specs, 100.3, 700));
         CHECK(read_after_restart(guard, specs, 100.6, 760) == 100.6);
-        guard.save();
+        store.save();
         CHECK(file_json(file)["SN/pv_energy"]["value"] == 100.6);
     }
     SUBCASE("a lower retained value changes nothing") {
-        ha::CounterGuard guard(file);
-        guard.restore_published("SN", "pv_energy", 99.0);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
+        store.restore_published("SN", "pv_energy", 99.0);
         CHECK(read_after_restart(guard, specs, 100.3, 700) == 100.3);  // the file's value and time hold
     }
     SUBCASE("without a file: the retained value is the starting point of a counter seen the first time") {
         fs::remove(file);
-        ha::CounterGuard guard(file);
-        guard.restore_published("SN", "pv_energy", 100.5);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
+        store.restore_published("SN", "pv_energy", 100.5);
         CHECK_FALSE(read_after_restart(guard, specs, 40.0, 700));  // before: published as a first sight
         CHECK(read_after_restart(guard, specs, 100.5, 760) == 100.5);
     }
     SUBCASE("a real reset is still accepted after 3 consistent reads") {
-        ha::CounterGuard guard(file);
-        guard.restore_published("SN", "pv_energy", 100.5);
+        ha::CounterStore store(file);
+        ha::CounterGuard guard(store, "SN");
+        store.restore_published("SN", "pv_energy", 100.5);
         CHECK_FALSE(read_after_restart(guard, specs, 0.0, 700));
         CHECK_FALSE(read_after_restart(guard, specs, 0.0, 760));
         CHECK(read_after_restart(guard, specs, 0.0, 820) == 0.0);
     }
+}
+
+TEST_CASE("CounterStore: a guard's counters go back to the store when it goes, and every device's are saved") {
+    TempDir dir;
+    const fs::path file = dir.path / "counters.json";
+    const Specs specs;
+    ha::CounterStore store(file);
+    {
+        ha::CounterGuard first(store, "SN");
+        read(first, specs, 100.0, 0);
+    }
+    ha::CounterGuard other(store, "SN2");
+    auto b = block_of(specs, 7.5);
+    other.filter(b, kPower, at(0));
+    store.save();
+    CHECK(file_json(file) == nlohmann::json{{"SN/pv_energy", entry(100.0, at(0))}, {"SN2/pv_energy", entry(7.5, at(0))}});
+    // The station made again (a reload) carries on: a fall is held at the value read in this run,
+    // not published as a first sight.
+    ha::CounterGuard again(store, "SN");
+    CHECK(read(again, specs, 50.0, 60) == doctest::Approx(100.0));
+    CHECK(read(again, specs, 100.1, 120) == doctest::Approx(100.1));
+}
+
+TEST_CASE("CounterStore: retained values that arrive before a device's guard are handed to it") {
+    const Specs specs;
+    ha::CounterStore store;
+    store.restore_published("SN", "pv_energy", 100.5);
+    store.restore_published("SN2", "pv_energy", 3.0);
+    ha::CounterGuard guard(store, "SN");
+    CHECK_FALSE(read_after_restart(guard, specs, 40.0, 700));  // without the retained value: published as a first sight
+    CHECK(read_after_restart(guard, specs, 100.5, 760) == 100.5);
+}
+
+TEST_CASE("CounterStore: the file keeps its format, byte for byte") {
+    TempDir dir;
+    const fs::path file = dir.path / "counters.json";
+    const std::string before =
+        "{\n \"SN/pv_energy\": {\n  \"at_unix_ms\": 1717200000000,\n  \"value\": 100.0\n },\n"
+        " \"SN2/pv_energy\": {\n  \"at_unix_ms\": 1717200000000,\n  \"value\": 7.5\n }\n}\n";
+    std::ofstream(file) << before;
+    const Specs specs;
+    ha::CounterStore store(file);
+    ha::CounterGuard guard(store, "SN");
+    read(guard, specs, 100.1, 60);
+    store.save();
+    std::ifstream in(file);
+    const std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(after ==
+          "{\n \"SN/pv_energy\": {\n  \"at_unix_ms\": 1717200060000,\n  \"value\": 100.1\n },\n"
+          " \"SN2/pv_energy\": {\n  \"at_unix_ms\": 1717200000000,\n  \"value\": 7.5\n }\n}\n");
 }

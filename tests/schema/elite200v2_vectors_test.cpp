@@ -157,7 +157,7 @@ TEST_CASE("charging_mode: 4 is custom, 3, which no device shows, is an unknown c
 
 TEST_CASE("Elite 200 V2: an energy counter reading 'not supported' never reaches the counter guard") {
     const auto elite = schemas_for("ELITE200V2");
-    ha::CounterGuard guard;
+    ha::CounterGuard guard("SN");
     const auto t0 = ha::CounterGuard::Clock::time_point{std::chrono::seconds(1'717'200'000)};
     const auto reading = [&](std::uint32_t feed_in_raw, int minute) {
         Bytes data(124, 0);
@@ -165,7 +165,7 @@ TEST_CASE("Elite 200 V2: an energy counter reading 'not supported' never reaches
         data[116] = static_cast<std::uint8_t>(feed_in_raw >> 8);
         auto decoded = schema::decode(*elite.find(100), data);
         REQUIRE(decoded.ok());
-        const auto verdict = guard.filter("SN", *decoded, 2600, t0 + std::chrono::minutes(minute));
+        const auto verdict = guard.filter(*decoded, 2600, t0 + std::chrono::minutes(minute));
         CHECK(verdict.held == 0);  // 404 would be a jump from 12.0 to 40.4 kWh, held and then accepted
         return decoded->find("feed_in_energy")->value;
     };

@@ -1,6 +1,7 @@
 // Energy counters (state_class total_increasing) feed Home Assistant's Energy dashboard, which
 // reads any decrease as a meter reset and keeps any spike in its long-term statistics for good.
-// CounterGuard publishes a counter's reading only when physics allows it:
+// Each device's CounterGuard (its Station owns it) publishes a counter's reading only when physics
+// allows it:
 //  - a rise of at most (max power × time since the published value was last read × 1.5, plus two
 //    steps of the counter's resolution) is published at once, and so is an unchanged value;
 //  - anything else, a bigger rise or any fall, is held: the field gets the last published value,
@@ -12,15 +13,19 @@
 //    reset" when it went down, "counter jump" when it went up.
 // The bound needs an energy unit (Wh, kWh, MWh); a total_increasing field with another unit gets
 // no rise bound, only the rule for falls. Published values and the wall time each was last read
-// survive restarts in a JSON file in the state directory; held readings never reach it.
-// The guard touches only total_increasing fields and does no I/O besides that file.
+// survive restarts in a JSON file in the state directory, one for all devices, which the shared
+// CounterStore reads once and writes; held readings never reach it. A guard takes its device's
+// values from the store when it is made and hands them back when it goes (a station that comes back
+// after a reload carries on where it was). The guard touches only total_increasing fields and does
+// no I/O; the store does none besides that file.
 //
 // Across a restart. The file is written at most every state_save_interval (15 min by default: an
 // fsync a minute wore SD cards), at SIGTERM and at SIGHUP; after a crash it may be that old, and
 // its values lower than the last ones published. Two things keep a published counter from ever
 // going down all the same:
 //  - the retained states on the local broker are what the last run published last: at start-up
-//    they are handed to restore_published(), and the guard starts from the higher of the file's
+//    they are handed to CounterStore::restore_published(), which gives them to the device's guard
+//    (now, or when the device's station is made), and the guard starts from the higher of the file's
 //    and the broker's value. The broker's value comes without a read time, so its bound starts at
 //    "just now": the tightest one, which a real rise during the downtime passes after 3 reads;
 //  - a value from the file or the broker (restored, not yet read in this run) is never published
@@ -44,30 +49,37 @@
 
 namespace bluetti::ha {
 
+class CounterStore;
+
+// One device's energy counters.
 class CounterGuard {
 public:
     using Clock = std::chrono::system_clock;
 
-    explicit CounterGuard(std::filesystem::path file = {});  // empty path = in memory only
+    // In memory only: nothing restored, nothing saved. `serial` names the counters in the log.
+    explicit CounterGuard(std::string serial);
+    // The counters `store` holds for `serial` (from the file, and the broker's retained values);
+    // the store saves them, and gets them back when the guard is destroyed. `store` must outlive it.
+    CounterGuard(CounterStore& store, std::string serial);
+    ~CounterGuard();
+    CounterGuard(const CounterGuard&) = delete;
+    CounterGuard& operator=(const CounterGuard&) = delete;
 
     struct Verdict {
         std::size_t held = 0;      // readings held back in this block (too steep a rise, or a fall)
         std::size_t accepted = 0;  // held levels confirmed by 3 consistent reads and published
     };
-    // Rewrites the counters of `block` for `serial` in place: a held-back field gets the last
-    // published value. Other fields are untouched. `max_power_w` is the device's rated maximum
-    // power (0 or less = unknown: 10 kW); `now` is the wall time of the reading, which the bound
-    // and the file use.
-    Verdict filter(const std::string& serial, schema::DecodedBlock& block, double max_power_w, Clock::time_point now);
-    // A value an earlier run published for `serial`'s `key` (retained on the local broker). Raises
-    // the starting point of that counter when it is above the file's; any numeric key may be
-    // given, only those that turn out to be counters are used.
-    void restore_published(const std::string& serial, const std::string& key, double value);
-    // Writes the file if a published value changed since the last save. A failure is logged (the
-    // first, then one an hour) and the write is tried again at the next save.
-    void save() const;
+    // Rewrites the counters of `block` in place: a held-back field gets the last published value.
+    // Other fields are untouched. `max_power_w` is the device's rated maximum power (0 or less =
+    // unknown: 10 kW); `now` is the wall time of the reading, which the bound and the file use.
+    Verdict filter(schema::DecodedBlock& block, double max_power_w, Clock::time_point now);
+    // A value an earlier run published for `key` (retained on the local broker). Raises the starting
+    // point of that counter when it is above the file's; any numeric key may be given, only those
+    // that turn out to be counters are used.
+    void restore_published(const std::string& key, double value);
 
 private:
+    friend class CounterStore;
     struct Streak {  // consecutive held readings that agree with each other
         int reads = 0;
         bool above = false;  // above the published value (a jump) or below it (a reset)
@@ -80,16 +92,52 @@ private:
         Streak streak;
         bool restored = false;  // from the file or the broker, not yet confirmed by a read in this run
     };
+    // What a device's counters are, with the guard or kept by the store while the device has none.
+    struct Values {
+        std::map<std::string, Counter> counters;  // by key
+        std::map<std::string, double> retained;   // retained values of keys not (yet) known as counters
+        // restore_published(); true when a counter's published value changed.
+        bool restore(const std::string& key, double value);
+    };
     enum class Outcome { published, held, accepted };
     struct Bound;
 
-    Outcome judge(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now);
-    Outcome hold(const std::string& id, Counter& c, const Bound& bound, double value, Clock::time_point now);
+    Outcome judge(const std::string& key, Counter& c, const Bound& bound, double value, Clock::time_point now);
+    Outcome hold(const std::string& key, Counter& c, const Bound& bound, double value, Clock::time_point now);
+    void changed();  // a published value changed: the store's next save writes the file
+
+    CounterStore* store_ = nullptr;
+    std::string serial_;
+    Values values_;
+};
+
+// The counters file (state directory) of all devices:
+//   {"<serial>/<key>": {"value": 168.7, "at_unix_ms": 1718000000000}, …}
+// Read once when made; each device's guard takes its counters from here and gives them back when
+// it goes, and save() writes those of every device, with a guard or not.
+class CounterStore {
+public:
+    explicit CounterStore(std::filesystem::path file = {});  // empty path = in memory only
+    CounterStore(const CounterStore&) = delete;
+    CounterStore& operator=(const CounterStore&) = delete;
+
+    // A value an earlier run published for `serial`'s `key` (retained on the local broker): given
+    // to the device's guard, now or when it is made (CounterGuard::restore_published).
+    void restore_published(const std::string& serial, const std::string& key, double value);
+    // Writes the file if a published value changed since the last save. A failure is logged (the
+    // first, then one an hour) and the write is tried again at the next save.
+    void save() const;
+
+private:
+    friend class CounterGuard;
+    struct Device {
+        CounterGuard::Values values;    // while the device has no guard
+        CounterGuard* guard = nullptr;  // the guard that holds them meanwhile
+    };
     void load();
 
     std::filesystem::path file_;
-    std::map<std::string, Counter> counters_;  // "<serial>/<key>"
-    std::map<std::string, double> restored_;   // retained values of keys not (yet) known as counters
+    std::map<std::string, Device> devices_;  // by serial: the file's devices and those with a guard
     mutable bool dirty_ = false;
     mutable RepeatedFailure write_failures_;
 };
