@@ -3,11 +3,7 @@
 // std::terminate would instead abort with a core dump holding the secrets in memory.
 #pragma once
 
-#include <exception>
 #include <functional>
-#include <string>
-
-#include "bluetti/log.hpp"
 
 namespace bluetti::app {
 
@@ -18,15 +14,6 @@ constexpr int kExitSoftware = 70;  // an unexpected exception (EX_SOFTWARE): log
 // Runs `body` (main's work) and returns its status; an exception that leaves it is logged at
 // critical level and becomes kExitSoftware. The event loop catches what its callbacks throw
 // (event_loop.hpp); this catches the rest: start-up, and the destructors after the loop.
-inline int run_guarded(const std::function<int()>& body) {
-    try {
-        return body();
-    } catch (const std::exception& e) {
-        log::get("app")->critical("unexpected exception: {}; exiting with status {}", e.what(), kExitSoftware);
-    } catch (...) {
-        log::get("app")->critical("unexpected exception of unknown type; exiting with status {}", kExitSoftware);
-    }
-    return kExitSoftware;
-}
+int run_guarded(const std::function<int()>& body);
 
 }  // namespace bluetti::app

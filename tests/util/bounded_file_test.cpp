@@ -51,3 +51,15 @@ TEST_CASE("bounded file: a FIFO, a device, a directory are refused without readi
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code == ENOENT);
 }
+
+TEST_CASE("bounded file: a file that turns out larger than its stat size stops at the limit") {
+    // /proc/self/status: a regular file whose size reads 0, holding over a kilobyte.
+    auto r = util::read_bounded_file("/proc/self/status", 64);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == 0);
+    CHECK(r.error().message == "is larger than 64 bytes");
+
+    r = util::read_bounded_file("/proc/self/status", 1 << 20);
+    REQUIRE(r.ok());
+    CHECK(r->rfind("Name:", 0) == 0);
+}
