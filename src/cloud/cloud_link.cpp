@@ -70,24 +70,9 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     }
     mqtt::Session::Handlers h;
     h.on_connect = [this](int rc, const std::string& reason) {
-        if (rc != 0) {
-            // rc -1: failed before CONNACK (TCP or TLS); 4/5: credentials refused; others: refused.
-            LinkFailure kind = rc == -1               ? LinkFailure::unreachable
-                               : (rc == 4 || rc == 5) ? LinkFailure::auth
-                                                      : LinkFailure::session_conflict;
-            std::string text = reason;
-            const std::string verify = tls_ ? tls_->last_verify_error() : std::string();
-            // The broker refusing our certificate arrives as an alert after the handshake: the
-            // connection is "lost", and only libmosquitto's log says why.
-            const std::string alert = session_.last_tls_error();
-            if (rc == -1 && (!verify.empty() || !alert.empty() || reason.find("TLS") != std::string::npos)) {
-                kind = LinkFailure::tls;
-                std::string detail = drain_openssl_errors();
-                if (detail.empty()) detail = alert;
-                text = !verify.empty() ? verify : detail.empty() ? reason : reason + " " + detail;
-            }
-            return failed(kind, text);
-        }
+        if (rc == -1) return connect_failed(reason);  // before CONNACK: TCP or TLS
+        // 4/5: credentials refused; others: refused.
+        if (rc != 0) return failed(rc == 4 || rc == 5 ? LinkFailure::auth : LinkFailure::session_conflict, reason);
         ++status_.connects;
         acked_ = false;
         log::get("cloud")->info("connected to {}:{} as client {}", options_.host, options_.port, options_.client_id);
@@ -270,7 +255,22 @@ void CloudLink::connect() {
     }
     set_state(State::connecting);
     std::string error;
-    if (!session_.connect(o, error)) failed(LinkFailure::unreachable, error);
+    if (!session_.connect(o, error)) connect_failed(error);
+}
+
+// A connect that failed before CONNACK. A TLS failure says why (our check of the broker's
+// certificate, or the broker's alert about ours); anything else is a broker out of reach. A handshake
+// may fail inside mosquitto_connect_async already (on loopback the broker answers at once) or later
+// in the loop, depending on timing: both come here, so the same failure reads the same.
+void CloudLink::connect_failed(const std::string& reason) {
+    const std::string verify = tls_ ? tls_->last_verify_error() : std::string();
+    // The broker refusing our certificate arrives as an alert after the handshake: the connection
+    // is "lost", and only libmosquitto's log says why.
+    const std::string alert = session_.last_tls_error();
+    if (verify.empty() && alert.empty() && reason.find("TLS") == std::string::npos) return failed(LinkFailure::unreachable, reason);
+    std::string detail = drain_openssl_errors();
+    if (detail.empty()) detail = alert;
+    failed(LinkFailure::tls, !verify.empty() ? verify : detail.empty() ? reason : reason + " " + detail);
 }
 
 void CloudLink::failed(LinkFailure failure, const std::string& error) {

@@ -120,6 +120,7 @@ private:
     void subscribe_mirror(const std::string& id, Device& device);
     bool mirror_answered(int mid, const std::vector<int>& granted);
     void mirror_lost_session();
+    void connect_failed(const std::string& reason);
     void failed(LinkFailure failure, const std::string& error);
     void set_state(State state);
 };
