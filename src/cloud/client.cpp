@@ -38,6 +38,21 @@ struct Client::State {
         }
     }
 
+    // A read of the device's own pack. One that timed out on a device that never answered looks
+    // for it at the locator's next place (docs/protocol.md §7.3), as the daemon's polls do; a
+    // configured slave is the only place, so with `slave` set a timeout is final at once.
+    void read_own(std::uint16_t block, std::uint16_t registers, BlockCallback done) {
+        channel->read_block(block, registers, locator->slave(), 1,
+                            [this, block, registers, done = std::move(done)](Result<cloud::BlockData, cloud::ChannelError> r) mutable {
+                                if (r) {
+                                    locator->note_answer();
+                                } else if (r.error().code == cloud::ChannelErrc::timeout && locator->core_poll_timed_out()) {
+                                    return read_own(block, registers, std::move(done));
+                                }
+                                done(std::move(r));
+                            });
+    }
+
     // The device's writable controls: options.controls, else the profile's (docs/protocol.md §8).
     void resolve_controls() {
         std::vector<std::string> rejected;
@@ -118,7 +133,7 @@ struct Client::State {
         cloud::ChannelOptions channel_options;
         channel_options.retry = options.retry;
         channel_options.request_timeout = options.request_timeout;
-        // The configured slave, else the profile's (the SDK's calls never probe).
+        // The configured slave only, else the profile's places in order (read_own moves on).
         cloud::LocatorOptions where;
         where.envelope = profile->envelope;
         where.slave = profile->slave;
@@ -195,6 +210,7 @@ void Client::read_block(std::uint16_t block, BlockCallback done, std::uint16_t r
     State& s = *state_;
     if (!s.channel) return done(fail(cloud::ChannelError{cloud::ChannelErrc::not_connected, 0, "not connected"}));
     if (block == kNodeInfoBlock) return s.locator->read_nodes(std::move(done));
+    if (pack == 1) return s.read_own(block, registers, std::move(done));
     s.locator->pack_slave(pack, [&s, block, registers, pack, done = std::move(done)](Result<std::uint8_t, cloud::ChannelError> slave) {
         if (!slave) return done(fail(slave.error()));
         s.channel->read_block(block, registers, *slave, pack, std::move(done));

@@ -185,6 +185,36 @@ TEST_CASE("bluetti-cli --profile-dir: a profile from a directory replaces the bu
     CHECK(fields.contains("grid_phase1_voltage"));
 }
 
+TEST_CASE(
+    "bluetti-cli and the SDK look for a device that does not answer at its profile's slave at the probe slaves, unless a slave is "
+    "configured") {
+    Cloud cloud({kEl100});
+    // The EL100V2 (which answers at slave 0) described at slave 7 first: only probing finds it.
+    std::filesystem::create_directories(cloud.dir.file("profiles"));
+    write_text_file(cloud.dir.file("profiles/el100v2.yaml"),
+                    "model: EL100V2\nname: Elite 100 V2 (elsewhere)\ncloud_model: EL100V2\nenvelope: v2\nslave: 7\nprobe_slaves: [0]\n"
+                    "max_power: 1800\ngroups:\n  - {name: core, interval: 10s, blocks: [{block: 100, read: 62}]}\n");
+    const auto flags = with(cloud.account_flags(), {"--sn", kEl100.sn, "--json", "--profile-dir", cloud.dir.file("profiles"), "--retries",
+                                                    "1", "--request-timeout", "1"});
+    auto found = cli(with(flags, {"raw", "--block", "100"}));
+    REQUIRE_MESSAGE(found.status == 0, found.output);
+    const json reply = json_lines(found.output).at(0);
+    CHECK(reply["slave"] == 0);
+    CHECK(reply["fields"].contains("pack_soc"));
+
+    // A configured slave is the only place asked: the SDK's `slave` option.
+    ClientOptions o = client_options(cloud, kEl100.sn);
+    o.profile_dirs = {cloud.dir.file("profiles")};
+    o.request_timeout = std::chrono::seconds(1);
+    o.retry.attempts = 1;
+    o.slave = 7;
+    Client pinned(o);
+    REQUIRE_MESSAGE(pinned.connect().ok(), pinned.link_status().last_error);
+    auto silent = pinned.read_block(100);
+    REQUIRE_FALSE(silent.ok());
+    CHECK(silent.error().code == cloud::ChannelErrc::timeout);
+}
+
 TEST_CASE("bluetti-cli raw --pack 2 on a model without expansion packs is an error, not the station's own pack") {
     Cloud cloud({kEl100});
     auto r = cli(with(cloud.account_flags(), {"--sn", kEl100.sn, "--json", "raw", "--block", "6100", "--pack", "2"}));
