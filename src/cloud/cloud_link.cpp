@@ -110,16 +110,11 @@ CloudLink::CloudLink(EventLoop& loop, CloudLinkOptions options, CredentialSource
     };
     h.on_message = [this](const std::string& topic, ByteSpan payload, bool retained) {
         if (retained) return;  // defensive: a retained frame is old news (docs/protocol.md §1.10)
-        auto it = by_topic_.find(topic);
-        if (it == by_topic_.end()) {
-            auto mirrored = by_request_topic_.find(topic);
-            if (mirrored == by_request_topic_.end()) return;
-            auto device = devices_.find(mirrored->second);
-            if (device != devices_.end() && device->second.on_request) device->second.on_request(payload);
-            return;
+        if (auto it = by_topic_.find(topic); it != by_topic_.end()) {
+            if (it->second->on_payload) it->second->on_payload(payload);
+        } else if (auto mirrored = by_request_topic_.find(topic); mirrored != by_request_topic_.end()) {
+            if (mirrored->second->on_request) mirrored->second->on_request(payload);
         }
-        auto device = devices_.find(it->second);
-        if (device != devices_.end() && device->second.on_payload) device->second.on_payload(payload);
     };
     session_.set_handlers(std::move(h));
 }
@@ -131,12 +126,14 @@ CloudLink::~CloudLink() {
 void CloudLink::add_device(const std::string& id, const std::string& request_topic, const std::string& response_topic,
                            PayloadHandler on_payload, PayloadHandler on_request) {
     Device& d = devices_[id];
+    by_topic_.erase(d.response_topic);  // a device added again may come with other topics
+    by_request_topic_.erase(d.request_topic);
     d.request_topic = request_topic;
     d.response_topic = response_topic;
     d.on_payload = std::move(on_payload);
     d.on_request = std::move(on_request);
-    by_topic_[response_topic] = id;
-    if (d.on_request) by_request_topic_[request_topic] = id;
+    by_topic_[response_topic] = &d;
+    if (d.on_request) by_request_topic_[request_topic] = &d;
     if (session_.connected()) subscribe(id, d);
 }
 

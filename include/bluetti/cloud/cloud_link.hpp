@@ -102,9 +102,10 @@ private:
     CredentialSource credentials_;
     mqtt::Session session_;
     std::map<std::string, Device> devices_;
-    std::map<std::string, std::string> by_topic_;          // response topic -> device id
-    std::map<std::string, std::string> by_request_topic_;  // request topic -> device id (the mirror)
-    bool mirror_allowed_ = true;                           // false once the broker closed a session over it
+    // Indexes into devices_ (whose nodes stay put), so a message costs one look-up by its topic.
+    std::map<std::string, Device*> by_topic_;          // response topic -> its device
+    std::map<std::string, Device*> by_request_topic_;  // request topic -> its device (the mirror)
+    bool mirror_allowed_ = true;                       // false once the broker closed a session over it
     std::optional<Scheduler::Clock::time_point> mirror_granted_at_;
     Status status_;
     int failures_ = 0;  // consecutive, reset after CONNACK + SUBACKs
