@@ -23,7 +23,7 @@
 // docs/performance.md, "End to end (bench_e2e)", has the figures and the command.
 //
 //   bench_e2e [--devices 1,100,1000] [--seconds 60] [--warmup-seconds 20] [--interval 10]
-//             [--json FILE [--label NAME]]
+//             [--json FILE [--label NAME]] [--bridge PATH]
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <CLI/CLI.hpp>
@@ -86,9 +86,10 @@ struct Options {
     std::vector<std::size_t> devices{1, 100, 1000};
     int seconds = 60;
     int warmup_seconds = 20;
-    int interval = 10;      // core poll interval, s; the other groups keep the profile's
-    std::string json_file;  // also write the figures there (scripts/plot-bench draws them)
-    std::string label;      // names the run in that file ("before", a commit, …)
+    int interval = 10;                           // core poll interval, s; the other groups keep the profile's
+    std::string json_file;                       // also write the figures there (scripts/plot-bench draws them)
+    std::string label;                           // names the run in that file ("before", a commit, …)
+    std::string bridge = BLUETTI_BRIDGE_BINARY;  // another build's, to compare it with this one
 };
 
 Options parse_options(int argc, char** argv) {
@@ -105,6 +106,7 @@ Options parse_options(int argc, char** argv) {
     app.add_option("--interval", o.interval, "core poll interval in seconds")->check(CLI::Range(1, 3600))->capture_default_str();
     app.add_option("--json", o.json_file, "also write every step's figures to this file, as JSON (scripts/plot-bench)");
     app.add_option("--label", o.label, "the run's name in the JSON file (e.g. a commit)");
+    app.add_option("--bridge", o.bridge, "the bluetti-bridge binary to measure (another commit's build)")->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -464,7 +466,7 @@ StepResult run_step(std::size_t devices, const Options& options, const Plan& pla
     const std::string config = bridge_config(dir, cloud, local, certs, rest_port, devices, options.interval);
     ChildOptions o;
     o.stderr_file = dir.file("bridge.log");
-    if (!bridge.start(BLUETTI_BRIDGE_BINARY, {"--config", config}, o, error)) die("bluetti-bridge: " + error);
+    if (!bridge.start(options.bridge, {"--config", config}, o, error)) die("bluetti-bridge: " + error);
     const auto started = Clock::now();
 
     // Generous: at start every group of every device is due at once.
@@ -540,8 +542,8 @@ void print_header(const Options& options, const Plan& plan) {
     for (const auto& g : plan.groups) groups += " " + g.name + " " + std::to_string(g.interval.count() / 1000) + "s";
     std::printf("%s devices in bluetti-sim; TLS cloud broker, plain local broker, all on 127.0.0.1; poll groups:%s\n", kModel,
                 groups.c_str());
-    std::printf("per step: ready (all groups polled once, a state seen), %d s warm-up, %d s measured\n\n", options.warmup_seconds,
-                options.seconds);
+    std::printf("per step: ready (all groups polled once, a state seen), %d s warm-up, %d s measured; bridge: %s\n\n",
+                options.warmup_seconds, options.seconds, options.bridge.c_str());
 }
 
 // The table's head; a row follows each step at once (print_row), so a later step that fails does
@@ -623,6 +625,7 @@ void write_json(const std::string& file, const Options& options, const std::vect
                          {"machine_busy", per(u.at("busy"), u.at("jiffies"))}});
     }
     const nlohmann::ordered_json doc = {{"label", options.label},
+                                        {"bridge", options.bridge},
                                         {"date", utc_now()},
                                         {"build", BLUETTI_BUILD_TYPE},
                                         {"cpu", cpu_model()},

@@ -36,7 +36,7 @@ void library_init() {
 }
 }  // namespace
 
-Session::Session(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)) {
+Session::Session(EventLoop& loop, std::string log_area) : loop_(loop), log_area_(std::move(log_area)), logger_(log::get(log_area_)) {
     library_init();
     hook_ = loop_.before_poll([this] { pump(); });
 }
@@ -270,7 +270,10 @@ void Session::handle_publish(mosquitto*, void* self, int mid) {
 void Session::handle_log(mosquitto*, void* self, int level, const char* text) {
     auto* s = static_cast<Session*>(self);
     if (std::string_view(text).starts_with("OpenSSL Error")) s->last_tls_error_ = text;
-    auto logger = log::get(s->log_area_);
+    // Called for every packet sent and received (debug chatter): the logger is looked up once per
+    // session, and chatter nobody traces costs a level check, not a formatted line.
+    const auto& logger = s->logger_;
+    if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)) && !logger->should_log(spdlog::level::trace)) return;
     if (level & (MOSQ_LOG_ERR))
         logger->warn("libmosquitto: {}", text);
     else if (level & MOSQ_LOG_WARNING)

@@ -8,6 +8,7 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@
 
 struct mosquitto;
 struct mosquitto_message;
+namespace spdlog {
+class logger;
+}
 
 namespace bluetti::mqtt {
 
@@ -83,6 +87,7 @@ private:
     EventLoop::HookId hook_ = 0;
     EventLoop::TimerId keepalive_timer_ = 0;
     std::string log_area_;
+    std::shared_ptr<spdlog::logger> logger_;  // log_area_'s
     mosquitto* mosq_ = nullptr;
     Handlers handlers_;
     int watched_fd_ = -1;
