@@ -7,6 +7,7 @@
 
 #include "bluetti/schema/codec.hpp"
 #include "cloud/channel_fixture.hpp"
+#include "cloud/node_info_data.hpp"
 #include "log_capture.hpp"
 
 using namespace bluetti;
@@ -17,24 +18,13 @@ namespace {
 
 const std::string kSerial = "AP3002616113487436";
 
-struct Node {
-    std::int64_t slave, model_code;
-};
+using test::Node;
 
 // The FC 16 answer (in request format) of a device at `slave` whose NODE_INFO lists `nodes`.
 Bytes node_info_reply(const schema::SchemaRegistry& schemas, std::uint8_t slave, const std::vector<Node>& nodes) {
     const schema::BlockSchema* node_info = schemas.find(kNodeInfoBlock);
     REQUIRE(node_info);
-    schema::ValueMap values{{"node_info_version", std::int64_t{1}}, {"node_count", static_cast<std::int64_t>(nodes.size())}};
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        const std::string n = "node" + std::to_string(i + 1) + "_";
-        values[n + "slave"] = nodes[i].slave;
-        values[n + "model_code"] = nodes[i].model_code;
-        values[n + "serial"] = std::to_string(2616113487436 + i);
-    }
-    auto data = schema::encode(*node_info, values, 2 + 8 * nodes.size());
-    REQUIRE_MESSAGE(data.ok(), data.error().message);
-    return test::v2_reply(*codec::build_write_multiple(slave, kNodeInfoBlock, *data));
+    return test::v2_reply(*codec::build_write_multiple(slave, kNodeInfoBlock, test::node_info_data(*node_info, nodes)));
 }
 
 struct Sent {

@@ -5,30 +5,20 @@
 #include "bluetti/cloud/pack_nodes.hpp"
 #include "bluetti/schema/codec.hpp"
 #include "bluetti/schema/registry.hpp"
+#include "cloud/node_info_data.hpp"
 
 using namespace bluetti;
 
 namespace {
-struct Node {
-    std::int64_t slave, model_code;
-};
+using test::Node;
 
 std::vector<std::uint8_t> packs_of(const std::vector<Node>& nodes, std::uint8_t own_slave) {
     auto registry = schema::SchemaRegistry::builtin();
     REQUIRE(registry.ok());
     const schema::BlockSchema* node_info = registry->find(21000);
     REQUIRE(node_info);
-    schema::ValueMap values{{"node_info_version", std::int64_t{1}}, {"node_count", static_cast<std::int64_t>(nodes.size())}};
-    for (std::size_t i = 0; i < nodes.size(); ++i) {
-        const std::string n = "node" + std::to_string(i + 1) + "_";
-        values[n + "slave"] = nodes[i].slave;
-        values[n + "model_code"] = nodes[i].model_code;
-        values[n + "serial"] = std::to_string(2616113487436 + i);
-    }
-    const auto registers = static_cast<std::size_t>(2 + 8 * nodes.size());
-    auto data = schema::encode(*node_info, values, registers);
-    REQUIRE_MESSAGE(data.ok(), data.error().message);
-    auto decoded = schema::decode(*node_info, *data);
+    const Bytes data = test::node_info_data(*node_info, nodes);
+    auto decoded = schema::decode(*node_info, data);
     REQUIRE_MESSAGE(decoded.ok(), decoded.error().message);
     return cloud::pack_slaves_from_nodes(*decoded, own_slave);
 }
